@@ -1,0 +1,42 @@
+"""Exceptions a user can cause. Each message names the bad value and how to fix it.
+
+The CLI prints ``str(error)`` as one line and exits non-zero; the console shows it as a
+notification. Anything that is not a :class:`SiyuError` is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class SiyuError(Exception):
+    """Base class for every error a user (not a bug) can cause."""
+
+
+class ConfigError(SiyuError):
+    """A setting, URL or environment variable is malformed."""
+
+
+class PluginError(SiyuError):
+    """A plugin is broken: bad hook names, duplicate registrations, a failing hook."""
+
+
+class NotFound(SiyuError):
+    """A named object (tag, staff member, store, contact…) does not exist."""
+
+
+class ValidationError(SiyuError):
+    """A value given to a service is not acceptable (bad phone, negative money…)."""
+
+
+class PermissionDenied(SiyuError):
+    """The acting user's role does not allow this action."""
+
+
+class ImportFailed(SiyuError):
+    """An import file was rejected; nothing was written.
+
+    :ivar problems: list of :class:`siyu.core.importing.RowProblem` (line number and reason).
+    """
+
+    def __init__(self, message: str, problems: list | None = None):
+        super().__init__(message)
+        self.problems = list(problems or [])

@@ -1,0 +1,252 @@
+"""Every hook siyu calls: the integrator's contract.
+
+Plugins implement these with ``@siyu.hookimpl``; the core calls them through ``ws.hook``.
+Hooks are grouped by stage. Unless a hook says *firstresult*, every implementation is called
+and the results are collected in a list (``None`` results are dropped). A *firstresult* hook
+stops at the first implementation that returns something other than ``None``.
+
+``docs/plugins.md`` documents each hook with a worked example; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.records import (
+        ChannelSpec,
+        CommandSpec,
+        ConnectorSpec,
+        JobSpec,
+        ModelSet,
+        PageSpec,
+        RiskRule,
+        RouteSpec,
+        SegmentRule,
+    )
+    from siyu.core.workspace import Workspace
+    from siyu.storage.models import Contact, Order
+
+hookspec = pluggy.HookspecMarker("siyu")
+
+
+# --------------------------------------------------------------------------------------------
+# Registration: called once per Workspace, results cached by the Workspace.
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_models() -> list[ModelSet] | None:
+    """Declare tables this plugin adds, with their Alembic migrations.
+
+    Called before the workspace migrates its database, so the tables exist before any other
+    hook runs.
+
+    :return: a list of :class:`siyu.core.records.ModelSet`.
+    """
+
+
+@hookspec
+def register_channels() -> list[ChannelSpec] | None:
+    """Declare delivery channels this plugin can ``send`` through.
+
+    :return: a list of :class:`siyu.core.records.ChannelSpec`; names must be unique.
+    """
+
+
+@hookspec
+def register_segment_rules() -> list[SegmentRule] | None:
+    """Declare audience rules this plugin compiles in ``segment``.
+
+    :return: a list of :class:`siyu.core.records.SegmentRule`; names must be unique.
+    """
+
+
+@hookspec
+def register_risk_rules() -> list[RiskRule] | None:
+    """Declare risk rules this plugin enforces in ``risk_check`` (listed in the risk centre).
+
+    :return: a list of :class:`siyu.core.records.RiskRule`; names must be unique.
+    """
+
+
+@hookspec
+def register_jobs(ws: Workspace) -> list[JobSpec] | None:
+    """Declare scheduled jobs. The scheduler keeps them in its persistent job store.
+
+    :param ws: the Workspace, to read settings that shape the schedule.
+    :return: a list of :class:`siyu.core.records.JobSpec`; names must be unique.
+    """
+
+
+@hookspec
+def register_pages(ws: Workspace) -> list[PageSpec] | None:
+    """Declare console pages. The console builds its navigation from them.
+
+    :param ws: the Workspace the console serves.
+    :return: a list of :class:`siyu.core.records.PageSpec`; names must be unique.
+    """
+
+
+@hookspec
+def register_routes(ws: Workspace) -> list[RouteSpec] | None:
+    """Declare extra HTTP routes served by ``siyu serve`` (callbacks, claim pages…).
+
+    :param ws: the Workspace the server serves.
+    :return: a list of :class:`siyu.core.records.RouteSpec`; names must be unique.
+    """
+
+
+@hookspec
+def register_connectors() -> list[ConnectorSpec] | None:
+    """Declare CRM / ERP / e-commerce connectors that sync members and orders.
+
+    :return: a list of :class:`siyu.core.records.ConnectorSpec`; names must be unique.
+    """
+
+
+@hookspec
+def register_commands() -> list[CommandSpec] | None:
+    """Declare extra ``siyu`` CLI sub-commands.
+
+    :return: a list of :class:`siyu.core.records.CommandSpec`; names must be unique and must
+        not shadow a built-in command.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Contact lifecycle
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_contact_added(ws: Workspace, contact: Contact, via: str) -> None:
+    """A customer became a contact (a new friend of a staff member, or an imported member).
+
+    Called after the contact row is committed. Fired once per new contact: replays and
+    re-imports do not fire it again.
+
+    :param ws: the Workspace.
+    :param contact: the stored :class:`siyu.storage.models.Contact`.
+    :param via: how the contact arrived: a WeCom ``state`` string (e.g. ``"lc:42"``),
+        ``"staff"`` (added without a state), ``"import"`` or ``"api"``.
+    """
+
+
+@hookspec
+def on_contact_removed(ws: Workspace, contact: Contact, by: str) -> None:
+    """A contact left: the customer deleted the staff member, or the staff member deleted them.
+
+    :param ws: the Workspace.
+    :param contact: the contact, with ``removed_at`` set.
+    :param by: ``"customer"`` or ``"staff"``.
+    """
+
+
+@hookspec
+def on_contact_tagged(ws: Workspace, contact: Contact, added: list[str], removed: list[str],
+                      source: str) -> None:
+    """A contact's tags changed.
+
+    :param ws: the Workspace.
+    :param contact: the contact.
+    :param added: tags added, as ``"group/tag"`` names.
+    :param removed: tags removed, as ``"group/tag"`` names.
+    :param source: who changed them: ``"manual"``, ``"import"``, a plugin name, ``"wecom"``.
+    """
+
+
+@hookspec(firstresult=True)
+def on_message_received(ws: Workspace, contact: Contact, message: dict[str, Any]
+                        ) -> dict[str, Any] | None:
+    """A contact sent a message; return an automatic reply or ``None``.
+
+    *firstresult*: stops at the first implementation that returns a reply.
+
+    :param ws: the Workspace.
+    :param contact: the sender.
+    :param message: ``{"type": "text", "content": ...}`` or another WeCom message shape.
+    :return: a reply message of the same shape, or ``None`` to stay silent.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Audience
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def segment(ws: Workspace, rule: str, params: dict[str, Any]) -> Any | None:
+    """Compile the named segment rule into a SQL predicate over the ``contact`` table.
+
+    *firstresult*: the plugin that registered ``rule`` answers; others return ``None``.
+
+    :param ws: the Workspace.
+    :param rule: the rule name (see ``register_segment_rules``).
+    :param params: the rule's parameters from the segment spec.
+    :return: a SQLAlchemy boolean clause (e.g. ``Contact.city == params["city"]``), or
+        ``None`` when this plugin does not own ``rule``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Delivery
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def send(ws: Workspace, channel: str, batch: list[Any]) -> list[Any] | None:
+    """Send one batch of outbox deliveries through ``channel``.
+
+    *firstresult*: the plugin that registered ``channel`` answers; others return ``None``.
+
+    :param ws: the Workspace.
+    :param channel: channel name (see ``register_channels``).
+    :param batch: delivery records, at most the channel's ``batch_size``.
+    :return: one result per delivery (status and provider ids), or ``None`` when this
+        plugin does not own ``channel``.
+    """
+
+
+@hookspec
+def risk_check(ws: Workspace, action: dict[str, Any]) -> str | None:
+    """Vet an outgoing action (a send, a payout). Any veto blocks it.
+
+    :param ws: the Workspace.
+    :param action: ``{"kind": "send" | "payout" | ..., "contact_id": ..., ...}``.
+    :return: a human reason to block the action, or ``None`` to allow it.
+    """
+
+
+@hookspec
+def on_delivery(ws: Workspace, delivery: Any) -> None:
+    """A delivery changed status (sent, failed, read…): feedback for rules and reports.
+
+    :param ws: the Workspace.
+    :param delivery: the delivery record with its new status.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Commerce
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_order(ws: Workspace, order: Order) -> None:
+    """A new order was stored (from a connector or an import). Not fired again on re-sync.
+
+    :param ws: the Workspace.
+    :param order: the stored :class:`siyu.storage.models.Order`.
+    """
+
+
+@hookspec
+def on_reward_claimed(ws: Workspace, claim: Any) -> None:
+    """A red packet or coupon was claimed and written to the ledger.
+
+    :param ws: the Workspace.
+    :param claim: the claim record.
+    """

@@ -1,0 +1,65 @@
+"""What every service shares: the workspace, time handling and the pandas door."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+
+from siyu.core.errors import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+
+class Service:
+    """Base class: holds the workspace."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+
+    def _read_df(self, query: sa.Select, time_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Run ``query`` and return a DataFrame with times in the workspace timezone."""
+        with self.ws.engine.connect() as conn:
+            result = conn.execute(query)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        tz = self.ws.timezone
+        for column in time_columns:
+            if column in frame:
+                frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
+        return frame
+
+
+def as_utc(value: datetime | date | str | None, tz: ZoneInfo) -> datetime | None:
+    """Turn a user-given time into aware UTC.
+
+    Naive datetimes and dates are read in the workspace timezone ``tz`` (a date means its
+    midnight); strings are parsed as ISO 8601.
+
+    :raises ValidationError: the string is not a date or time.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ValidationError(f"{value!r} is not a date or time (use 2026-11-25 or "
+                                  f"2026-11-25T10:30)") from exc
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def first(rows: Any) -> Any:
+    """The first row or ``None``."""
+    for row in rows:
+        return row
+    return None

@@ -1,0 +1,113 @@
+"""Stores and staff."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import select
+
+from siyu.core.errors import NotFound, ValidationError
+from siyu.core.services.base import Service
+from siyu.storage.models import Staff, Store
+
+STAFF_STATUSES = ("active", "inactive", "resigned")
+
+
+class StoresService(Service):
+    """Stores: ``ws.stores.upsert("SH001", "上海南京西路店", city="上海")``."""
+
+    def upsert(self, code: str, name: str, *, region: str = "", city: str = "") -> Store:
+        """Create the store ``code`` or update its name, region and city."""
+        code = (code or "").strip()
+        if not code:
+            raise ValidationError("a store needs a code (e.g. SH001)")
+        with self.ws.session() as s:
+            store = s.exec(select(Store).where(Store.code == code)).first()
+            if store is None:
+                store = Store(code=code, name=name or code, region=region, city=city)
+            else:
+                store.name, store.region, store.city = name or store.name, region, city
+            s.add(store)
+            s.flush()
+            s.refresh(store)
+            return store
+
+    def get(self, code: str) -> Store:
+        """The store with ``code``.
+
+        :raises NotFound: no such store.
+        """
+        with self.ws.session() as s:
+            store = s.exec(select(Store).where(Store.code == code)).first()
+        if store is None:
+            raise NotFound(f"unknown store {code!r}; add it with ws.stores.upsert()")
+        return store
+
+    def list(self) -> list[Store]:
+        """All stores by code."""
+        with self.ws.session() as s:
+            return list(s.exec(select(Store).order_by(Store.code)))
+
+    def df(self) -> pd.DataFrame:
+        """All stores as a DataFrame."""
+        return self._read_df(sa.select(Store.__table__).order_by(Store.code), ("created_at",))
+
+
+class StaffService(Service):
+    """Staff members: ``ws.staff.upsert("zhangsan", "张三", store="SH001")``."""
+
+    def upsert(self, userid: str, name: str, *, store: str | None = None,
+               status: str = "active") -> Staff:
+        """Create staff member ``userid`` (their WeCom userid) or update them.
+
+        :param store: store code, or ``None``.
+        :raises NotFound: the store does not exist.
+        :raises ValidationError: empty userid or unknown status.
+        """
+        userid = (userid or "").strip()
+        if not userid:
+            raise ValidationError("a staff member needs a userid (their WeCom account)")
+        if status not in STAFF_STATUSES:
+            raise ValidationError(f"unknown staff status {status!r}; one of "
+                                  f"{', '.join(STAFF_STATUSES)}")
+        store_id = self.ws.stores.get(store).id if store else None
+        with self.ws.session() as s:
+            staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
+            if staff is None:
+                staff = Staff(userid=userid, name=name or userid, store_id=store_id,
+                              status=status)
+            else:
+                staff.name = name or staff.name
+                staff.store_id = store_id if store else staff.store_id
+                staff.status = status
+            s.add(staff)
+            s.flush()
+            s.refresh(staff)
+            return staff
+
+    def get(self, userid: str) -> Staff:
+        """The staff member with ``userid``.
+
+        :raises NotFound: no such staff member.
+        """
+        with self.ws.session() as s:
+            staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
+        if staff is None:
+            raise NotFound(f"unknown staff member {userid!r}; add them with ws.staff.upsert()")
+        return staff
+
+    def list(self, status: str | None = None) -> list[Staff]:
+        """Staff members by userid, optionally only those with ``status``."""
+        query = select(Staff).order_by(Staff.userid)
+        if status:
+            query = query.where(Staff.status == status)
+        with self.ws.session() as s:
+            return list(s.exec(query))
+
+    def df(self) -> pd.DataFrame:
+        """All staff with their store code."""
+        st = Staff.__table__
+        query = (sa.select(st, Store.code.label("store"))
+                 .select_from(st.outerjoin(Store.__table__, st.c.store_id == Store.id))
+                 .order_by(st.c.userid))
+        return self._read_df(query, ("created_at",))

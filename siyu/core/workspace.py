@@ -1,0 +1,285 @@
+"""The Workspace: one object that every door (console, notebook, CLI, plugin) goes through.
+
+It owns the database engine and sessions, the plugin manager (``ws.hook``), the scheduler and
+the domain services (``ws.contacts``, ``ws.tags``, ``ws.orders``…).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from siyu.core.errors import ConfigError, PluginError
+from siyu.core.permissions import LOCAL, Principal
+from siyu.core.plugins import SiyuPluginManager, collect_records, get_plugin_manager
+from siyu.storage import migrate as schema
+from siyu.storage.engine import create_engine, describe_url, resolve_url
+
+log = logging.getLogger("siyu")
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class Workspace:
+    """A siyu workspace: a database plus the plugins that work on it.
+
+    Open one with :func:`siyu.open`. Use it as a context manager, or call :meth:`close`.
+
+    :param url: database URL or SQLite file path; ``None`` uses ``$SIYU_DATABASE_URL`` or
+        ``./siyu.db``.
+    :param plugins: extra plugin objects to register after the built-ins and entry points.
+    :param load_entry_points: load third-party plugins from the ``siyu`` entry-point group.
+    :param disable: plugin names to block (default: ``$SIYU_DISABLE_PLUGINS``).
+    :param migrate: bring the schema up to date on open (default). With ``False`` a database
+        that needs migrating raises :class:`ConfigError`.
+    :param principal: who acts; the CLI and notebooks act as ``local`` (admin).
+    """
+
+    def __init__(self, url: str | None = None, *, plugins: Iterable[Any] = (),
+                 load_entry_points: bool = True, disable: Iterable[str] | None = None,
+                 migrate: bool = True, principal: Principal = LOCAL,
+                 _parent: Workspace | None = None):
+        self.principal = principal
+        if _parent is not None:
+            self.url, self.engine, self.pm = _parent.url, _parent.engine, _parent.pm
+            self._parent = _parent
+            return
+        self._parent = None
+        self.url = resolve_url(url)
+        self.engine = create_engine(self.url)
+        self.pm: SiyuPluginManager = get_plugin_manager(
+            plugins=plugins, load_entry_points=load_entry_points, disable=disable)
+        try:
+            if migrate:
+                schema.upgrade(self.engine, self.model_sets.values())
+            else:
+                todo = schema.pending(self.engine, self.model_sets.values())
+                if todo:
+                    raise ConfigError(f"database {describe_url(self.url)} needs migrating "
+                                      f"({len(todo)} revision(s)); run `siyu db upgrade`")
+        except Exception:
+            self.engine.dispose()
+            raise
+
+    # -- plugins --------------------------------------------------------------------------
+
+    @property
+    def hook(self):
+        """The hook relay: ``ws.hook.on_contact_added(ws=ws, contact=c, via="api")``."""
+        return self.pm.hook
+
+    def has_hook(self, name: str) -> bool:
+        """Whether any plugin implements hook ``name`` (lets the core skip building
+        arguments nobody will read)."""
+        return bool(getattr(self.pm.hook, name).get_hookimpls())
+
+    def notify(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Fire a notification hook (``on_*``) on every plugin, one at a time.
+
+        The change that triggered the hook is already committed, so a plugin that raises
+        does not undo it or stop the other plugins: the failure is logged and stored as a
+        ``plugin.error`` event naming the plugin and the hook.
+
+        :return: the non-``None`` results.
+        """
+        results = []
+        caller = getattr(self.pm.hook, hook_name)
+        if not caller.get_hookimpls():
+            return results
+        iterator = self.pm.call_each(hook_name, ws=self, **kwargs)
+        while True:
+            try:
+                _name, result = next(iterator)
+            except StopIteration:
+                break
+            except PluginError as exc:
+                log.error("%s", exc)
+                self.events.record("plugin.error", dedupe_key=f"plugin.error:{uuid.uuid4()}",
+                                   source=hook_name, payload={"error": str(exc)})
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+
+    def _records(self, hook_name: str, kind: str, **kwargs: Any) -> dict[str, Any]:
+        return collect_records(self.pm, hook_name, kind, **kwargs)
+
+    @cached_property
+    def model_sets(self) -> dict[str, Any]:
+        """``register_models`` results by name."""
+        return self._records("register_models", "model set")
+
+    @cached_property
+    def channels(self) -> dict[str, Any]:
+        """``register_channels`` results by name."""
+        return self._records("register_channels", "channel")
+
+    @cached_property
+    def segment_rules(self) -> dict[str, Any]:
+        """``register_segment_rules`` results by name."""
+        return self._records("register_segment_rules", "segment rule")
+
+    @cached_property
+    def risk_rules(self) -> dict[str, Any]:
+        """``register_risk_rules`` results by name."""
+        return self._records("register_risk_rules", "risk rule")
+
+    @cached_property
+    def jobs(self) -> dict[str, Any]:
+        """``register_jobs`` results by name."""
+        return self._records("register_jobs", "job", ws=self)
+
+    @cached_property
+    def connectors(self) -> dict[str, Any]:
+        """``register_connectors`` results by name."""
+        return self._records("register_connectors", "connector")
+
+    def pages(self) -> dict[str, Any]:
+        """``register_pages`` results by name (fresh each call: pages may depend on state)."""
+        return self._records("register_pages", "page", ws=self)
+
+    def routes(self) -> dict[str, Any]:
+        """``register_routes`` results by name."""
+        return self._records("register_routes", "route", ws=self)
+
+    def commands(self) -> dict[str, Any]:
+        """``register_commands`` results by name."""
+        return self._records("register_commands", "command")
+
+    # -- storage --------------------------------------------------------------------------
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A SQLModel session in one transaction: committed on success, rolled back on error.
+
+        Objects stay readable after the block (``expire_on_commit=False``).
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The workspace timezone (setting ``timezone``, default Asia/Shanghai)."""
+        name = self.settings.get("timezone", DEFAULT_TIMEZONE)
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"workspace timezone {name!r} is not a known timezone; set e.g. "
+                              f"Asia/Shanghai") from exc
+
+    @property
+    def name(self) -> str:
+        """The workspace's display name (setting ``name``)."""
+        return self.settings.get("name", "siyu")
+
+    # -- services -------------------------------------------------------------------------
+
+    @cached_property
+    def settings(self):
+        """:class:`~siyu.core.services.settings.SettingsService`."""
+        from siyu.core.services.settings import SettingsService
+        return SettingsService(self)
+
+    @cached_property
+    def stores(self):
+        """:class:`~siyu.core.services.stores.StoresService`."""
+        from siyu.core.services.stores import StoresService
+        return StoresService(self)
+
+    @cached_property
+    def staff(self):
+        """:class:`~siyu.core.services.stores.StaffService`."""
+        from siyu.core.services.stores import StaffService
+        return StaffService(self)
+
+    @cached_property
+    def contacts(self):
+        """:class:`~siyu.core.services.contacts.ContactsService`."""
+        from siyu.core.services.contacts import ContactsService
+        return ContactsService(self)
+
+    @cached_property
+    def tags(self):
+        """:class:`~siyu.core.services.tags.TagsService`."""
+        from siyu.core.services.tags import TagsService
+        return TagsService(self)
+
+    @cached_property
+    def events(self):
+        """:class:`~siyu.core.services.events.EventsService`."""
+        from siyu.core.services.events import EventsService
+        return EventsService(self)
+
+    @cached_property
+    def orders(self):
+        """:class:`~siyu.core.services.orders.OrdersService`."""
+        from siyu.core.services.orders import OrdersService
+        return OrdersService(self)
+
+    @cached_property
+    def imports(self):
+        """:class:`~siyu.core.importing.Importer`: contacts and orders from CSV / Excel."""
+        from siyu.core.importing import Importer
+        return Importer(self)
+
+    @cached_property
+    def scheduler(self):
+        """:class:`~siyu.core.scheduler.WorkspaceScheduler` (not started until asked)."""
+        if self._parent is not None:
+            return self._parent.scheduler
+        from siyu.core.scheduler import WorkspaceScheduler
+        return WorkspaceScheduler(self)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def as_user(self, principal: Principal) -> Workspace:
+        """A view of this workspace acting as ``principal`` (same database and plugins)."""
+        return Workspace(principal=principal, _parent=self)
+
+    def summary(self) -> dict[str, int]:
+        """Counts of the core objects, for a first look."""
+        orders = self.orders.summary()
+        return {"stores": len(self.stores.list()), "staff": len(self.staff.list()),
+                "contacts": self.contacts.count(), "tags": len(self.tags.names()),
+                "orders": orders["orders"], "revenue_fen": orders["revenue_fen"]}
+
+    def close(self) -> None:
+        """Stop the scheduler (if this process runs it) and release the database."""
+        if self._parent is not None:
+            return
+        if "scheduler" in self.__dict__:
+            self.scheduler.shutdown()
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {describe_url(self.url)} as {self.principal.name}>"
+
+
+def open(url: str | None = None, **kwargs: Any) -> Workspace:  # noqa: A001
+    """Open (and, when new, create and migrate) a workspace.
+
+    :param url: SQLite file path or database URL; default ``$SIYU_DATABASE_URL`` or
+        ``./siyu.db``.
+    :param kwargs: see :class:`Workspace`.
+    :raises ConfigError: a malformed URL, a missing folder, an unreachable server.
+    """
+    return Workspace(url, **kwargs)
+
