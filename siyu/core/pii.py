@@ -52,7 +52,7 @@ def normalize_phone_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     empty = text.eq("") | text.str.lower().eq("nan")
     good = cleaned.str.match(_MOBILE.pattern)
     bad = ~empty & ~good
-    normalised = cleaned.where(good & ~empty, None)
+    normalised = cleaned.astype(object).where(good & ~empty, None)
     return normalised, bad
 
 

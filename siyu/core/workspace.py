@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from siyu.core.errors import ConfigError, PluginError
@@ -64,6 +65,10 @@ class Workspace:
                 if todo:
                     raise ConfigError(f"database {describe_url(self.url)} needs migrating "
                                       f"({len(todo)} revision(s)); run `siyu db upgrade`")
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise ConfigError(f"cannot reach database {describe_url(self.url)}: "
+                              f"{str(exc.orig).strip().splitlines()[0]}") from exc
         except Exception:
             self.engine.dispose()
             raise

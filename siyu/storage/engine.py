@@ -34,7 +34,7 @@ def resolve_url(url: str | os.PathLike | None = None) -> str:
         raw = "postgresql://" + raw[len("postgres://"):]
     try:
         parsed = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(f"malformed database URL {raw!r}: expected e.g. sqlite:///siyu.db "
                           f"or postgresql://user@127.0.0.1:5432/siyu") from exc
     backend = parsed.get_backend_name()

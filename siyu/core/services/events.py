@@ -35,8 +35,9 @@ class EventsService(Service):
         with self.ws.session() as s:
             conn = s.connection()
             result = conn.execute(insert_for(conn, Event.__table__)
-                                  .on_conflict_do_nothing().values(**row))
-            return result.rowcount == 1
+                                  .on_conflict_do_nothing().values(**row)
+                                  .returning(Event.__table__.c.id))
+            return result.first() is not None
 
     def df(self, *, kind: str | None = None, contact: int | None = None,
            since: Any = None, until: Any = None, limit: int | None = None) -> pd.DataFrame:

@@ -123,7 +123,7 @@ class TagsService(Service):
                 chunk = strs[i:i + 5000]
                 by_ext.update(conn.execute(
                     sa.select(Contact.external_userid, Contact.id)
-                    .where(Contact.external_userid.in_(chunk))).tuples().all())
+                    .where(Contact.external_userid.in_(chunk))).all())
         missing += [c for c in strs if c not in by_ext]
         if missing:
             shown = ", ".join(map(repr, missing[:5]))

@@ -1,0 +1,66 @@
+"""Importing contacts and orders from CSV and Excel files.
+
+Files may be UTF-8, UTF-8 with BOM or GBK/GB18030 CSV, or .xlsx. Every row is validated
+first; a file with bad rows imports nothing (each problem names its line and reason) unless
+``skip_bad_rows`` is set. Re-importing the same file changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from siyu.core.importing.contacts import FIELDS as CONTACT_FIELDS
+from siyu.core.importing.contacts import import_contacts
+from siyu.core.importing.orders import FIELDS as ORDER_FIELDS
+from siyu.core.importing.orders import import_orders
+from siyu.core.importing.table import ImportReport, RowProblem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+__all__ = ["CONTACT_FIELDS", "ORDER_FIELDS", "ImportReport", "Importer", "RowProblem"]
+
+
+class Importer:
+    """``ws.imports``: ``ws.imports.contacts("members.csv")``."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+
+    def contacts(self, path: str | Path, *, mapping: dict[str, str] | None = None,
+                 key: str = "external_userid", skip_bad_rows: bool = False,
+                 create_tags: bool = False, progress: bool | None = None) -> ImportReport:
+        """Import contacts from ``path``.
+
+        :param mapping: ``{"file column": "field"}``; common headers (手机号, 昵称, 性别, 城市,
+            负责人, 门店, 渠道, 添加时间, 标签…) are recognised without it. Fields:
+            ``external_userid, unionid, name, phone, gender, city, owner, store,
+            source_channel, remark, added_at, tags``.
+        :param key: the field that identifies a contact: ``external_userid``, ``phone`` or
+            ``unionid``. Existing contacts with that key are updated.
+        :param skip_bad_rows: import the good rows and report the bad ones.
+        :param create_tags: create tags named in the file that do not exist yet.
+        :param progress: show a progress bar (default: when on a terminal).
+        :return: an :class:`ImportReport`.
+        :raises ImportFailed: unreadable file or bad rows (nothing written).
+        """
+        return import_contacts(self.ws, path, mapping=mapping, key=key,
+                               skip_bad_rows=skip_bad_rows, create_tags=create_tags,
+                               progress=progress)
+
+    def orders(self, path: str | Path, *, mapping: dict[str, str] | None = None,
+               source: str = "import", skip_bad_rows: bool = False,
+               progress: bool | None = None) -> ImportReport:
+        """Import orders from ``path``; orders are unique by ``(source, order number)``.
+
+        Orders are matched to contacts by external_userid, else unionid, else the buyer's
+        phone. A known order whose amount or status changed (a refund) is updated;
+        ``on_order`` fires only for new orders.
+
+        :param source: where the orders come from (``"tmall"``, ``"erp"``…).
+        :return: an :class:`ImportReport`.
+        :raises ImportFailed: unreadable file or bad rows (nothing written).
+        """
+        return import_orders(self.ws, path, mapping=mapping, source=source,
+                             skip_bad_rows=skip_bad_rows, progress=progress)

@@ -1,0 +1,269 @@
+"""Importing contacts from a CSV or Excel file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import sqlalchemy as sa
+
+from siyu.core.errors import ImportFailed
+from siyu.core.importing.progress import progress_bar
+from siyu.core.importing.table import (
+    ImportReport,
+    Problems,
+    RowProblem,
+    fail_or_skip,
+    parse_times,
+    read_table,
+)
+from siyu.core.pii import normalize_phone_series
+from siyu.core.services.contacts import GENDERS, split_tag_name
+from siyu.storage.bulk import db_times, insert_rows, update_rows
+from siyu.storage.models import Contact, ContactTag, Staff, Store, Tag, TagGroup
+from siyu.storage.types import utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "external_userid": ("外部联系人id", "外部联系人userid", "externaluserid", "客户id",
+                        "userid"),
+    "unionid": ("unionid", "union_id"),
+    "name": ("昵称", "客户名称", "姓名", "名称", "客户昵称", "nickname"),
+    "phone": ("手机号", "手机", "手机号码", "电话", "联系电话", "mobile", "phone_number"),
+    "gender": ("性别", "sex"),
+    "city": ("城市", "所在城市"),
+    "owner": ("负责人", "导购", "添加人", "所属员工", "跟进人", "owner_userid", "staff"),
+    "store": ("门店", "门店编码", "所属门店", "store_code"),
+    "source_channel": ("渠道", "来源", "来源渠道", "channel", "source"),
+    "remark": ("备注", "备注名"),
+    "added_at": ("添加时间", "加好友时间", "创建时间", "added", "createtime"),
+    "tags": ("标签", "客户标签", "tag"),
+}
+KEYS = ("external_userid", "phone", "unionid")
+#: Columns compared to decide whether an existing contact changed.
+COMPARED = ("name", "unionid", "phone", "gender", "city", "owner_id", "store_id",
+            "source_channel", "remark")
+CHUNK = 5000
+
+
+def _lookup(ws: Workspace, model, key: str, label: str) -> dict[str, int]:
+    """Map both ``key`` values and names to ids (staff userid or name; store code or name)."""
+    table = model.__table__
+    with ws.engine.connect() as conn:
+        rows = conn.execute(sa.select(table.c.id, table.c[key], table.c.name)).all()
+    by_name: dict[str, list[int]] = {}
+    for row_id, _key, name in rows:
+        by_name.setdefault(name, []).append(row_id)
+    ids = {name: ids[0] for name, ids in by_name.items() if len(ids) == 1}
+    ids.update({k: row_id for row_id, k, _name in rows})
+    return ids
+
+
+def _clean(ws: Workspace, frame: pd.DataFrame, key: str, problems: Problems,
+           create_tags: bool) -> pd.DataFrame:
+    """Validate and normalise every column; bad cells become row problems."""
+    out = pd.DataFrame(index=frame.index)
+    for name in ("external_userid", "unionid", "name", "city", "source_channel", "remark"):
+        out[name] = frame[name] if name in frame else ""
+    if key not in frame:
+        raise ImportFailed(f"the file has no column for the key {key!r}; map one with "
+                           f"--map COLUMN={key}")
+    if "phone" in frame:
+        out["phone"], bad = normalize_phone_series(frame["phone"])
+        problems.add(frame, bad, "phone",
+                     "phone {value!r} is not a mainland mobile number (11 digits, optional +86)")
+    else:
+        out["phone"] = None
+    if "gender" in frame:
+        lowered = frame["gender"].str.lower().str.replace(r"\.0$", "", regex=True)
+        mapped = lowered.map(GENDERS)
+        problems.add(frame, mapped.isna(), "gender",
+                     "gender {value!r} is not one of 男/女/未知, male/female, 0/1/2")
+        out["gender"] = mapped.fillna(0).astype(int)
+    else:
+        out["gender"] = 0
+    for column, model, lookup_key, label in (("owner", Staff, "userid", "staff member"),
+                                             ("store", Store, "code", "store")):
+        target = f"{column}_id"
+        if column in frame:
+            ids = _lookup(ws, model, lookup_key, label)
+            mapped = frame[column].map(ids)
+            problems.add(frame, mapped.isna() & frame[column].ne(""), column,
+                         f"unknown {label} {{value!r}}; add it first")
+            out[target] = mapped.astype("Int64")
+        else:
+            out[target] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    if "added_at" in frame:
+        out["added_at"], bad = parse_times(frame["added_at"], ws.timezone)
+        problems.add(frame, bad, "added_at", "added_at {value!r} is not a date or time")
+    else:
+        out["added_at"] = pd.NaT
+    keys = out[key] if key != "phone" else out["phone"]
+    problems.add(frame, keys.isna() | keys.eq(""), key, f"{key} is empty")
+    if "tags" in frame:
+        out["tags"] = _parse_tags(ws, frame, problems, create_tags)
+    return out
+
+
+def _parse_tags(ws: Workspace, frame: pd.DataFrame, problems: Problems,
+                create_tags: bool) -> pd.Series:
+    lists = frame["tags"].str.replace("，", ",").str.replace("；", ";").str.split(r"[;,]")
+    lists = lists.map(lambda items: [t.strip() for t in items if t.strip()])
+    wanted = sorted({t for items in lists for t in items})
+    known = set(ws.tags.names())
+    unknown = [t for t in wanted if f"{split_tag_name(t)[0]}/{split_tag_name(t)[1]}"
+               not in known]
+    if unknown and not create_tags:
+        bad = lists.map(lambda items: any(t in unknown for t in items))
+        problems.add(frame, bad, "tags", "unknown tag in {value!r}; create the tag first or "
+                     "import with --create-tags")
+    return lists
+
+
+def _dedupe(out: pd.DataFrame, key: str, problems: Problems,
+            report: ImportReport) -> pd.DataFrame:
+    """Merge identical repeated rows; a repeated key with different values is a problem."""
+    keys = out[key]
+    repeated = keys.duplicated(keep=False) & keys.notna() & keys.ne("")
+    if not repeated.any():
+        return out
+    comparable = out.drop(columns=["tags"], errors="ignore").astype(str)
+    exact = comparable.duplicated(keep="first") & repeated
+    report.duplicates = int(exact.sum())
+    out = out[~exact]
+    valid = out[key].notna() & out[key].ne("")
+    conflicting = out[key].duplicated(keep="first") & valid
+    if conflicting.any():
+        first_line = {}
+        for line, value in out.loc[valid, key].items():
+            first_line.setdefault(value, line)
+        for line in out.index[conflicting]:
+            value = out.at[line, key]
+            problems.items.append(RowProblem(
+                int(line), key, value, f"{key} {value!r} already appears on line "
+                f"{first_line[value]} with different values"))
+            problems.bad_lines.add(int(line))
+    return out
+
+
+def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | None = None,
+                    key: str = "external_userid", skip_bad_rows: bool = False,
+                    create_tags: bool = False, progress: bool | None = None) -> ImportReport:
+    """Import contacts; see :meth:`siyu.core.importing.Importer.contacts`."""
+    ws.principal.require("data.write")
+    if key not in KEYS:
+        raise ImportFailed(f"key {key!r} is not one of {', '.join(KEYS)}")
+    frame, encoding, ignored = read_table(path, FIELDS, mapping)
+    report = ImportReport("contacts", str(path), rows=len(frame), encoding=encoding,
+                          ignored_columns=ignored)
+    problems = Problems()
+    out = _clean(ws, frame, key, problems, create_tags)
+    out = _dedupe(out, key, problems, report)
+    fail_or_skip(problems, report, skip_bad_rows, Path(path))
+    out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
+
+    created_ids = _write(ws, out, key, report, create_tags, progress)
+    ws.events.record("import.contacts", dedupe_key=f"import:{uuid.uuid4()}",
+                     source="import", payload={"file": Path(path).name,
+                                               "summary": report.summary()})
+    if created_ids and ws.has_hook("on_contact_added"):
+        for contact_id in created_ids:
+            ws.notify("on_contact_added", contact=ws.contacts.get(contact_id), via="import")
+    return report
+
+
+def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
+           create_tags: bool, progress: bool | None) -> list[int]:
+    """Insert new contacts, update changed ones, tag them; one transaction."""
+    table = Contact.__table__
+    if create_tags and "tags" in out:
+        for tag in sorted({t for items in out["tags"] for t in items}):
+            ws.tags.create(tag)
+    tag_ids = _tag_ids(ws) if "tags" in out else {}
+    now = utcnow()
+    created: list[int] = []
+    with ws.engine.begin() as conn, progress_bar(len(out), "contacts", progress) as bar:
+        now_db = db_times(conn, pd.Series([now]))[0]
+        added_db = db_times(conn, out["added_at"].where(out["added_at"].notna(), now))
+        out = out.assign(added_db=added_db)
+        for start in range(0, len(out), CHUNK):
+            chunk = out.iloc[start:start + CHUNK]
+            keys = chunk[key].tolist()
+            existing = {row[0]: row for row in conn.execute(
+                sa.select(table.c[key], table.c.id, *[table.c[c] for c in COMPARED])
+                .where(table.c[key].in_(keys)))}
+            is_new = ~chunk[key].isin(existing.keys())
+            fresh = chunk[is_new]
+            columns = ["external_userid", "unionid", "name", "phone", "gender", "city",
+                       "owner_id", "store_id", "source_channel", "remark", "added_at",
+                       "created_at", "updated_at"]
+            rows = list(zip(
+                _nullable(fresh["external_userid"]), _nullable(fresh["unionid"]),
+                fresh["name"].tolist(), _nullable(fresh["phone"]),
+                fresh["gender"].tolist(), fresh["city"].tolist(),
+                _ints(fresh["owner_id"]), _ints(fresh["store_id"]),
+                fresh["source_channel"].tolist(), fresh["remark"].tolist(),
+                fresh["added_db"].tolist(), [now_db] * len(fresh), [now_db] * len(fresh),
+                strict=True))
+            insert_rows(conn, table, columns, rows)
+            report.created += len(rows)
+            changes = _changed_rows(chunk[~is_new], existing, key)
+            update_rows(conn, table, [*COMPARED, "updated_at"],
+                        [(*values, now_db, row_id) for row_id, values in changes])
+            report.updated += len(changes)
+            report.unchanged += int((~is_new).sum()) - len(changes)
+            ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
+                                    .where(table.c[key].in_(keys))).all())
+            created += [ids[k] for k in fresh[key]]
+            if "tags" in chunk:
+                _tag_rows(conn, chunk, key, ids, tag_ids, now_db)
+            bar.update(len(chunk))
+    return created
+
+
+def _nullable(values: pd.Series) -> list:
+    """Values as a list, with ``None`` for empty and missing cells."""
+    return [None if v is None or v == "" or (isinstance(v, float) and v != v) else v
+            for v in values.tolist()]
+
+
+def _ints(values: pd.Series) -> list:
+    return [None if pd.isna(v) else int(v) for v in values]
+
+
+def _changed_rows(chunk: pd.DataFrame, existing: dict, key: str) -> list[tuple[int, tuple]]:
+    changes = []
+    for record in chunk.itertuples(index=False):
+        row = existing[getattr(record, key)]
+        new = (record.name, record.unionid or None, record.phone, int(record.gender),
+               record.city, None if pd.isna(record.owner_id) else int(record.owner_id),
+               None if pd.isna(record.store_id) else int(record.store_id),
+               record.source_channel, record.remark)
+        if tuple(row[2:]) != new:
+            changes.append((row[1], new))
+    return changes
+
+
+def _tag_ids(ws: Workspace) -> dict[str, int]:
+    with ws.engine.connect() as conn:
+        rows = conn.execute(sa.select(TagGroup.name, Tag.name, Tag.id)
+                            .join(TagGroup, Tag.group_id == TagGroup.id)).all()
+    ids = {f"{g}/{n}": i for g, n, i in rows}
+    ids.update({n: i for g, n, i in rows if g == "默认"})
+    return ids
+
+
+def _tag_rows(conn, chunk: pd.DataFrame, key: str, ids: dict, tag_ids: dict, now_db) -> None:
+    rows = []
+    for contact_key, tags in zip(chunk[key], chunk["tags"], strict=True):
+        for tag in tags:
+            tag_id = tag_ids.get(tag) or tag_ids.get("/".join(split_tag_name(tag)))
+            rows.append((ids[contact_key], tag_id, "import", now_db))
+    insert_rows(conn, ContactTag.__table__, ["contact_id", "tag_id", "source", "created_at"],
+                rows, ignore_conflicts=True)
+
+

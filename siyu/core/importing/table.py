@@ -1,0 +1,187 @@
+"""Reading an import file: encodings, CSV or Excel, header mapping, row problems."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from siyu.core.errors import ImportFailed
+
+#: Encodings tried in order. GB18030 is a superset of GBK and GB2312.
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row of an import file was rejected."""
+
+    line: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``rows`` counts data rows in the file."""
+
+    kind: str
+    path: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    encoding: str = ""
+    ignored_columns: list[str] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people: what was created, updated, left alone and skipped."""
+        parts = [f"{self.rows} rows", f"{self.created} new", f"{self.updated} updated",
+                 f"{self.unchanged} unchanged"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicate rows merged")
+        if self.skipped:
+            parts.append(f"{self.skipped} bad rows skipped")
+        return f"{self.kind} from {Path(self.path).name}: " + ", ".join(parts)
+
+
+def _normalise_header(name: object) -> str:
+    return str(name).replace("\ufeff", "").strip().lower().replace(" ", "").replace("_", "")
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+    raw = path.read_bytes()
+    for encoding in ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True, skip_blank_lines=True)
+        return frame, "utf-8" if encoding == "utf-8-sig" else encoding
+    raise ImportFailed(f"{path.name} is neither UTF-8 nor GBK/GB18030 text; save it as "
+                       f"UTF-8 CSV or .xlsx")
+
+
+def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
+               mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+    """Read a CSV or .xlsx file and rename its columns to field names.
+
+    :param fields: field name → accepted header aliases (matched ignoring case, spaces and
+        underscores).
+    :param mapping: explicit ``{"file column": "field"}`` pairs; they win over aliases.
+    :return: ``(frame, encoding, ignored_columns)``; every cell a ``str``, the frame's index
+        holds each row's line number in the file (the header is line 1).
+    :raises ImportFailed: unreadable file, no header, a mapping naming a missing column or an
+        unknown field, two columns for one field.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFailed(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            encoding = "xlsx"
+        elif suffix == ".xls":
+            raise ImportFailed(f"{path.name}: old .xls files are not supported; save as .xlsx "
+                               f"or CSV")
+        else:
+            frame, encoding = _read_csv(path)
+    except ImportFailed:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise ImportFailed(f"{path.name} is empty; the first line must name the columns") \
+            from exc
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise ImportFailed(f"{path.name} could not be read: {exc}") from exc
+
+    frame = frame.fillna("")
+    mapping = dict(mapping or {})
+    unknown_fields = sorted(set(mapping.values()) - set(fields))
+    if unknown_fields:
+        raise ImportFailed(f"mapping names unknown field(s) {', '.join(unknown_fields)}; "
+                           f"fields are {', '.join(fields)}")
+    headers = {_normalise_header(c): c for c in frame.columns}
+    renames: dict[str, str] = {}
+    for column, target in mapping.items():
+        original = headers.get(_normalise_header(column))
+        if original is None:
+            raise ImportFailed(f"mapping names column {column!r}, which {path.name} does not "
+                               f"have; its columns are {', '.join(map(str, frame.columns))}")
+        renames[original] = target
+    for original in frame.columns:
+        if original in renames:
+            continue
+        key = _normalise_header(original)
+        for name, aliases in fields.items():
+            if key in {_normalise_header(a) for a in (name, *aliases)}:
+                renames[original] = name
+                break
+    targets = list(renames.values())
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise ImportFailed(f"{path.name} has more than one column for {', '.join(twice)}; "
+                           f"map one explicitly with --map")
+    ignored = [str(c) for c in frame.columns if c not in renames]
+    frame = frame[list(renames)].rename(columns=renames)
+    frame = frame.apply(lambda col: col.astype(str).str.strip())
+    frame.index = np.arange(2, len(frame) + 2)
+    return frame, encoding, ignored
+
+
+class Problems:
+    """Collects row problems column by column, vectorised."""
+
+    def __init__(self) -> None:
+        self.items: list[RowProblem] = []
+        self.bad_lines: set[int] = set()
+
+    def add(self, frame: pd.DataFrame, mask: pd.Series, column: str, reason: str) -> None:
+        """Record ``reason`` (may contain ``{value}``) for each row where ``mask`` holds."""
+        if not mask.any():
+            return
+        values = frame.loc[mask, column] if column in frame else pd.Series("", index=mask.index)
+        for line, value in values.items():
+            self.items.append(RowProblem(int(line), column, value,
+                                         reason.format(value=value, column=column)))
+            self.bad_lines.add(int(line))
+
+    def sorted(self) -> list[RowProblem]:
+        """Problems by line number."""
+        return sorted(self.items, key=lambda p: (p.line, p.column))
+
+
+def fail_or_skip(problems: Problems, report: ImportReport, skip_bad_rows: bool,
+                 path: Path) -> None:
+    """Raise :class:`ImportFailed` for a file with bad rows, unless skipping them."""
+    report.problems = problems.sorted()
+    if problems.items and not skip_bad_rows:
+        first = report.problems[0]
+        raise ImportFailed(
+            f"{Path(path).name}: {len(problems.bad_lines)} bad row(s), nothing imported "
+            f"(first: {first}); fix them or pass --skip-bad-rows", report.problems)
+    report.skipped = len(problems.bad_lines)
+
+
+def parse_times(values: pd.Series, tz) -> tuple[pd.Series, pd.Series]:
+    """Parse date/time text; naive values are in the workspace timezone ``tz``.
+
+    :return: ``(aware UTC times, bad mask)``; empty cells are ``NaT`` and not bad.
+    """
+    empty = values.eq("")
+    parsed = pd.to_datetime(values.where(~empty, None), errors="coerce", format="mixed")
+    bad = parsed.isna() & ~empty
+    if getattr(parsed.dt, "tz", None) is None:
+        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC"), bad

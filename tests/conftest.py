@@ -1,0 +1,74 @@
+"""Shared fixtures: every database test runs on a SQLite file and on PostgreSQL.
+
+PostgreSQL is ``$SIYU_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``).
+Each test gets its own schema, dropped afterwards. When ``SIYU_TEST_POSTGRES=required`` an
+unreachable server fails the run; otherwise the PostgreSQL half of the tests is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+import siyu
+
+PG_URL = os.environ.get("SIYU_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}"
+
+
+_PG_PROBLEM = _postgres_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database URL: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'siyu.db'}"
+        return
+    if _PG_PROBLEM:
+        if os.environ.get("SIYU_TEST_POSTGRES") == "required":
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def ws(db_url):
+    """An open, migrated workspace on each engine, with only the built-in plugins."""
+    workspace = siyu.open(db_url, load_entry_points=False)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def sample_world(ws):
+    """Two stores, three staff, a few contacts and orders."""
+    ws.stores.upsert("SH001", "上海南京西路店", region="华东", city="上海")
+    ws.stores.upsert("BJ001", "北京三里屯店", region="华北", city="北京")
+    ws.staff.upsert("zhangsan", "张三", store="SH001")
+    ws.staff.upsert("lisi", "李四", store="SH001")
+    ws.staff.upsert("wangwu", "王五", store="BJ001")
+    return ws
