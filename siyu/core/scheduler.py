@@ -73,7 +73,9 @@ class WorkspaceScheduler:
         url = make_url(self.ws.url)
         if url.get_backend_name() == "postgresql":
             conn = self.ws.engine.connect()
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+            # Keyed by schema too, so workspaces sharing a server but not a schema don't clash.
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k, "
+                                       "hashtext(current_schema()))"),
                                {"k": _LOCK_KEY}).scalar()
             conn.commit()
             if not got:
@@ -99,6 +101,9 @@ class WorkspaceScheduler:
 
     def _release(self) -> None:
         if self._lock_conn is not None:
+            self._lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k, "
+                                            "hashtext(current_schema()))"), {"k": _LOCK_KEY})
+            self._lock_conn.commit()
             self._lock_conn.close()
             self._lock_conn = None
         if self._lock_file is not None:
