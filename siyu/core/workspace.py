@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
 from siyu.core.errors import ConfigError, PluginError
@@ -65,7 +65,7 @@ class Workspace:
                 if todo:
                     raise ConfigError(f"database {describe_url(self.url)} needs migrating "
                                       f"({len(todo)} revision(s)); run `siyu db upgrade`")
-        except OperationalError as exc:
+        except (OperationalError, DatabaseError) as exc:
             self.engine.dispose()
             raise ConfigError(f"cannot reach database {describe_url(self.url)}: "
                               f"{str(exc.orig).strip().splitlines()[0]}") from exc
@@ -254,8 +254,8 @@ class Workspace:
         return Workspace(principal=principal, _parent=self)
 
     def summary(self) -> dict[str, int]:
-        """Counts of the core objects, for a first look."""
-        orders = self.orders.summary()
+        """Counts of the core objects and paid revenue, for a first look."""
+        orders = self.orders.summary(status="paid")
         return {"stores": len(self.stores.list()), "staff": len(self.staff.list()),
                 "contacts": self.contacts.count(), "tags": len(self.tags.names()),
                 "orders": orders["orders"], "revenue_fen": orders["revenue_fen"]}
