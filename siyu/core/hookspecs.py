@@ -33,7 +33,8 @@ hookspec = pluggy.HookspecMarker("siyu")
 
 
 # --------------------------------------------------------------------------------------------
-# Registration: called once per Workspace, results cached by the Workspace.
+# Registration: the Workspace calls these when it needs the records (models, channels, rules,
+# jobs and connectors once per Workspace; pages, routes and commands on each request for them).
 # --------------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -65,7 +65,11 @@ class SiyuPluginManager(pluggy.PluginManager):
         if self.is_blocked(name):
             self.sources[name] = (source, version)
             return
-        self.register(plugin, name=name)
+        try:
+            self.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name!r} ({source}) does not match the hook specs: "
+                              f"{exc}; check docs/plugins.md") from exc
         self.sources[name] = (source, version)
 
     def describe(self) -> list[PluginInfo]:
@@ -80,13 +84,17 @@ class SiyuPluginManager(pluggy.PluginManager):
             infos.append(PluginInfo(name=name, source="entry point", error=error))
         return infos
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    def call_each(self, hook_name: str, on_error: Callable[[PluginError], None] | None = None,
+                  **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of ``hook_name`` one by one, in pluggy's call order.
 
-        Yields ``(plugin_name, result)``. An implementation that raises is re-raised as
-        :class:`PluginError` naming the plugin, so the caller can decide whether to stop.
+        :param on_error: called with a :class:`PluginError` naming the plugin when an
+            implementation raises; the remaining implementations still run. Without it the
+            error is raised at once.
+        :return: ``(plugin_name, result)`` for each implementation that returned.
         """
         caller = getattr(self.hook, hook_name)
+        results = []
         for impl in reversed(caller.get_hookimpls()):
             if impl.hookwrapper or impl.wrapper:
                 continue
@@ -94,13 +102,18 @@ class SiyuPluginManager(pluggy.PluginManager):
             try:
                 result = impl.function(**args)
             except Exception as exc:  # a plugin bug: name the plugin
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}") from exc
+                error = PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: "
+                                    f"{type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                if on_error is None:
+                    raise error from exc
+                on_error(error)
+                continue
             if os.environ.get("SIYU_TRACE_PLUGINS") == "1":
                 log.info("%s.%s(%s) -> %r", impl.plugin_name, hook_name,
                          ", ".join(args), result)
-            yield impl.plugin_name, result
+            results.append((impl.plugin_name, result))
+        return results
 
 
 def _parse_blocklist(value: str | None) -> list[str]:

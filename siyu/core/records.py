@@ -16,9 +16,11 @@ from typing import Any
 class ModelSet:
     """Tables a plugin adds.
 
-    :param name: unique name, also the Alembic branch label of ``migrations``.
+    :param name: unique name; the plugin's Alembic history is kept in the version table
+        ``alembic_version_<name>``.
     :param tables: SQLAlchemy ``Table`` objects (``MyModel.__table__``) the plugin owns.
-    :param migrations: folder of Alembic revision files for these tables. When ``None`` the
+    :param migrations: folder of Alembic revision files for these tables (their own history,
+        starting from ``down_revision = None``; run after the core's). When ``None`` the
         tables are created with ``create_all`` after the core migrations (fine for prototypes;
         ship migrations before your schema changes for the first time).
     """
