@@ -94,24 +94,16 @@ class Workspace:
 
         :return: the non-``None`` results.
         """
-        results = []
-        caller = getattr(self.pm.hook, hook_name)
-        if not caller.get_hookimpls():
-            return results
-        iterator = self.pm.call_each(hook_name, ws=self, **kwargs)
-        while True:
-            try:
-                _name, result = next(iterator)
-            except StopIteration:
-                break
-            except PluginError as exc:
-                log.error("%s", exc)
-                self.events.record("plugin.error", dedupe_key=f"plugin.error:{uuid.uuid4()}",
-                                   source=hook_name, payload={"error": str(exc)})
-                continue
-            if result is not None:
-                results.append(result)
-        return results
+        if not getattr(self.pm.hook, hook_name).get_hookimpls():
+            return []
+
+        def report(error: PluginError) -> None:
+            log.error("%s", error)
+            self.events.record("plugin.error", dedupe_key=f"plugin.error:{uuid.uuid4()}",
+                               source=hook_name, payload={"error": str(error)})
+
+        called = self.pm.call_each(hook_name, on_error=report, ws=self, **kwargs)
+        return [result for _name, result in called if result is not None]
 
     def _records(self, hook_name: str, kind: str, **kwargs: Any) -> dict[str, Any]:
         return collect_records(self.pm, hook_name, kind, **kwargs)
@@ -232,6 +224,28 @@ class Workspace:
         """:class:`~siyu.core.services.orders.OrdersService`."""
         from siyu.core.services.orders import OrdersService
         return OrdersService(self)
+
+    @cached_property
+    def users(self):
+        """:class:`~siyu.core.services.users.UsersService`."""
+        from siyu.core.services.users import UsersService
+        return UsersService(self)
+
+    @cached_property
+    def audit_log(self):
+        """:class:`~siyu.core.services.users.AuditService`."""
+        from siyu.core.services.users import AuditService
+        return AuditService(self)
+
+    def audit(self, action: str, target: Any = "", detail: dict | None = None, *,
+              actor: str | None = None) -> None:
+        """Write one audit-log entry for a state-changing action by the acting principal.
+
+        :param action: dotted verb, e.g. ``"tag.create"``.
+        :param target: what it acted on (a name or id).
+        :param detail: anything JSON can hold.
+        """
+        self.audit_log.record(action, str(target), detail, actor=actor)
 
     @cached_property
     def imports(self):

@@ -171,3 +171,35 @@ class JobRun(SQLModel, table=True):
 
 
 CORE_TABLES = CORE_TABLES + (JobRun.__table__,)
+
+
+class User(SQLModel, table=True):
+    """A console user. ``password_hash`` is scrypt (see :mod:`siyu.core.passwords`)."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True}, nullable=False)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=300)
+    disabled: bool = Field(default=False)
+    failed_logins: int = Field(default=0)
+    last_failed_at: datetime | None = _ts()
+    last_login_at: datetime | None = _ts()
+    created_at: datetime = _created()
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when, on what. Written for every state-changing action."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=100, index=True)
+    action: str = Field(max_length=100, index=True)
+    target: str = Field(default="", max_length=300)
+    detail: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+
+
+CORE_TABLES = CORE_TABLES + (User.__table__, AuditLog.__table__)

@@ -167,6 +167,7 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
 
     created_ids = _write(ws, out, key, report, create_tags, progress)
+    ws.audit("import.contacts", Path(path).name, {"summary": report.summary()})
     ws.events.record("import.contacts", dedupe_key=f"import:{uuid.uuid4()}",
                      source="import", payload={"file": Path(path).name,
                                                "summary": report.summary()})

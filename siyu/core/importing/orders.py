@@ -155,6 +155,7 @@ def import_orders(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | 
     fail_or_skip(problems, report, skip_bad_rows, Path(path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
     created = _write(ws, out, source, report, progress)
+    ws.audit("import.orders", Path(path).name, {"summary": report.summary()})
     ws.events.record("import.orders", dedupe_key=f"import:{uuid.uuid4()}", source="import",
                      payload={"file": Path(path).name, "summary": report.summary()})
     if created and ws.has_hook("on_order"):

@@ -63,6 +63,7 @@ class ContactsService(Service):
         :raises ValidationError: a bad phone, gender or time.
         :raises NotFound: an unknown owner or store.
         """
+        self.ws.principal.require("data.write")
         values = self._clean(fields)
         with self.ws.session() as s:
             contact = None
@@ -81,6 +82,8 @@ class ContactsService(Service):
             s.add(contact)
             s.flush()
             s.refresh(contact)
+        self.ws.audit("contact.add" if created else "contact.update",
+                      external_userid or contact.id, {"via": via} if created else None)
         if created and notify:
             self.ws.notify("on_contact_added", contact=contact, via=via)
         return contact, created
@@ -94,6 +97,7 @@ class ContactsService(Service):
         :param contact: contact id or external_userid.
         :param by: ``"customer"`` or ``"staff"``.
         """
+        self.ws.principal.require("data.write")
         if by not in ("customer", "staff"):
             raise ValidationError(f"removed by {by!r}: use 'customer' or 'staff'")
         with self.ws.session() as s:
@@ -105,6 +109,7 @@ class ContactsService(Service):
             s.add(row)
             s.flush()
             s.refresh(row)
+        self.ws.audit("contact.remove", row.external_userid or row.id, {"by": by})
         self.ws.notify("on_contact_removed", contact=row, by=by)
         return row
 

@@ -33,6 +33,7 @@ class OrdersService(Service):
         :raises ValidationError: negative or non-integer amount, unknown status.
         :raises NotFound: unknown contact, store or staff.
         """
+        self.ws.principal.require("data.write")
         if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen < 0:
             raise ValidationError(f"amount_fen {amount_fen!r} must be a non-negative integer "
                                   f"number of fen")
@@ -61,6 +62,7 @@ class OrdersService(Service):
             s.add(order)
             s.flush()
             s.refresh(order)
+        self.ws.audit("order.add", f"{source}:{external_id}", {"amount_fen": amount_fen})
         if notify:
             self.ws.notify("on_order", order=order)
         return order, True

@@ -21,6 +21,7 @@ class SettingsService(Service):
 
     def set(self, key: str, value: Any) -> None:
         """Store ``value`` (anything JSON can hold) under ``key``."""
+        self.ws.principal.require("settings.write")
         with self.ws.session() as s:
             row = s.get(Setting, key)
             if row is None:
@@ -28,6 +29,7 @@ class SettingsService(Service):
             else:
                 row.value = value
                 s.add(row)
+        self.ws.audit("setting.set", key)
 
     def all(self) -> dict[str, Any]:
         """Every setting."""

@@ -18,6 +18,7 @@ class StoresService(Service):
 
     def upsert(self, code: str, name: str, *, region: str = "", city: str = "") -> Store:
         """Create the store ``code`` or update its name, region and city."""
+        self.ws.principal.require("data.write")
         code = (code or "").strip()
         if not code:
             raise ValidationError("a store needs a code (e.g. SH001)")
@@ -30,7 +31,8 @@ class StoresService(Service):
             s.add(store)
             s.flush()
             s.refresh(store)
-            return store
+        self.ws.audit("store.upsert", code)
+        return store
 
     def get(self, code: str) -> Store:
         """The store with ``code``.
@@ -64,6 +66,7 @@ class StaffService(Service):
         :raises NotFound: the store does not exist.
         :raises ValidationError: empty userid or unknown status.
         """
+        self.ws.principal.require("data.write")
         userid = (userid or "").strip()
         if not userid:
             raise ValidationError("a staff member needs a userid (their WeCom account)")
@@ -83,7 +86,8 @@ class StaffService(Service):
             s.add(staff)
             s.flush()
             s.refresh(staff)
-            return staff
+        self.ws.audit("staff.upsert", userid)
+        return staff
 
     def get(self, userid: str) -> Staff:
         """The staff member with ``userid``.

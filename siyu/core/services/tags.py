@@ -27,6 +27,7 @@ class TagsService(Service):
         :param kind: ``manual`` (set by people), ``auto`` (set by rules) or ``plugin``.
         :param source: the plugin that owns a ``plugin`` group.
         """
+        self.ws.principal.require("data.write")
         name = (name or "").strip()
         if not name or "/" in name:
             raise ValidationError(f"tag group name {name!r} must be non-empty without '/'")
@@ -39,7 +40,12 @@ class TagsService(Service):
                 s.add(group)
                 s.flush()
                 s.refresh(group)
-            return group
+                created = True
+            else:
+                created = False
+        if created:
+            self.ws.audit("tag_group.create", name, {"kind": kind})
+        return group
 
     def create(self, full_name: str, *, kind: str = "manual", source: str = "") -> Tag:
         """Create tag ``"group/name"`` (and its group when needed); returns the tag."""
@@ -54,13 +60,20 @@ class TagsService(Service):
                 s.add(tag)
                 s.flush()
                 s.refresh(tag)
-            return tag
+                created = True
+            else:
+                created = False
+        if created:
+            self.ws.audit("tag.create", f"{group_name}/{name}")
+        return tag
 
     def delete(self, full_name: str) -> None:
         """Delete a tag; it disappears from every contact."""
+        self.ws.principal.require("data.write")
         tag_id = self._resolve([full_name], create=False)[full_name]
         with self.ws.session() as s:
             s.delete(s.get(Tag, tag_id))
+        self.ws.audit("tag.delete", full_name)
 
     def df(self) -> pd.DataFrame:
         """Every tag with its group, kind and how many contacts carry it."""
@@ -144,6 +157,7 @@ class TagsService(Service):
         :return: how many (contact, tag) pairs were added.
         :raises NotFound: an unknown tag (without ``create``) or contact.
         """
+        self.ws.principal.require("data.write")
         tags = list(dict.fromkeys(tags))
         tag_ids = self._resolve(tags, create=create)
         contact_ids = self._contact_ids(contacts)
@@ -164,12 +178,16 @@ class TagsService(Service):
                                      .on_conflict_do_nothing(), rows)
                     for row in rows:
                         added.setdefault(row["contact_id"], []).append(full)
+        if added:
+            self.ws.audit("contact.tag", ", ".join(tags),
+                          {"contacts": len(added), "source": source})
         self._notify(added, {}, source)
         return sum(len(v) for v in added.values())
 
     def untag(self, contacts: Iterable[int | str], tags: Iterable[str], *,
               source: str = "manual") -> int:
         """Take ``tags`` off ``contacts``; returns how many pairs were removed."""
+        self.ws.principal.require("data.write")
         tag_ids = self._resolve(list(dict.fromkeys(tags)), create=False)
         contact_ids = self._contact_ids(contacts)
         removed: dict[int, list[str]] = {}
@@ -184,6 +202,9 @@ class TagsService(Service):
                         .returning(ContactTag.contact_id)).scalars().all()
                     for cid in gone:
                         removed.setdefault(cid, []).append(full)
+        if removed:
+            self.ws.audit("contact.untag", ", ".join(tag_ids),
+                          {"contacts": len(removed), "source": source})
         self._notify({}, removed, source)
         return sum(len(v) for v in removed.values())
 
