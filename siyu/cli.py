@@ -27,6 +27,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from siyu import __version__
+from siyu.apps.commands import add_commands as add_console_commands
+from siyu.apps.commands import add_serve_options, first_admin, serve
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
 from siyu.core.plugins import collect_records, get_plugin_manager
 from siyu.core.records import CommandSpec
@@ -34,7 +36,7 @@ from siyu.storage import migrate as schema
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
 #: Sub-commands siyu itself provides; a plugin command may not reuse these names.
-BUILTIN_COMMANDS = ("init", "db", "plugins", "import", "demo")
+BUILTIN_COMMANDS = ("init", "db", "plugins", "import", "demo", "serve", "user")
 
 #: Most problem lines an import prints before summarising the rest.
 MAX_PROBLEMS = 50
@@ -315,7 +317,8 @@ def _hint_url(url: str, given: str | None) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Create a fresh workspace with the bundled sample business and summarise it."""
+    """Create a fresh workspace with the bundled sample business, summarise it and (unless
+    ``--no-serve``) start the console with a first admin user."""
     from siyu.samples import load_sample_business
 
     url = resolve_url(args.db)
@@ -337,6 +340,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_problems(report.problems, _out)
             _out(report.summary())
         _print_summary(ws, url)
+        if not args.no_serve:
+            credentials = first_admin(ws)
+            banner = ([f"First login: user {credentials[0]}, password {credentials[1]}"]
+                      if credentials else [])
+            return serve(ws, args, banner)
     finally:
         ws.close()
     _out("")
@@ -491,7 +499,11 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
     p.add_argument("--force", action="store_true",
                    help="replace an existing SQLite database file")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-serve", action="store_true",
+                   help="load and summarise only; do not start the console")
+    add_serve_options(p)
     p.set_defaults(func=cmd_demo)
+    add_console_commands(sub, common)
 
     for name, spec in (commands or {}).items():
         p = sub.add_parser(name, parents=[common], help=spec.help, description=spec.help)

@@ -321,7 +321,7 @@ def test_import_orders_uses_the_given_source(capsys, tmp_path, db):
 
 
 def test_demo_creates_a_sample_business_and_shows_a_summary(capsys, db):
-    code, out, _ = run(capsys, "demo", "--db", db)
+    code, out, _ = run(capsys, "demo", "--no-serve", "--db", db)
     assert code == 0
     summary = {}
     for line in out.splitlines():
@@ -341,7 +341,7 @@ def test_demo_creates_a_sample_business_and_shows_a_summary(capsys, db):
 def test_demo_refuses_to_overwrite_a_database_with_data(capsys, db):
     with siyu.open(db, load_entry_points=False) as ws:
         ws.stores.upsert("SH001", "上海店")
-    code, _, err = run(capsys, "demo", "--db", db)
+    code, _, err = run(capsys, "demo", "--no-serve", "--db", db)
     assert_one_line_error(code, err, db, "--force")
     with siyu.open(db, load_entry_points=False) as ws:
         assert [s.code for s in ws.stores.list()] == ["SH001"]
@@ -350,7 +350,7 @@ def test_demo_refuses_to_overwrite_a_database_with_data(capsys, db):
 def test_demo_force_replaces_the_file(capsys, db):
     with siyu.open(db, load_entry_points=False) as ws:
         ws.stores.upsert("XX999", "旧门店")
-    code, _, _ = run(capsys, "demo", "--db", db, "--force")
+    code, _, _ = run(capsys, "demo", "--no-serve", "--db", db, "--force")
     assert code == 0
     with siyu.open(db, load_entry_points=False) as ws:
         assert "XX999" not in {s.code for s in ws.stores.list()}

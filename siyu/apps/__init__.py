@@ -1,0 +1,1 @@
+"""Panel consoles, assembled from the pages plugins register."""

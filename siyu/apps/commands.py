@@ -1,0 +1,182 @@
+"""The console's CLI commands: ``siyu serve`` and ``siyu user``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sys
+from typing import Any
+
+from siyu.core.errors import ValidationError
+from siyu.core.permissions import ROLES
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``serve`` and ``user`` to the ``siyu`` sub-command parser."""
+    p = sub.add_parser("serve", parents=[common], help="run the web console",
+                       description="Serve the console, plugin routes (e.g. the WeCom "
+                                   "callback), /health and the scheduler in one process.")
+    add_serve_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("user", help="console users", description="Manage console users.")
+    user_sub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    q = user_sub.add_parser("add", parents=[common], help="add a user")
+    q.add_argument("name")
+    q.add_argument("--role", required=True, choices=sorted(ROLES))
+    q.add_argument("--password", help="the password (prompted for when omitted)")
+    q.set_defaults(func=cmd_user_add)
+    q = user_sub.add_parser("list", parents=[common], help="list users")
+    q.set_defaults(func=cmd_user_list)
+    q = user_sub.add_parser("passwd", parents=[common], help="change a password")
+    q.add_argument("name")
+    q.add_argument("--password", help="the new password (prompted for when omitted)")
+    q.set_defaults(func=cmd_user_passwd)
+    q = user_sub.add_parser("role", parents=[common], help="change a role")
+    q.add_argument("name")
+    q.add_argument("role", choices=sorted(ROLES))
+    q.set_defaults(func=cmd_user_role)
+    for action, flag in (("disable", True), ("enable", False)):
+        q = user_sub.add_parser(action, parents=[common], help=f"{action} a user")
+        q.add_argument("name")
+        q.set_defaults(func=cmd_user_disable, disable=flag)
+
+
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``serve`` and ``demo``."""
+    p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006; 0: any "
+                                                          "free port)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--num-procs", type=int, default=1,
+                   help="worker processes (PostgreSQL only; for later scale)")
+    p.add_argument("--cookie-secret", default=None,
+                   help="secret that signs session cookies (default: kept in the workspace)")
+    p.add_argument("--session-hours", type=float, default=12.0,
+                   help="how long a sign-in lasts (default 12)")
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="do not run scheduled jobs in this process")
+
+
+def _open(args: argparse.Namespace):
+    from siyu.cli import _open as open_workspace
+    return open_workspace(getattr(args, "db", None))
+
+
+def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None) -> int:
+    """Start the console for ``ws`` and block until interrupted."""
+    from siyu.apps.server import make_server
+    from siyu.storage.engine import describe_url
+
+    if args.num_procs > 1 and ws.engine.dialect.name == "sqlite":
+        raise ValidationError("--num-procs > 1 needs PostgreSQL; SQLite serves from one "
+                              "process")
+    server = make_server(ws, port=args.port, address=args.address,
+                         secret=args.cookie_secret, session_hours=args.session_hours,
+                         num_procs=args.num_procs, scheduler=not args.no_scheduler)
+    server.start()
+    host = "127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address
+    print(f"siyu console for {describe_url(ws.url)}", flush=True)
+    for line in banner or []:
+        print(line, flush=True)
+    print(f"Console: http://{host}:{server.port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        server.stop()
+        ws.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``siyu serve``."""
+    ws = _open(args)
+    banner = []
+    if not ws.users.list():
+        banner.append("No console users yet: add one with "
+                      "`siyu user add NAME --role admin`.")
+    return serve(ws, args, banner)
+
+
+def first_admin(ws: Any) -> tuple[str, str] | None:
+    """Create user ``admin`` with a random password when the workspace has no users."""
+    if ws.users.list():
+        return None
+    password = secrets.token_urlsafe(9)
+    ws.users.add("admin", "admin", password)
+    return "admin", password
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password:
+        return args.password
+    if not sys.stdin.isatty():
+        raise ValidationError("no --password given and no terminal to ask on")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise ValidationError("the two passwords differ")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """``siyu user add NAME --role ROLE``."""
+    password = _password(args)
+    ws = _open(args)
+    try:
+        ws.users.add(args.name, args.role, password)
+    finally:
+        ws.close()
+    print(f"user {args.name} added as {args.role}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """``siyu user list``."""
+    ws = _open(args)
+    try:
+        users = ws.users.list()
+    finally:
+        ws.close()
+    if not users:
+        print("No users. Add one with `siyu user add NAME --role admin`.")
+    for user in users:
+        state = " (disabled)" if user.disabled else ""
+        print(f"{user.name}  {user.role}{state}")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    """``siyu user passwd NAME``."""
+    password = _password(args)
+    ws = _open(args)
+    try:
+        ws.users.update(args.name, password=password)
+    finally:
+        ws.close()
+    print(f"password of {args.name} changed")
+    return 0
+
+
+def cmd_user_role(args: argparse.Namespace) -> int:
+    """``siyu user role NAME ROLE``."""
+    ws = _open(args)
+    try:
+        ws.users.update(args.name, role=args.role)
+    finally:
+        ws.close()
+    print(f"{args.name} is now {args.role}")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    """``siyu user disable|enable NAME``."""
+    ws = _open(args)
+    try:
+        ws.users.update(args.name, disabled=args.disable)
+    finally:
+        ws.close()
+    print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
+    return 0

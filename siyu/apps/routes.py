@@ -1,0 +1,99 @@
+"""HTTP routes served next to the console: health, the root redirect, plugin routes.
+
+Plugin routes (``register_routes``) are Tornado handlers. Their ``initialize`` receives
+``ws`` (the server's workspace) plus the record's ``kwargs``; subclass :class:`SiyuHandler`
+to get that for free. A route not marked ``public`` answers 401 to anyone not signed in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import tornado.web
+
+from siyu import __version__
+from siyu.apps.auth import current_principal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.records import RouteSpec
+    from siyu.core.workspace import Workspace
+
+
+class SiyuHandler(tornado.web.RequestHandler):
+    """Base class for plugin routes: ``self.ws`` is the server's workspace."""
+
+    def initialize(self, ws: Workspace, **kwargs: Any) -> None:
+        """Keep the workspace and the route's extra keyword arguments."""
+        self.ws = ws
+        self.route_kwargs = kwargs
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer errors as one short JSON object, never a traceback."""
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": self._reason, "status": status_code}))
+
+
+class HealthHandler(SiyuHandler):
+    """``GET /health``: JSON with the database and scheduler state (public)."""
+
+    def get(self) -> None:
+        """Answer 200 when the database answers, 503 otherwise."""
+        try:
+            with self.ws.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            database = f"error: {type(exc).__name__}"
+        self.set_status(200 if database == "ok" else 503)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": "ok" if database == "ok" else "degraded",
+                                "database": database, "version": __version__,
+                                "scheduler": self.ws.scheduler.running,
+                                "workspace": self.ws.name}))
+
+
+class RootHandler(SiyuHandler):
+    """``GET /``: send a signed-in user to their first page, anyone else to the login."""
+
+    def get(self) -> None:
+        """Redirect to the first page the user may open."""
+        principal = current_principal(self.ws, self)
+        if principal is None:
+            self.redirect("/login")
+            return
+        for spec in sorted(self.ws.pages().values(), key=lambda p: (p.order, p.name)):
+            if principal.can(spec.permission):
+                self.redirect(f"/{spec.name}")
+                return
+        self.set_status(403)
+        self.finish("Your role may not open any console page.")
+
+
+def protect(handler: type, ws: Workspace) -> type:
+    """A subclass of ``handler`` that answers 401 unless a console user is signed in."""
+
+    class Protected(handler):
+        def prepare(self):
+            if current_principal(ws, self) is None:
+                self.set_status(401)
+                self.set_header("Content-Type", "application/json")
+                self.finish(json.dumps({"error": "sign in to the console first",
+                                        "status": 401}))
+                return None
+            return super().prepare()
+
+    Protected.__name__ = f"Protected{handler.__name__}"
+    return Protected
+
+
+def route_patterns(ws: Workspace) -> list[tuple]:
+    """Tornado patterns for the built-in routes and every plugin's ``register_routes``."""
+    patterns: list[tuple] = [(r"/health/?", HealthHandler, {"ws": ws}),
+                             (r"/", RootHandler, {"ws": ws})]
+    spec: RouteSpec
+    for spec in ws.routes().values():
+        handler = spec.handler if spec.public else protect(spec.handler, ws)
+        patterns.append((spec.pattern, handler, {"ws": ws, **spec.kwargs}))
+    return patterns
