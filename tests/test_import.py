@@ -200,3 +200,23 @@ def test_import_fires_on_contact_added_once_per_new_contact(db_url, tmp_path):
         ws.imports.contacts(path, create_tags=True)
         ws.imports.contacts(path, create_tags=True)
     assert sorted(seen) == [("wm1", "import"), ("wm2", "import"), ("wm3", "import")]
+
+
+def test_import_fires_on_contact_tagged_for_new_tags_only(db_url, tmp_path):
+    import siyu
+
+    seen = []
+
+    class Recorder:
+        @siyu.hookimpl
+        def on_contact_tagged(self, ws, contact, added, removed, source):
+            seen.append((contact.external_userid, sorted(added), source))
+
+    with siyu.open(db_url, plugins=[Recorder()], load_entry_points=False) as ws:
+        ws.staff.upsert("zhangsan", "张三")
+        ws.staff.upsert("lisi", "李四")
+        path = write(tmp_path, GOOD)
+        ws.imports.contacts(path, create_tags=True)
+        ws.imports.contacts(path, create_tags=True)
+    assert sorted(seen) == [("wm1", ["客户等级/VIP"], "import"),
+                            ("wm3", ["兴趣/护肤", "客户等级/VIP"], "import")]

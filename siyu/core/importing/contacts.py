@@ -166,7 +166,9 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
     fail_or_skip(problems, report, skip_bad_rows, Path(path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
 
-    created_ids = _write(ws, out, key, report, create_tags, progress)
+    tagged: dict[int, list[str]] = {}
+    created_ids = _write(ws, out, key, report, create_tags, progress,
+                         tagged if ws.has_hook("on_contact_tagged") else None)
     ws.audit("import.contacts", Path(path).name, {"summary": report.summary()})
     ws.events.record("import.contacts", dedupe_key=f"import:{uuid.uuid4()}",
                      source="import", payload={"file": Path(path).name,
@@ -174,12 +176,19 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
     if created_ids and ws.has_hook("on_contact_added"):
         for contact_id in created_ids:
             ws.notify("on_contact_added", contact=ws.contacts.get(contact_id), via="import")
+    for contact_id, names in tagged.items():
+        ws.notify("on_contact_tagged", contact=ws.contacts.get(contact_id), added=names,
+                  removed=[], source="import")
     return report
 
 
 def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
-           create_tags: bool, progress: bool | None) -> list[int]:
-    """Insert new contacts, update changed ones, tag them; one transaction."""
+           create_tags: bool, progress: bool | None,
+           tagged: dict[int, list[str]] | None = None) -> list[int]:
+    """Insert new contacts, update changed ones, tag them; one transaction.
+
+    :param tagged: when given, filled with the tags each contact newly received.
+    """
     table = Contact.__table__
     if create_tags and "tags" in out:
         for tag in sorted({t for items in out["tags"] for t in items}):
@@ -221,7 +230,7 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                                     .where(table.c[key].in_(keys))).all())
             created += [ids[k] for k in fresh[key]]
             if "tags" in chunk:
-                _tag_rows(conn, chunk, key, ids, tag_ids, now_db)
+                _tag_rows(conn, chunk, key, ids, tag_ids, now_db, tagged)
             bar.update(len(chunk))
     return created
 
@@ -258,12 +267,20 @@ def _tag_ids(ws: Workspace) -> dict[str, int]:
     return ids
 
 
-def _tag_rows(conn, chunk: pd.DataFrame, key: str, ids: dict, tag_ids: dict, now_db) -> None:
+def _tag_rows(conn, chunk: pd.DataFrame, key: str, ids: dict, tag_ids: dict, now_db,
+              tagged: dict[int, list[str]] | None) -> None:
     rows = []
     for contact_key, tags in zip(chunk[key], chunk["tags"], strict=True):
         for tag in tags:
             tag_id = tag_ids.get(tag) or tag_ids.get("/".join(split_tag_name(tag)))
-            rows.append((ids[contact_key], tag_id, "import", now_db))
+            rows.append((ids[contact_key], tag_id, "import", now_db, tag))
+    if tagged is not None and rows:
+        have = set(conn.execute(sa.select(ContactTag.contact_id, ContactTag.tag_id).where(
+            ContactTag.contact_id.in_({row[0] for row in rows}))).all())
+        for contact_id, tag_id, *_rest, tag in rows:
+            if (contact_id, tag_id) not in have:
+                tagged.setdefault(contact_id, []).append(tag)
+    rows = [row[:4] for row in rows]
     insert_rows(conn, ContactTag.__table__, ["contact_id", "tag_id", "source", "created_at"],
                 rows, ignore_conflicts=True)
 
