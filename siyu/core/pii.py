@@ -46,11 +46,15 @@ def normalize_phone_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         mask of rows whose non-empty value is not a mobile number.
     """
     text = values.fillna("").astype(str).str.strip()
-    text = text.str.replace(r"\.0$", "", regex=True)
-    cleaned = text.str.replace(_SEPARATORS.pattern, "", regex=True)
-    cleaned = cleaned.str.replace(_PREFIX.pattern, "", regex=True)
+    ready = text.str.fullmatch(_MOBILE.pattern)  # most cells: already eleven digits
+    cleaned = text.copy()
+    odd = ~ready
+    if odd.any():
+        messy = text[odd].str.replace(r"\.0$", "", regex=True)
+        messy = messy.str.replace(_SEPARATORS.pattern, "", regex=True)
+        cleaned[odd] = messy.str.replace(_PREFIX.pattern, "", regex=True)
     empty = text.eq("") | text.str.lower().eq("nan")
-    good = cleaned.str.match(_MOBILE.pattern)
+    good = ready | cleaned.str.match(_MOBILE.pattern)
     bad = ~empty & ~good
     normalised = cleaned.astype(object).where(good & ~empty, None)
     return normalised, bad

@@ -196,14 +196,18 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
     tag_ids = _tag_ids(ws) if "tags" in out else {}
     now = utcnow()
     created: list[int] = []
+    # Contact ids are only needed to tag contacts or to tell plugins who was added.
+    need_ids = "tags" in out or ws.has_hook("on_contact_added")
     with ws.engine.begin() as conn, progress_bar(len(out), "contacts", progress) as bar:
+        # A first import into an empty table has nothing to compare against.
+        empty = conn.execute(sa.select(table.c.id).limit(1)).first() is None
         now_db = db_times(conn, pd.Series([now]))[0]
         added_db = db_times(conn, out["added_at"].where(out["added_at"].notna(), now))
         out = out.assign(added_db=added_db)
         for start in range(0, len(out), CHUNK):
             chunk = out.iloc[start:start + CHUNK]
             keys = chunk[key].tolist()
-            existing = {row[0]: row for row in conn.execute(
+            existing = {} if empty else {row[0]: row for row in conn.execute(
                 sa.select(table.c[key], table.c.id, *[table.c[c] for c in COMPARED])
                 .where(table.c[key].in_(keys)))}
             is_new = ~chunk[key].isin(existing.keys())
@@ -226,6 +230,9 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                         [(*values, now_db, row_id) for row_id, values in changes])
             report.updated += len(changes)
             report.unchanged += int((~is_new).sum()) - len(changes)
+            if not need_ids:
+                bar.update(len(chunk))
+                continue
             ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
                                     .where(table.c[key].in_(keys))).all())
             created += [ids[k] for k in fresh[key]]
