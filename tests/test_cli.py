@@ -376,3 +376,16 @@ def test_samples_look_like_real_exports():
     total = sum(sample_path(n).stat().st_size for n in
                 ("stores.csv", "staff.csv", "contacts.csv", "orders.csv"))
     assert total < 1_000_000
+
+
+def test_user_commands_manage_console_users(capsys, db):
+    code, out, _ = run(capsys, "user", "add", "ada", "--role", "admin", "--password",
+                       "long-enough", "--db", db)
+    assert code == 0 and "ada" in out
+    code, _, err = run(capsys, "user", "add", "bob", "--role", "admin", "--password", "short",
+                       "--db", db)
+    assert code == 2 and "at least 8" in err
+    assert run(capsys, "user", "role", "ada", "analyst", "--db", db)[0] == 0
+    assert run(capsys, "user", "disable", "ada", "--db", db)[0] == 0
+    code, out, _ = run(capsys, "user", "list", "--db", db)
+    assert "ada  analyst (disabled)" in out

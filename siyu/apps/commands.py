@@ -6,6 +6,8 @@ import argparse
 import getpass
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from siyu.core.errors import ValidationError
@@ -121,25 +123,28 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+@contextmanager
+def _workspace(args: argparse.Namespace) -> Iterator[Any]:
+    ws = _open(args)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     """``siyu user add NAME --role ROLE``."""
     password = _password(args)
-    ws = _open(args)
-    try:
+    with _workspace(args) as ws:
         ws.users.add(args.name, args.role, password)
-    finally:
-        ws.close()
     print(f"user {args.name} added as {args.role}")
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     """``siyu user list``."""
-    ws = _open(args)
-    try:
+    with _workspace(args) as ws:
         users = ws.users.list()
-    finally:
-        ws.close()
     if not users:
         print("No users. Add one with `siyu user add NAME --role admin`.")
     for user in users:
@@ -151,32 +156,23 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     """``siyu user passwd NAME``."""
     password = _password(args)
-    ws = _open(args)
-    try:
+    with _workspace(args) as ws:
         ws.users.update(args.name, password=password)
-    finally:
-        ws.close()
     print(f"password of {args.name} changed")
     return 0
 
 
 def cmd_user_role(args: argparse.Namespace) -> int:
     """``siyu user role NAME ROLE``."""
-    ws = _open(args)
-    try:
+    with _workspace(args) as ws:
         ws.users.update(args.name, role=args.role)
-    finally:
-        ws.close()
     print(f"{args.name} is now {args.role}")
     return 0
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     """``siyu user disable|enable NAME``."""
-    ws = _open(args)
-    try:
+    with _workspace(args) as ws:
         ws.users.update(args.name, disabled=args.disable)
-    finally:
-        ws.close()
     print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
     return 0
