@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -226,6 +226,12 @@ class Workspace:
         return OrdersService(self)
 
     @cached_property
+    def reports(self):
+        """:class:`~siyu.core.services.reports.ReportsService`: aggregates for dashboards."""
+        from siyu.core.services.reports import ReportsService
+        return ReportsService(self)
+
+    @cached_property
     def users(self):
         """:class:`~siyu.core.services.users.UsersService`."""
         from siyu.core.services.users import UsersService
@@ -263,6 +269,20 @@ class Workspace:
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def extension(self, name: str, factory: Callable[[Workspace], Any]) -> Any:
+        """A per-workspace object a plugin keeps (an API client, a worker), built once.
+
+        Views made with :meth:`as_user` share their parent's extensions.
+
+        :param name: the plugin's key, e.g. ``"wecom"``.
+        :param factory: ``factory(ws)`` builds the object the first time.
+        """
+        root = self._parent or self
+        store = root.__dict__.setdefault("_extensions", {})
+        if name not in store:
+            store[name] = factory(root)
+        return store[name]
+
     def as_user(self, principal: Principal) -> Workspace:
         """A view of this workspace acting as ``principal`` (same database and plugins)."""
         return Workspace(principal=principal, _parent=self)
@@ -278,6 +298,9 @@ class Workspace:
         """Stop the scheduler (if this process runs it) and release the database."""
         if self._parent is not None:
             return
+        for extension in self.__dict__.get("_extensions", {}).values():
+            if hasattr(extension, "close"):
+                extension.close()
         if "scheduler" in self.__dict__:
             self.scheduler.shutdown()
         self.engine.dispose()

@@ -1,0 +1,153 @@
+"""Contacts: a searchable, filterable table paged on the server, and the customer card.
+
+Only the current page is ever read from the database (``ws.contacts.df(limit=, offset=)``);
+the total comes from ``ws.contacts.count()`` with the same filters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import panel as pn
+
+from siyu.apps.pages.common import Pager, contact_ref, notify_errors, show_times, table
+from siyu.apps.pages.customer_card import CustomerCard
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+#: Columns of the contacts table, in order.
+COLUMNS = ["id", "external_userid", "name", "phone", "owner", "store", "source_channel",
+           "city", "added_at", "removed_at"]
+ALL = ""
+
+
+class ContactsPage(pn.viewable.Viewer):
+    """The Contacts page (permission ``data.read``).
+
+    :param ws: the workspace acting as the signed-in user.
+    :param page_size: rows per page.
+    """
+
+    def __init__(self, ws: Workspace, *, page_size: int = 50, **params: Any):
+        super().__init__(**params)
+        ws.principal.require("data.read")
+        self.ws = ws
+        self.reveal_pii = ws.principal.can("pii.view")
+        self.search = pn.widgets.TextInput(
+            name="Search", placeholder="Name, remark, external user id or phone",
+            css_classes=["siyu-contacts-search"], width=280)
+        self.tag = pn.widgets.Select(name="Tag", css_classes=["siyu-contacts-tag"], width=180)
+        self.owner = pn.widgets.Select(name="Owner", css_classes=["siyu-contacts-owner"],
+                                       width=180)
+        self.channel = pn.widgets.Select(name="Channel",
+                                         css_classes=["siyu-contacts-channel"], width=180)
+        self.reset = pn.widgets.Button(name="Clear filters", css_classes=["siyu-contacts-reset"],
+                                       margin=(24, 10, 10, 10))
+        self.pager = Pager(page_size=page_size, noun="contact", nouns="contacts",
+                           css_class="siyu-contacts-pager")
+        # Sorting in the browser would only reorder the current page: off.
+        self.table = table(css_class="siyu-contacts-table", selectable=1, sortable=False)
+        self.open_input = pn.widgets.TextInput(
+            name="Open a contact", placeholder="Contact id or external user id",
+            css_classes=["siyu-contacts-open-input"], width=300)
+        self.open_button = pn.widgets.Button(name="Open", button_type="primary",
+                                             css_classes=["siyu-contacts-open"],
+                                             margin=(24, 10, 10, 10))
+        self.card = CustomerCard(ws)
+        self._quiet = False
+
+        self._load_options()
+        for widget in (self.search, self.tag, self.owner, self.channel):
+            widget.param.watch(self._filters_changed, "value")
+        self.pager.param.watch(lambda _event: self.refresh(), "page")
+        self.table.param.watch(self._row_selected, "selection")
+        self.reset.on_click(lambda _event: self.clear_filters())
+        self.open_button.on_click(lambda _event: self.open_contact(self.open_input.value))
+        self.open_input.param.watch(lambda _event: self.open_contact(self.open_input.value),
+                                    "enter_pressed")
+        self.refresh()
+
+    # -- filters --------------------------------------------------------------------------
+
+    def _load_options(self) -> None:
+        """Fill the tag, owner and channel choices (small lists, read once per session)."""
+        ws = self.ws
+        self.tag.options = {"All tags": ALL, **{name: name for name in ws.tags.names()}}
+        self.owner.options = {"All owners": ALL,
+                              **{f"{s.name} ({s.userid})": s.userid for s in ws.staff.list()}}
+        channels = ws.reports.contacts_by_channel(active=None)["channel"]
+        self.channel.options = {"All channels": ALL,
+                                **{name: name for name in sorted(channels) if name}}
+
+    def filters(self) -> dict[str, Any]:
+        """The current filters as ``ws.contacts.count()`` / ``df()`` keyword arguments."""
+        return {"search": self.search.value.strip() or None, "tag": self.tag.value or None,
+                "owner": self.owner.value or None, "channel": self.channel.value or None}
+
+    def clear_filters(self) -> None:
+        """Show every contact again."""
+        self._quiet = True
+        try:
+            for widget in (self.search, self.tag, self.owner, self.channel):
+                widget.value = ALL
+        finally:
+            self._quiet = False
+        self._filters_changed()
+
+    def _filters_changed(self, *_events: Any) -> None:
+        if self._quiet:
+            return
+        if self.pager.page != 1:
+            self.pager.page = 1  # the page watcher refreshes
+        else:
+            self.refresh()
+
+    # -- table ----------------------------------------------------------------------------
+
+    @notify_errors
+    def refresh(self) -> None:
+        """Count the matching contacts and show the current page of them."""
+        filters = self.filters()
+        total = self.ws.contacts.count(**filters)
+        self.pager.total = total
+        if self.pager.page > self.pager.pages:
+            self.pager.page = self.pager.pages  # the page watcher refreshes
+            return
+        frame = self.ws.contacts.df(columns=COLUMNS, limit=self.pager.page_size,
+                                    offset=self.pager.offset, reveal_pii=self.reveal_pii,
+                                    **filters)
+        self.table.selection = []
+        self.table.value = show_times(frame, ["added_at", "removed_at"], self.ws.timezone)
+
+    def _row_selected(self, event: Any) -> None:
+        if not event.new:
+            return
+        frame = self.table.value
+        index = event.new[0]
+        if 0 <= index < len(frame):
+            self.open_contact(int(frame["id"].iloc[index]))
+
+    @notify_errors
+    def open_contact(self, contact: int | str) -> None:
+        """Show ``contact`` (an id, or text typed by the user) on the customer card.
+
+        :raises NotFound: shown as a notification.
+        """
+        if isinstance(contact, str):
+            if not contact.strip():
+                return
+            contact = contact_ref(contact)
+        self.card.show(contact)
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def __panel__(self) -> pn.Column:
+        filters = pn.Row(self.search, self.tag, self.owner, self.channel, self.reset,
+                         css_classes=["siyu-contacts-filters"], sizing_mode="stretch_width")
+        listing = pn.Column(self.pager, self.table, sizing_mode="stretch_width")
+        side = pn.Column(pn.Row(self.open_input, self.open_button), self.card, width=520)
+        return pn.Column(
+            pn.pane.Markdown("## Contacts"), filters, pn.Row(listing, side,
+                                                             sizing_mode="stretch_width"),
+            css_classes=["siyu-contacts-page"], sizing_mode="stretch_width")

@@ -1,0 +1,116 @@
+"""The customer card: one contact's profile, tags, orders and journey.
+
+Phone numbers are masked unless the signed-in role holds ``pii.view``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import panel as pn
+
+from siyu.apps.pages.common import section, show_times, table, yuan
+from siyu.core.pii import mask_phone
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+GENDER = {0: "unknown", 1: "male", 2: "female"}
+EMPTY = "<p>Select a contact in the table, or open one by id, to see their card.</p>"
+PROFILE_CSS = ("th{text-align:left;font-weight:500;color:#555;padding:2px 14px 2px 0}"
+               "td{padding:2px 0}")
+TAG_CSS = (".siyu-tag{display:inline-block;margin:2px 4px 2px 0;padding:2px 8px;"
+           "border-radius:10px;background:#e3f2fd;color:#0d47a1;font-size:12px}")
+EVENT_COLUMNS = ["occurred_at", "kind", "source", "payload"]
+ORDER_COLUMNS = ["external_id", "source", "store", "staff", "amount", "status", "paid_at"]
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return html.escape(text) or "—"
+
+
+class CustomerCard(pn.viewable.Viewer):
+    """A card that shows the contact given to :meth:`show`; empty until then."""
+
+    def __init__(self, ws: Workspace, **params: Any):
+        super().__init__(**params)
+        self.ws = ws
+        self.reveal_pii = ws.principal.can("pii.view")
+        self.contact_id: int | None = None
+        self.title = pn.pane.HTML(EMPTY, css_classes=["siyu-card-title"])
+        self.profile = pn.pane.HTML("", css_classes=["siyu-card-profile"],
+                                    stylesheets=[PROFILE_CSS])
+        self.tags = pn.pane.HTML("", css_classes=["siyu-card-tags"], stylesheets=[TAG_CSS])
+        self.orders_summary = pn.pane.Markdown("", css_classes=["siyu-card-orders-summary"])
+        self.orders = table(css_class="siyu-card-orders", max_height=240)
+        self.timeline = table(css_class="siyu-card-timeline", max_height=300)
+        self._details = pn.Column(
+            self.profile, section("Tags", self.tags),
+            section("Orders", self.orders_summary, self.orders),
+            section("Journey", self.timeline), visible=False, sizing_mode="stretch_width")
+        self._layout = pn.Card(self.title, self._details, title="Customer card",
+                               css_classes=["siyu-customer-card"],
+                               sizing_mode="stretch_width", collapsible=False)
+
+    def show(self, contact: int | str) -> None:
+        """Fill the card with ``contact`` (id or external_userid).
+
+        :raises NotFound: no such contact.
+        """
+        ws, tz = self.ws, self.ws.timezone
+        row = ws.contacts.get(contact)
+        self.contact_id = row.id
+        owners = {s.id: f"{s.name} ({s.userid})" for s in ws.staff.list()}
+        stores = {s.id: f"{s.name} ({s.code})" for s in ws.stores.list()}
+        phone = row.phone if self.reveal_pii else mask_phone(row.phone)
+        added = row.added_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if row.added_at else ""
+        removed = (row.removed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                   if row.removed_at else "")
+        name = str(row.name or row.external_userid or row.id)
+        self.title.object = f"<h3>{html.escape(name)}{' · removed' if removed else ''}</h3>"
+        fields = [("Contact id", row.id), ("External user id", row.external_userid),
+                  ("Unionid", row.unionid), ("Phone", phone),
+                  ("Gender", GENDER.get(row.gender, row.gender)), ("City", row.city),
+                  ("Owner", owners.get(row.owner_id, "")),
+                  ("Store", stores.get(row.store_id, "")),
+                  ("Source channel", row.source_channel), ("Remark", row.remark),
+                  ("Added", added), ("Removed", removed)]
+        self.profile.object = "<table>" + "".join(
+            f"<tr><th>{label}</th><td>{_cell(value)}</td></tr>" for label, value in fields
+        ) + "</table>"
+        tags = ws.tags.of(row.id)
+        self.tags.object = (" ".join(f'<span class="siyu-tag">{html.escape(tag)}</span>'
+                                     for tag in tags) or "<i>No tags</i>")
+        self._show_orders(row.id)
+        events = ws.events.timeline(row.id).reindex(columns=EVENT_COLUMNS)
+        events["payload"] = events["payload"].map(
+            lambda p: json.dumps(p, ensure_ascii=False) if p else "")
+        self.timeline.value = show_times(events, ["occurred_at"], tz)
+        self._details.visible = True
+
+    def _show_orders(self, contact_id: int) -> None:
+        frame = self.ws.orders.df(contact=contact_id, reveal_pii=self.reveal_pii)
+        paid = frame[frame["status"] == "paid"] if not frame.empty else frame
+        count = len(frame)
+        self.orders_summary.object = (
+            f"{count} order{'s' if count != 1 else ''} · "
+            f"{yuan(int(paid['amount_fen'].sum()) if count else 0)} paid")
+        if count:
+            frame = frame.assign(amount=frame["amount_fen"].map(yuan))
+            frame = show_times(frame[ORDER_COLUMNS], ["paid_at"], self.ws.timezone)
+        else:
+            frame = pd.DataFrame(columns=ORDER_COLUMNS)
+        self.orders.value = frame
+
+    def clear(self) -> None:
+        """Empty the card."""
+        self.contact_id = None
+        self.title.object = EMPTY
+        self._details.visible = False
+
+    def __panel__(self) -> pn.Card:
+        return self._layout

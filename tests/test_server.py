@@ -1,0 +1,135 @@
+"""`siyu serve` over real HTTP: health, login, sessions, roles and plugin routes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+
+import siyu
+from siyu.apps.routes import SiyuHandler
+from siyu.core.records import RouteSpec
+
+
+class Ping(SiyuHandler):
+    def get(self):
+        self.finish({"contacts": self.ws.contacts.count(), **self.route_kwargs})
+
+
+class Routes:
+    @siyu.hookimpl
+    def register_routes(self, ws):
+        return [RouteSpec("ping", r"/api/ping", Ping, kwargs={"hello": "world"}),
+                RouteSpec("hook", r"/hook/public", Ping, public=True)]
+
+
+@pytest.fixture
+def console(tmp_path):
+    """A console server on a free port, in a thread, with three users."""
+    ws = siyu.open(tmp_path / "console.db", plugins=[Routes()], load_entry_points=False)
+    for name, role in (("ada", "admin"), ("otto", "operator"), ("ana", "analyst")):
+        ws.users.add(name, role, f"{name}-password")
+    started = threading.Event()
+    holder: dict = {}
+
+    def run():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        from siyu.apps.server import make_server
+        server = make_server(ws, port=0, scheduler=False, secret="test-secret")
+        server.start()
+        holder["server"] = server
+        started.set()
+        server.io_loop.start()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30), "console did not start"
+    server = holder["server"]
+    base = f"http://127.0.0.1:{server.port}"
+    yield ws, base
+    server.io_loop.add_callback(server.io_loop.stop)
+    thread.join(10)
+    ws.close()
+
+
+def login(base: str, name: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    client.post("/login", data={"username": name, "password": password})
+    return client
+
+
+def test_health_is_public_json(console):
+    _, base = console
+    answer = httpx.get(f"{base}/health")
+    assert answer.status_code == 200
+    assert answer.json()["database"] == "ok"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(console):
+    _, base = console
+    with httpx.Client(base_url=base, follow_redirects=False) as client:
+        wrong = client.post("/login", data={"username": "ada", "password": "nope-nope"})
+        unknown = client.post("/login", data={"username": "who", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 302
+    assert wrong.headers["location"] == unknown.headers["location"]
+    assert "error=" in wrong.headers["location"]
+    assert "user" not in wrong.cookies
+
+
+def test_repeated_failures_are_slowed_down(console):
+    ws, _ = console
+    for _ in range(3):
+        ws.users.authenticate("ada", "bad")
+    assert ws.users.failure_delay("ada") >= 2
+
+
+def test_login_sets_a_session_and_lands_on_a_page(console):
+    ws, base = console
+    client = login(base, "ada", "ada-password")
+    assert "user" in client.cookies
+    root = client.get("/")
+    assert root.status_code == 302 and root.headers["location"].startswith("/")
+    assert ws.audit_log.df(action="user.login")["actor"].tolist() == ["ada"]
+
+
+def test_forged_cookie_is_sent_to_login(console):
+    _, base = console
+    with httpx.Client(base_url=base, follow_redirects=False,
+                      cookies={"user": "2|1:0|10:1795642019|4:user|8:YWRh|deadbeef"}) as c:
+        answer = c.get("/overview")
+    assert answer.status_code == 302 and "login" in answer.headers["location"]
+
+
+def test_disabled_user_loses_the_session(console):
+    ws, base = console
+    client = login(base, "otto", "otto-password")
+    ws.users.update("otto", disabled=True)
+    assert client.get("/api/ping").status_code == 401
+
+
+def test_plugin_routes_need_a_login_unless_public(console):
+    _, base = console
+    assert httpx.get(f"{base}/api/ping").status_code == 401
+    assert httpx.get(f"{base}/hook/public").status_code == 200
+    client = login(base, "ana", "ana-password")
+    answer = client.get("/api/ping")
+    assert answer.status_code == 200 and answer.json() == {"contacts": 0, "hello": "world"}
+
+
+def test_a_page_the_role_may_not_open_answers_403(console):
+    ws, base = console
+    if "audit" not in ws.pages():
+        pytest.skip("no audit page registered")
+    client = login(base, "ana", "ana-password")
+    answer = client.get("/audit")
+    assert answer.status_code == 403
+    assert "Traceback" not in answer.text
+
+
+def test_unknown_route_is_404_without_traceback(console):
+    _, base = console
+    client = login(base, "ada", "ada-password")
+    answer = client.get("/no/such/page")
+    assert answer.status_code == 404 and "Traceback" not in answer.text
