@@ -33,9 +33,12 @@ hookimpl = pluggy.HookimplMarker("siyu")
 
 ENTRY_POINT_GROUP = "siyu"
 
-#: Built-in feature plugins, registered in this order before any entry point.
+#: Built-in feature plugins, registered in this order before any entry point. A plugin is
+#: named after its module, or after its package when the module is called ``plugin``.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.default_segments",
+    "siyu.plugins.default_pages",
+    "siyu.plugins.wecom.plugin",
 )
 
 
@@ -142,7 +145,8 @@ def get_plugin_manager(
         pm.set_blocked(name)
 
     for module_name in DEFAULT_PLUGINS:
-        short = module_name.rsplit(".", 1)[-1]
+        parts = module_name.split(".")
+        short = parts[-2] if parts[-1] == "plugin" else parts[-1]
         if pm.is_blocked(short):
             pm.sources[short] = ("built-in", "")
             continue

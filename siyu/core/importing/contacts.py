@@ -160,25 +160,39 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
     frame, encoding, ignored = read_table(path, FIELDS, mapping)
     report = ImportReport("contacts", str(path), rows=len(frame), encoding=encoding,
                           ignored_columns=ignored)
+    return import_contact_frame(ws, frame, report, key=key, skip_bad_rows=skip_bad_rows,
+                                create_tags=create_tags, progress=progress, via="import")
+
+
+def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportReport, *,
+                         key: str = "external_userid", skip_bad_rows: bool = False,
+                         create_tags: bool = False, progress: bool | None = None,
+                         via: str = "import") -> ImportReport:
+    """Validate and write contacts given as a frame of text cells named after
+    :data:`FIELDS`, indexed by line number; the bulk path behind file imports and syncs.
+
+    :param via: passed to ``on_contact_added`` and recorded as the source.
+    """
+    ws.principal.require("data.write")
     problems = Problems()
     out = _clean(ws, frame, key, problems, create_tags)
     out = _dedupe(out, key, problems, report)
-    fail_or_skip(problems, report, skip_bad_rows, Path(path))
+    fail_or_skip(problems, report, skip_bad_rows, Path(report.path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
 
     tagged: dict[int, list[str]] = {}
     created_ids = _write(ws, out, key, report, create_tags, progress,
                          tagged if ws.has_hook("on_contact_tagged") else None)
-    ws.audit("import.contacts", Path(path).name, {"summary": report.summary()})
-    ws.events.record("import.contacts", dedupe_key=f"import:{uuid.uuid4()}",
-                     source="import", payload={"file": Path(path).name,
-                                               "summary": report.summary()})
+    name = Path(report.path).name
+    ws.audit(f"{via}.contacts", name, {"summary": report.summary()})
+    ws.events.record(f"{via}.contacts", dedupe_key=f"{via}:{uuid.uuid4()}",
+                     source=via, payload={"file": name, "summary": report.summary()})
     if created_ids and ws.has_hook("on_contact_added"):
         for contact_id in created_ids:
-            ws.notify("on_contact_added", contact=ws.contacts.get(contact_id), via="import")
+            ws.notify("on_contact_added", contact=ws.contacts.get(contact_id), via=via)
     for contact_id, names in tagged.items():
         ws.notify("on_contact_tagged", contact=ws.contacts.get(contact_id), added=names,
-                  removed=[], source="import")
+                  removed=[], source=via)
     return report
 
 

@@ -1,0 +1,1 @@
+"""WeCom integration: API client, callback crypto and receiver, channel, sandbox server."""

@@ -1,0 +1,71 @@
+"""Tables of the WeCom plugin: every received callback, stored before it is processed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from siyu.storage.types import UTCDateTime, utcnow
+
+
+class WeComCallback(SQLModel, table=True):
+    """One verified, decrypted callback. ``dedupe_key`` makes WeCom's retries no-ops.
+
+    ``status`` is ``pending`` until the processor applied it (``done``), skipped it as stale
+    or unknown (``ignored``) or gave up (``failed``, with ``error``).
+    """
+
+    __tablename__ = "wecom_callback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255, sa_column_kwargs={"unique": True}, nullable=False)
+    event: str = Field(max_length=64, index=True)
+    change_type: str = Field(default="", max_length=64)
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    received_at: datetime = Field(default_factory=utcnow,
+                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
+    fields: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = Field(default=0)
+    error: str = Field(default="", max_length=2000)
+    processed_at: datetime | None = Field(default=None,
+                                          sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class WeComGroupChat(SQLModel, table=True):
+    """A customer group chat (客户群) as WeCom last described it."""
+
+    __tablename__ = "wecom_group_chat"
+
+    chat_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    owner: str = Field(default="", max_length=64, index=True)
+    notice: str = Field(default="", max_length=2000)
+    member_version: str = Field(default="", max_length=64)
+    members: int = Field(default=0)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime | None = Field(default=None,
+                                        sa_column=sa.Column(UTCDateTime(), nullable=True))
+    dismissed_at: datetime | None = Field(default=None,
+                                          sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class WeComGroupMember(SQLModel, table=True):
+    """A member of a group chat: a staff member (type 1) or a customer (type 2)."""
+
+    __tablename__ = "wecom_group_member"
+
+    chat_id: str = Field(primary_key=True, max_length=64, foreign_key="wecom_group_chat.chat_id",
+                         ondelete="CASCADE")
+    member_id: str = Field(primary_key=True, max_length=64)
+    type: int = Field(default=2)
+    contact_id: int | None = Field(default=None, index=True)
+    join_scene: int = Field(default=0)
+    state: str = Field(default="", max_length=64)
+    joined_at: datetime | None = Field(default=None,
+                                       sa_column=sa.Column(UTCDateTime(), nullable=True))
+    left_at: datetime | None = Field(default=None,
+                                     sa_column=sa.Column(UTCDateTime(), nullable=True))

@@ -1,0 +1,112 @@
+"""The WeCom plugin: callbacks, sync, the mass-send channel, settings, doctor, sandbox.
+
+Registered as a built-in (``siyu.plugins.wecom.plugin``), written exactly like a
+third-party plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from siyu.core.plugins import hookimpl
+from siyu.core.records import ModelSet, RouteSpec
+from siyu.plugins.wecom import models
+from siyu.plugins.wecom.receiver import CALLBACK_PATH, WeComCallbackHandler
+from siyu.plugins.wecom.service import wecom
+from siyu.storage.models import Staff
+
+log = logging.getLogger("siyu.wecom")
+
+
+@hookimpl
+def register_models():
+    """The callback store and customer groups, with their own migrations."""
+    return [ModelSet("wecom", (models.WeComCallback.__table__,
+                               models.WeComGroupChat.__table__,
+                               models.WeComGroupMember.__table__),
+                     Path(__file__).parent / "migrations")]
+
+
+@hookimpl
+def register_routes(ws):
+    """The public callback endpoint; serving it also starts the callback processor."""
+    from siyu.plugins.wecom.processor import CallbackProcessor
+
+    service = wecom(ws)
+    if service.processor is None:
+        service.processor = CallbackProcessor(ws)
+    service.processor.start()
+    return [RouteSpec("wecom-callback", CALLBACK_PATH, WeComCallbackHandler, public=True)]
+
+
+@hookimpl(trylast=True)
+def on_contact_added(ws, contact, via):
+    """Greet a new WeCom friend with the workspace's default welcome text, when no other
+    plugin used the friendship's welcome code first."""
+    text = wecom(ws).config.welcome_text
+    if not text or not contact.external_userid or contact.owner_id is None:
+        return
+    with ws.engine.connect() as conn:
+        userid = conn.execute(sa.select(Staff.userid)
+                              .where(Staff.id == contact.owner_id)).scalar()
+    if userid and wecom(ws).send_welcome(contact.external_userid, userid, text):
+        ws.events.record("contact.welcomed",
+                         dedupe_key=f"welcome:{contact.external_userid}:{userid}:"
+                                    f"{contact.added_at.timestamp() if contact.added_at else 0}",
+                         contact_id=contact.id, source="wecom", payload={"userid": userid})
+
+
+@hookimpl
+def register_commands():
+    """``siyu wecom``, ``siyu doctor`` and ``siyu sandbox``."""
+    from siyu.plugins.wecom.commands import COMMANDS
+
+    return list(COMMANDS)
+
+
+@hookimpl
+def register_jobs(ws):
+    """An hourly incremental sync, and a sweep of callbacks left pending."""
+    from siyu.core.records import JobSpec
+
+    return [JobSpec("wecom.sync", run_sync_job, "interval", {"hours": 1}, "WeCom sync"),
+            JobSpec("wecom.callbacks", run_pending_job, "interval", {"minutes": 1},
+                    "Apply pending WeCom callbacks")]
+
+
+def run_sync_job(ws):
+    """Scheduled sync: skipped quietly while WeCom is not configured."""
+    from siyu.plugins.wecom.sync import sync
+
+    if not wecom(ws).config.api_ready:
+        return "WeCom not configured; skipped"
+    return sync(ws).summary()
+
+
+def run_pending_job(ws):
+    """Scheduled sweep of pending callbacks (the receiver normally applies them at once)."""
+    from siyu.plugins.wecom.processor import CallbackProcessor
+
+    return f"{CallbackProcessor(ws).run_pending(limit=1000)} applied"
+
+
+@hookimpl
+def register_pages(ws):
+    """WeCom settings (admins) and sync (operators and admins)."""
+    from siyu.core.records import PageSpec
+
+    def settings_page(user_ws):
+        from siyu.plugins.wecom.pages import WeComSettingsPage
+        return WeComSettingsPage(user_ws)
+
+    def sync_page(user_ws):
+        from siyu.plugins.wecom.pages import WeComSyncPage
+        return WeComSyncPage(user_ws)
+
+    return [PageSpec("wecom-settings", "WeCom settings", settings_page, icon="settings",
+                     permission="settings.write", order=70),
+            PageSpec("wecom-sync", "WeCom sync", sync_page, icon="refresh",
+                     permission="data.write", order=60)]

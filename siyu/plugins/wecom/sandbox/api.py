@@ -1,0 +1,118 @@
+"""The WeCom-compatible HTTP API: ``/cgi-bin/…`` on a Tornado application.
+
+Every call goes through the same steps, in WeCom's order: injected faults (latency, dropped
+connection, 5xx, busy), access token (41001 / 40014 / 42001), the per-corp per-API rate limit
+(45009), the JSON body (47001 + "Warning: wrong json format."), then the endpoint itself with
+the world lock held. Answers are ``{"errcode": 0, "errmsg": "ok", …payload}`` or
+``{"errcode": N, "errmsg": "…, hint: […], from ip: …, more info at …"}``, always HTTP 200, as
+WeCom answers.
+
+Changes made here never produce callbacks ("通过API进行的操作不会产生回调").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from siyu.plugins.wecom.sandbox.control import control_routes
+from siyu.plugins.wecom.sandbox.endpoints import NO_TOKEN, ROUTES, Call
+from siyu.plugins.wecom.sandbox.errors import ApiError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.plugins.wecom.sandbox.server import Sandbox
+
+#: errcode for a body that is not JSON. WeCom and WeChat answer unparsable JSON with 47001
+#: "data format error"; the code is not in the reference's table (§1.3), which only promises
+#: the "Warning: wrong json format." errmsg, so clients must not rely on it beyond that.
+BAD_JSON_ERRCODE = 47001
+
+access_log = logging.getLogger("siyu.wecom.sandbox.access")
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """One line per request on the sandbox's own logger (quiet unless configured).
+
+    Only the path is logged: query strings carry the app secret and access tokens.
+    """
+    request = handler.request
+    access_log.info("%d %s %s %.1fms", handler.get_status(), request.method, request.path,
+                    1000 * request.request_time())
+
+
+class CgiHandler(tornado.web.RequestHandler):
+    """Answers every ``/cgi-bin/<path>`` request from the route table."""
+
+    def initialize(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def check_xsrf_cookie(self) -> None:  # an API, not a web form
+        return
+
+    async def get(self, path: str) -> None:
+        await self._answer(path)
+
+    async def post(self, path: str) -> None:
+        await self._answer(path)
+
+    def _body(self) -> dict[str, Any]:
+        raw = self.request.body
+        if not raw or not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(BAD_JSON_ERRCODE, f"body is not JSON ({exc})",
+                           json_warning=True) from None
+        if not isinstance(body, dict):
+            raise ApiError(BAD_JSON_ERRCODE, "body must be a JSON object", json_warning=True)
+        return body
+
+    async def _answer(self, path: str) -> None:
+        faults = self.sandbox.faults
+        fault = faults.draw()
+        if faults.latency > 0:
+            await asyncio.sleep(faults.latency)
+        if fault == "drop":
+            self.request.connection.stream.close()  # no status line, no body
+            self.finish()
+            return
+        if fault == "error":
+            self.set_status(faults.error_status)
+            self.finish(f"<html><body><h1>{faults.error_status}</h1>"
+                        "Service temporarily unavailable</body></html>")
+            return
+        endpoint = ROUTES.get(path)
+        if endpoint is None:
+            self.set_status(404)
+            self.finish({"errcode": 404, "errmsg": f"unknown api /cgi-bin/{path}"})
+            return
+        world = self.sandbox.world
+        query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        with world.lock:
+            try:
+                if fault == "busy":
+                    raise ApiError(-1)
+                if path not in NO_TOKEN:
+                    world.check_token(query.get("access_token"), faults.revoke_after)
+                world.count_call(path)
+                payload = endpoint(Call(world, query, self._body()))
+                answer = {"errcode": 0, "errmsg": "ok", **payload}
+            except ApiError as exc:
+                answer = {"errcode": exc.errcode,
+                          "errmsg": exc.errmsg(world.now(), self.request.remote_ip or "")}
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(answer, ensure_ascii=False))
+
+
+def make_app(sandbox: Sandbox) -> tornado.web.Application:
+    """The Tornado application of ``sandbox``: the WeCom API plus the ``/sandbox/`` admin."""
+    return tornado.web.Application(
+        [(r"/cgi-bin/(.+)", CgiHandler, {"sandbox": sandbox}), *control_routes(sandbox)],
+        compress_response=False,
+        log_function=log_request,
+    )

@@ -1,0 +1,195 @@
+"""The ``/sandbox/`` control endpoints: drive a running sandbox over HTTP (demos, other processes).
+
+=====================================  =========================================================
+``GET  /sandbox/world``                 summary: corp id, staff, codes, groups, counts, clock
+``GET|POST /sandbox/scan``              ``{config_id, customer?, name?}`` — someone scans a code
+``POST /sandbox/people/<action>``       any simulated action, JSON body = its keyword arguments
+``GET|POST /sandbox/clock``             ``{"advance": seconds}`` or ``{"set": timestamp}``
+``GET|POST /sandbox/faults``            read or set fault knobs; ``{"revoke_tokens": true}``
+``GET  /sandbox/deliveries``            every mass message delivered
+``GET  /sandbox/callbacks``             every callback posted, with attempts and outcomes
+``POST /sandbox/verify-callback``       run WeCom's URL verification against the callback URL
+``GET  /sandbox/qr/<config_id>``        the PNG QR code of a contact way or join way
+=====================================  =========================================================
+
+Errors are ``{"error": "…"}`` with HTTP 400 (bad request) or 404 (unknown thing).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import segno
+import tornado.web
+from tornado.ioloop import IOLoop
+
+from siyu.plugins.wecom.sandbox.errors import SandboxError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.plugins.wecom.sandbox.server import Sandbox
+
+#: Actions reachable through ``/sandbox/people/<action>`` (names of :class:`People` methods).
+ACTIONS = ("scan_contact_way", "scan_join_way", "quit_group", "customer_deletes_staff",
+           "staff_deletes_customer", "chat", "staff_edits_customer",
+           "staff_confirms_mass_send", "admin_adds_tags", "admin_renames_tag",
+           "admin_deletes_tag", "admin_reorders_tags", "staff_resigns",
+           "customer_refuses_transfer", "tick")
+
+
+class AdminHandler(tornado.web.RequestHandler):
+    def initialize(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def check_xsrf_cookie(self) -> None:
+        return
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(data, ensure_ascii=False, default=str))
+
+    def args(self) -> dict[str, Any]:
+        """The JSON body, or the query string for GET."""
+        if self.request.method == "GET" or not self.request.body.strip():
+            return {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        try:
+            body = json.loads(self.request.body)
+        except json.JSONDecodeError as exc:
+            raise tornado.web.HTTPError(400, reason=f"body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise tornado.web.HTTPError(400, reason="body must be a JSON object")
+        return body
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.reply({"error": self._reason}, status_code)
+
+    async def act(self, method: str, kwargs: dict[str, Any]) -> None:
+        """Run a people action off the IO loop (it posts callbacks that may call us back)."""
+        func = getattr(self.sandbox.people, method)
+        try:
+            result = await IOLoop.current().run_in_executor(None, lambda: func(**kwargs))
+        except SandboxError as exc:
+            self.reply({"error": str(exc)}, 400)
+            return
+        except TypeError as exc:
+            self.reply({"error": f"bad arguments for {method}: {exc}"}, 400)
+            return
+        if isinstance(result, list):
+            self.reply([r.as_dict() for r in result])
+        else:
+            self.reply(result.as_dict())
+
+
+class WorldHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply(self.sandbox.world.summary())
+
+
+class ScanHandler(AdminHandler):
+    async def get(self) -> None:
+        await self.post()
+
+    async def post(self) -> None:
+        args = self.args()
+        if "config_id" not in args:
+            self.reply({"error": "config_id is required"}, 400)
+            return
+        kind = ("scan_join_way" if args["config_id"] in self.sandbox.world.join_ways
+                else "scan_contact_way")
+        await self.act(kind, {k: args[k] for k in ("config_id", "customer", "name")
+                              if k in args})
+
+
+class PeopleHandler(AdminHandler):
+    async def post(self, action: str) -> None:
+        if action not in ACTIONS:
+            self.reply({"error": f"unknown action {action!r}; known: {', '.join(ACTIONS)}"},
+                       404)
+            return
+        await self.act(action, self.args())
+
+
+class ClockHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply({"now": self.sandbox.clock.now()})
+
+    async def post(self) -> None:
+        args = self.args()
+        clock = self.sandbox.clock
+        try:
+            if "advance" in args:
+                move = lambda: clock.advance(float(args["advance"]))  # noqa: E731
+            elif "set" in args:
+                move = lambda: clock.set(float(args["set"]))  # noqa: E731
+            else:
+                self.reply({"error": "give 'advance' (seconds) or 'set' (timestamp)"}, 400)
+                return
+            now = await IOLoop.current().run_in_executor(None, move)
+        except ValueError as exc:
+            self.reply({"error": str(exc)}, 400)
+            return
+        self.reply({"now": now})
+
+
+class FaultsHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply(self.sandbox.faults.as_dict())
+
+    def post(self) -> None:
+        args = self.args()
+        faults = self.sandbox.faults
+        revoked = faults.revoke_tokens() if args.pop("revoke_tokens", False) else None
+        try:
+            faults.set(**args)
+        except ValueError as exc:
+            self.reply({"error": str(exc)}, 400)
+            return
+        self.reply(faults.as_dict() | ({"revoked": revoked} if revoked is not None else {}))
+
+
+class DeliveriesHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply([asdict(d) for d in self.sandbox.deliveries])
+
+
+class CallbacksHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply([asdict(c) for c in list(self.sandbox.callbacks.log)])
+
+
+class VerifyHandler(AdminHandler):
+    async def post(self) -> None:
+        url = self.args().get("url")
+        result = await IOLoop.current().run_in_executor(
+            None, lambda: self.sandbox.callbacks.verify_url(url))
+        self.reply(result)
+
+
+class QrHandler(AdminHandler):
+    def get(self, config_id: str) -> None:
+        world = self.sandbox.world
+        if config_id not in world.contact_ways and config_id not in world.join_ways:
+            self.reply({"error": f"no contact way or join way {config_id!r}"}, 404)
+            return
+        image = io.BytesIO()
+        segno.make(f"{world.public_url}/sandbox/scan?config_id={config_id}").save(
+            image, kind="png", scale=6)
+        self.set_header("Content-Type", "image/png")
+        self.finish(image.getvalue())
+
+
+def control_routes(sandbox: Sandbox) -> list[tuple[str, type, dict]]:
+    """URL rules of the control endpoints, bound to ``sandbox``."""
+    kwargs = {"sandbox": sandbox}
+    return [(r"/sandbox/world", WorldHandler, kwargs),
+            (r"/sandbox/scan", ScanHandler, kwargs),
+            (r"/sandbox/people/(\w+)", PeopleHandler, kwargs),
+            (r"/sandbox/clock", ClockHandler, kwargs),
+            (r"/sandbox/faults", FaultsHandler, kwargs),
+            (r"/sandbox/deliveries", DeliveriesHandler, kwargs),
+            (r"/sandbox/callbacks", CallbacksHandler, kwargs),
+            (r"/sandbox/verify-callback", VerifyHandler, kwargs),
+            (r"/sandbox/qr/(\w+)", QrHandler, kwargs)]

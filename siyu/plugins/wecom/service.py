@@ -1,0 +1,132 @@
+"""The WeCom side of one workspace: API client, callback crypto, welcome codes, processor.
+
+Get it with :func:`wecom(ws)`; it is built once per workspace and closed with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from siyu.core.errors import ConfigError
+from siyu.plugins.wecom.config import WeComConfig, load_config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+    from siyu.plugins.wecom.client import WeComClient
+    from siyu.plugins.wecom.crypto import WeComCrypto
+
+#: WeCom accepts a welcome code for 20 s after the event; we stop trying a little earlier.
+WELCOME_WINDOW_S = 19.0
+
+
+def wecom(ws: Workspace) -> WeComService:
+    """The :class:`WeComService` of ``ws`` (one per workspace)."""
+    return ws.extension("wecom", WeComService)
+
+
+class WeComService:
+    """Holds what the WeCom plugin needs per workspace. Thread-safe."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self._lock = threading.Lock()
+        self._client: WeComClient | None = None
+        self._crypto: WeComCrypto | None = None
+        self._config: WeComConfig | None = None
+        self._welcome: dict[tuple[str, str], tuple[str, float]] = {}
+        self.processor = None
+
+    @property
+    def config(self) -> WeComConfig:
+        """The current settings (re-read after :meth:`reload`)."""
+        with self._lock:
+            if self._config is None:
+                self._config = load_config(self.ws)
+            return self._config
+
+    def reload(self) -> None:
+        """Forget cached settings, client and crypto (after the settings changed)."""
+        with self._lock:
+            self._config = None
+            client, self._client, self._crypto = self._client, None, None
+        if client is not None:
+            client.close()
+
+    @property
+    def client(self) -> WeComClient:
+        """The API client for the configured corp app.
+
+        :raises ConfigError: corp id or secret missing.
+        """
+        config = self.config
+        if not config.api_ready:
+            raise ConfigError("WeCom is not configured: set the corp id and app secret "
+                              "(WeCom settings page or `siyu wecom config`)")
+        with self._lock:
+            if self._client is None:
+                from siyu.plugins.wecom.client import WeComClient
+                self._client = WeComClient(config.corp_id, config.secret,
+                                           base_url=config.base_url)
+            return self._client
+
+    @property
+    def crypto(self) -> WeComCrypto:
+        """The callback crypto for the configured token and EncodingAESKey.
+
+        :raises ConfigError: token, key or corp id missing.
+        """
+        config = self.config
+        if not config.callback_ready:
+            raise ConfigError("WeCom callbacks are not configured: set the corp id, callback "
+                              "token and EncodingAESKey")
+        with self._lock:
+            if self._crypto is None:
+                from siyu.plugins.wecom.crypto import WeComCrypto
+                self._crypto = WeComCrypto(config.token, config.encoding_aes_key,
+                                           config.corp_id)
+            return self._crypto
+
+    # -- welcome codes -----------------------------------------------------------------
+
+    def remember_welcome_code(self, external_userid: str, userid: str, code: str) -> None:
+        """Keep the event's WelcomeCode for the plugins that greet the contact."""
+        with self._lock:
+            now = time.monotonic()
+            self._welcome = {k: v for k, v in self._welcome.items()
+                             if now - v[1] < WELCOME_WINDOW_S}
+            self._welcome[(external_userid, userid)] = (code, now)
+
+    def take_welcome_code(self, external_userid: str, userid: str) -> str | None:
+        """The unused, unexpired welcome code for this friendship, at most once."""
+        with self._lock:
+            entry = self._welcome.pop((external_userid, userid), None)
+        if entry is None or time.monotonic() - entry[1] >= WELCOME_WINDOW_S:
+            return None
+        return entry[0]
+
+    def send_welcome(self, external_userid: str, userid: str, text: str = "",
+                     attachments: list[dict[str, Any]] | None = None) -> bool:
+        """Send the welcome message for a new friendship with its welcome code.
+
+        :return: ``True`` when WeCom accepted it; ``False`` when no code was pending (none
+            came, it expired, or another plugin used it).
+        :raises WeComError: WeCom refused (41050 expired, 41051 already chatting…).
+        """
+        code = self.take_welcome_code(external_userid, userid)
+        if code is None:
+            return False
+        body: dict[str, Any] = {}
+        if text:
+            body["text"] = {"content": text}
+        if attachments:
+            body["attachments"] = attachments
+        self.client.send_welcome_msg(welcome_code=code, **body)
+        return True
+
+    def close(self) -> None:
+        """Stop the processor and close the client."""
+        if self.processor is not None:
+            self.processor.stop()
+        self.reload()

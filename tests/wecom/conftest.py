@@ -1,0 +1,82 @@
+"""A console server wired to a running sandbox: the real client, receiver and processor
+against the sandbox's simulated people, over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+import siyu
+from siyu.plugins.wecom.config import save_config
+from siyu.plugins.wecom.sandbox.server import Sandbox
+from siyu.plugins.wecom.service import wecom
+
+
+def wait_until(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.05):
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+class Wired:
+    """The pieces of one wired test: workspace, sandbox and the console's base URL."""
+
+    def __init__(self, ws, sandbox, base):
+        self.ws, self.sandbox, self.base = ws, sandbox, base
+
+    @property
+    def service(self):
+        return wecom(self.ws)
+
+    def staff_ids(self, n: int) -> list[str]:
+        return [u for u, s in sorted(self.sandbox.world.staff.items())
+                if s.activated and s.contact_permission and not s.resigned
+                and not s.console_welcome][:n]
+
+
+@pytest.fixture
+def wired(db_url):
+    """A workspace on each engine, serving its console (with the WeCom callback route) on
+    a free port, configured against a fresh sandbox that posts callbacks to it."""
+    ws = siyu.open(db_url, load_entry_points=False)
+    sandbox = Sandbox(seed=7).start()
+    save_config(ws, corp_id=sandbox.corp_id, secret=sandbox.secret, token=sandbox.token,
+                encoding_aes_key=sandbox.encoding_aes_key, base_url=sandbox.base_url,
+                welcome_text="欢迎来到私域!")
+    started, holder = threading.Event(), {}
+
+    def run():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        from siyu.apps.server import make_server
+        server = make_server(ws, port=0, scheduler=False, secret="test")
+        server.start()
+        holder["server"] = server
+        started.set()
+        server.io_loop.start()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(30)
+    server = holder["server"]
+    base = f"http://127.0.0.1:{server.port}"
+    sandbox.set_callback_url(f"{base}/wecom/callback")
+    yield Wired(ws, sandbox, base)
+    sandbox.stop()
+    server.io_loop.add_callback(server.io_loop.stop)
+    thread.join(10)
+    ws.close()
+
+
+@pytest.fixture
+def wait():
+    """:func:`wait_until` as a fixture."""
+    return wait_until

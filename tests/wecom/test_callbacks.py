@@ -1,0 +1,61 @@
+"""Simulated customers in the sandbox against the real receiver and processor."""
+
+import httpx
+
+
+def add_code(wired, state="lc:1", users=3):
+    return wired.service.client.add_contact_way(2, 2, user=wired.staff_ids(users),
+                                                state=state)["config_id"]
+
+
+def test_scan_stores_the_contact_assigns_the_owner_and_sends_the_welcome(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    config_id = add_code(wired)
+    outcome = sandbox.people.scan_contact_way(config_id)
+    wait(lambda: ws.contacts.count() == 1)
+    contact = ws.contacts.df().iloc[0]
+    assert contact["external_userid"] == outcome.external_userid
+    assert contact["owner"] == outcome.userid
+    wait(lambda: sandbox.world.welcomes)
+    assert sandbox.world.welcomes[0].external_userid == outcome.external_userid
+    assert sandbox.world.welcomes[0].text == "欢迎来到私域!"
+    added = ws.events.df(kind="contact.added")
+    assert added.iloc[0]["payload"]["state"] == "lc:1"
+
+
+def test_replayed_callbacks_change_nothing_twice(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    sandbox.faults.duplicate_rate = 1.0
+    config_id = add_code(wired)
+    for _ in range(3):
+        sandbox.people.scan_contact_way(config_id)
+    wait(lambda: ws.contacts.count() == 3)
+    wait(lambda: len(sandbox.world.welcomes) == 3)
+    assert len(ws.events.df(kind="contact.added")) == 3
+    assert len(sandbox.world.welcomes) == 3
+
+
+def test_customer_deleting_staff_marks_the_contact_removed(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    outcome = sandbox.people.scan_contact_way(add_code(wired))
+    wait(lambda: ws.contacts.count() == 1)
+    sandbox.people.customer_deletes_staff(outcome.external_userid, outcome.userid)
+    wait(lambda: len(ws.events.df(kind="contact.removed")) == 1)
+    removed = ws.events.df(kind="contact.removed")
+    assert removed.iloc[0]["payload"]["by"] == "customer"
+    assert ws.contacts.count(active=False) == 1
+
+
+def test_forged_callback_is_rejected_and_logged(wired, wait):
+    ws = wired.ws
+    answer = httpx.post(f"{wired.base}/wecom/callback",
+                        params={"msg_signature": "0" * 40, "timestamp": "1", "nonce": "x"},
+                        content="<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>")
+    assert answer.status_code == 403
+    assert len(ws.events.df(kind="wecom.callback_rejected")) == 1
+    assert ws.contacts.count() == 0
+
+
+def test_url_verification_echoes_the_plaintext(wired, wait):
+    result = wired.sandbox.verify_callback_url()
+    assert result["ok"], result
