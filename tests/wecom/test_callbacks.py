@@ -59,3 +59,28 @@ def test_forged_callback_is_rejected_and_logged(wired, wait):
 def test_url_verification_echoes_the_plaintext(wired, wait):
     result = wired.sandbox.verify_callback_url()
     assert result["ok"], result
+
+
+def test_faults_lose_no_event_and_process_none_twice(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    config_id = add_code(wired)
+    sandbox.faults.set(error_rate=0.2, busy_rate=0.1, duplicate_rate=0.5, revoke_after=0.5)
+    outcomes = [sandbox.people.scan_contact_way(config_id) for _ in range(20)]
+    wait(lambda: len(ws.events.df(kind="contact.added")) == 20, timeout=60)
+    stored = set(ws.contacts.df()["external_userid"])
+    assert stored == {o.external_userid for o in outcomes}
+    assert sandbox.faults.injected["duplicate"] > 0
+    welcomed = [w.external_userid for w in sandbox.world.welcomes]
+    assert len(welcomed) == len(set(welcomed))  # never greeted twice
+
+
+def test_callbacks_stored_while_processing_is_down_are_applied_later(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    wired.service.processor.stop()
+    outcome = sandbox.people.scan_contact_way(add_code(wired))
+    assert ws.contacts.count() == 0
+    from siyu.plugins.wecom.status import callback_counts
+    assert callback_counts(ws)["pending"] == 1
+    wired.service.processor.start()
+    wait(lambda: ws.contacts.count() == 1)
+    assert ws.contacts.get(outcome.external_userid).external_userid == outcome.external_userid

@@ -69,3 +69,34 @@ class WeComGroupMember(SQLModel, table=True):
                                        sa_column=sa.Column(UTCDateTime(), nullable=True))
     left_at: datetime | None = Field(default=None,
                                      sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class WeComMassSend(SQLModel, table=True):
+    """One add_msg_template call: a mass message one member (``sender``) must confirm."""
+
+    __tablename__ = "wecom_mass_send"
+
+    msgid: str = Field(primary_key=True, max_length=64)
+    sender: str = Field(max_length=64, index=True)
+    text: str = Field(default="", max_length=4000)
+    recipients: int = Field(default=0)
+    status: str = Field(default="waiting", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+    checked_at: datetime | None = Field(default=None,
+                                        sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class WeComMassResult(SQLModel, table=True):
+    """What became of one recipient of a mass message (WeCom's send_result status)."""
+
+    __tablename__ = "wecom_mass_result"
+
+    msgid: str = Field(primary_key=True, max_length=64,
+                       foreign_key="wecom_mass_send.msgid", ondelete="CASCADE")
+    external_userid: str = Field(primary_key=True, max_length=64)
+    contact_id: int | None = Field(default=None, index=True)
+    delivery_id: str = Field(default="", max_length=64)
+    status: str = Field(default="pending", max_length=20, index=True)
+    sent_at: datetime | None = Field(default=None,
+                                     sa_column=sa.Column(UTCDateTime(), nullable=True))

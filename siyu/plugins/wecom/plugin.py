@@ -26,7 +26,9 @@ def register_models():
     """The callback store and customer groups, with their own migrations."""
     return [ModelSet("wecom", (models.WeComCallback.__table__,
                                models.WeComGroupChat.__table__,
-                               models.WeComGroupMember.__table__),
+                               models.WeComGroupMember.__table__,
+                               models.WeComMassSend.__table__,
+                               models.WeComMassResult.__table__),
                      Path(__file__).parent / "migrations")]
 
 
@@ -74,7 +76,9 @@ def register_jobs(ws):
 
     return [JobSpec("wecom.sync", run_sync_job, "interval", {"hours": 1}, "WeCom sync"),
             JobSpec("wecom.callbacks", run_pending_job, "interval", {"minutes": 1},
-                    "Apply pending WeCom callbacks")]
+                    "Apply pending WeCom callbacks"),
+            JobSpec("wecom.mass_results", run_mass_results_job, "interval", {"minutes": 5},
+                    "Read WeCom mass-send results")]
 
 
 def run_sync_job(ws):
@@ -110,3 +114,30 @@ def register_pages(ws):
                      permission="settings.write", order=70),
             PageSpec("wecom-sync", "WeCom sync", sync_page, icon="refresh",
                      permission="data.write", order=60)]
+
+
+def run_mass_results_job(ws):
+    """Scheduled read of mass-send results into deliveries."""
+    from siyu.plugins.wecom.channel import poll_results
+
+    if not wecom(ws).config.api_ready:
+        return "WeCom not configured; skipped"
+    return f"{poll_results(ws)} recipients changed status"
+
+
+@hookimpl
+def register_channels():
+    """Mass messages to customers through add_msg_template (10,000 per task)."""
+    from siyu.core.records import ChannelSpec
+
+    return [ChannelSpec("wecom", "WeCom mass message", batch_size=10_000)]
+
+
+@hookimpl
+def send(ws, channel, batch):
+    """Send a batch through the ``wecom`` channel; ``None`` for other channels."""
+    if channel != "wecom":
+        return None
+    from siyu.plugins.wecom.channel import send as send_batch
+
+    return send_batch(ws, batch)
