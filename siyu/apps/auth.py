@@ -3,8 +3,9 @@
 :class:`SiyuAuthProvider` is a Panel ``BasicAuthProvider`` whose login handler asks
 ``ws.users.authenticate``; so ``pn.state.user``, signed cookies, ``/logout`` and
 ``--cookie-secret`` work as Panel users expect. A session expires after the configured
-hours (the signed cookie's age is checked on every request), and a user who is deleted or
-disabled is signed out on their next request.
+hours (the signed cookie's age is checked on every request); signing out ends every session
+of that user, copies of the cookie included; a user who is deleted or disabled is signed out
+on their next request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import tornado.escape
-from panel.auth import BasicAuthProvider, BasicLoginHandler
+from panel.auth import BasicAuthProvider, BasicLoginHandler, LogoutHandler
 from panel.config import config
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,12 +26,27 @@ log = logging.getLogger("siyu.console")
 LOGIN_FAILED = "Invalid user name or password"
 
 
+def _issued_at(cookie: str | None) -> float:
+    """The signing time inside a Tornado v2 signed cookie (``2|1:0|10:<time>|…``)."""
+    try:
+        return float(cookie.split("|")[2].split(":", 1)[1])
+    except (AttributeError, IndexError, ValueError):
+        return 0.0
+
+
 def current_principal(ws: Workspace, handler) -> object | None:
-    """The signed-in :class:`~siyu.core.permissions.Principal` of a Tornado request."""
+    """The signed-in :class:`~siyu.core.permissions.Principal` of a Tornado request.
+
+    ``None`` when the cookie is missing, forged, expired, issued before the user last signed
+    out, or names a user who is gone or disabled.
+    """
     raw = handler.get_secure_cookie("user", max_age_days=config.oauth_expiry)
     if not raw:
         return None
-    return ws.users.principal(raw.decode("utf-8"))
+    name = raw.decode("utf-8")
+    if _issued_at(handler.get_cookie("user")) <= ws.users.sessions_ended_at(name):
+        return None
+    return ws.users.principal(name)
 
 
 def make_auth_provider(ws: Workspace) -> BasicAuthProvider:
@@ -53,6 +69,15 @@ def make_auth_provider(ws: Workspace) -> BasicAuthProvider:
             self.set_current_user(principal.name)
             self.redirect(self.get_cookie("next_url", "/") or "/")
 
+    class SiyuLogoutHandler(LogoutHandler):
+        """``GET /logout``: end every session of the user, then show Panel's page."""
+
+        def get(self):
+            principal = current_principal(ws, self)
+            if principal is not None:
+                ws.users.end_sessions(principal.name)
+            super().get()
+
     class SiyuAuthProvider(BasicAuthProvider):
         @property
         def get_user(self):
@@ -60,6 +85,12 @@ def make_auth_provider(ws: Workspace) -> BasicAuthProvider:
                 principal = current_principal(ws, request_handler)
                 return principal.name if principal is not None else None
             return get_user
+
+        @property
+        def logout_handler(self):
+            SiyuLogoutHandler._login_endpoint = self._login_endpoint
+            SiyuLogoutHandler._logout_template = self._logout_template
+            return SiyuLogoutHandler
 
         @property
         def login_handler(self):

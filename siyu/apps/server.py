@@ -41,6 +41,15 @@ def cookie_secret(ws: Workspace, given: str | None) -> str:
     return stored
 
 
+def _page_app(ws: Workspace, name: str):
+    """A plain function Panel calls once per browser session to build page ``name``
+    (Panel treats only functions as app factories)."""
+    def app():
+        return build_page(ws, name)
+    app.__name__ = f"page_{name}"
+    return app
+
+
 def _authorize(ws: Workspace, user_info: dict | None, path: str) -> bool:
     name = (user_info or {}).get("user") or pn.state.user
     principal = ws.users.principal(name or "")
@@ -64,7 +73,8 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
     :return: a started-but-not-looping Bokeh ``Server``; call ``server.io_loop.start()``.
     """
     config.oauth_expiry = session_hours / 24
-    apps = {name: partial(build_page, ws, name) for name in ws.pages()}
+    config.notifications = True
+    apps = {name: _page_app(ws, name) for name in ws.pages()}
     config.authorize_callback = partial(_authorize, ws)
     if scheduler:
         try:

@@ -132,6 +132,21 @@ class UsersService(Service):
             return 0.0
         return min(5.0, 0.25 * 2 ** min(user.failed_logins, 5))
 
+    def end_sessions(self, name: str) -> None:
+        """Sign ``name`` out everywhere: session cookies issued until now stop working."""
+        from siyu.storage.models import Setting
+
+        key = f"console.sessions_ended.{name}"
+        with self.ws.session() as s:
+            row = s.get(Setting, key) or Setting(key=key)
+            row.value = utcnow().timestamp()
+            s.add(row)
+        self.ws.audit("user.logout", name, actor=name)
+
+    def sessions_ended_at(self, name: str) -> float:
+        """When ``name`` last signed out (POSIX seconds; 0 when never)."""
+        return float(self.ws.settings.get(f"console.sessions_ended.{name}", 0) or 0)
+
     def principal(self, name: str) -> Principal | None:
         """The principal for a signed-in ``name``, or ``None`` when the user is gone or
         disabled (so deleting a user ends their sessions)."""
