@@ -84,3 +84,33 @@ def test_callbacks_stored_while_processing_is_down_are_applied_later(wired, wait
     wired.service.processor.start()
     wait(lambda: ws.contacts.count() == 1)
     assert ws.contacts.get(outcome.external_userid).external_userid == outcome.external_userid
+
+
+def test_group_joins_and_quits_are_tracked_from_chat_events(wired, wait):
+    from siyu.plugins.wecom.models import WeComGroupMember
+
+    ws, sandbox = wired.ws, wired.sandbox
+    config_id = next(iter(sandbox.world.join_ways))
+    joined = sandbox.people.scan_join_way(config_id)
+    wait(lambda: len(ws.events.df(kind="group.member_joined")) >= 1)
+    chat_id = ws.events.df(kind="group.member_joined").iloc[0]["payload"]["chat_id"]
+    with ws.engine.connect() as conn:
+        members = {m.member_id: m for m in conn.execute(
+            WeComGroupMember.__table__.select().where(WeComGroupMember.chat_id == chat_id))}
+    assert joined.external_userid in members
+    assert members[joined.external_userid].left_at is None
+    sandbox.people.quit_group(chat_id, joined.external_userid)
+    wait(lambda: len(ws.events.df(kind="group.member_left")) == 1)
+    with ws.engine.connect() as conn:
+        left = conn.execute(WeComGroupMember.__table__.select().where(
+            WeComGroupMember.chat_id == chat_id,
+            WeComGroupMember.member_id == joined.external_userid)).first()
+    assert left.left_at is not None
+
+
+def test_admin_tag_changes_are_mirrored(wired, wait):
+    ws, sandbox = wired.ws, wired.sandbox
+    sandbox.people.admin_adds_tags("会员等级", ["黑金"])
+    wait(lambda: "会员等级/黑金" in ws.tags.names())
+    frame = ws.tags.df().set_index("name")
+    assert frame.loc["黑金", "source"] == "wecom"
