@@ -39,6 +39,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.default_segments",
     "siyu.plugins.default_pages",
     "siyu.plugins.wecom.plugin",
+    "siyu.plugins.livecodes.plugin",
 )
 
 

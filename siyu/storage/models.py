@@ -59,6 +59,8 @@ class Staff(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     """A customer in the private domain (a WeCom external contact, or an imported member)."""
 
+    __table_args__ = (sa.Index("ix_contact_channel_removed", "source_channel", "removed_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     external_userid: str | None = Field(default=None, max_length=64,
                                         sa_column_kwargs={"unique": True})
@@ -74,7 +76,7 @@ class Contact(SQLModel, table=True):
     source_channel: str = Field(default="", max_length=100, index=True)
     remark: str = Field(default="", max_length=200)
     added_at: datetime | None = _ts(index=True)
-    removed_at: datetime | None = _ts()
+    removed_at: datetime | None = _ts(index=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

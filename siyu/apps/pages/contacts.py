@@ -79,6 +79,10 @@ class ContactsPage(pn.viewable.Viewer):
         channels = ws.reports.contacts_by_channel(active=None)["channel"]
         self.channel.options = {"All channels": ALL,
                                 **{name: name for name in sorted(channels) if name}}
+        # Set the value with the options: a Select left at None is set to its first option
+        # when drawn, which would fire the filter watchers and refresh the table again.
+        for widget in (self.tag, self.owner, self.channel):
+            widget.value = ALL
 
     def filters(self) -> dict[str, Any]:
         """The current filters as ``ws.contacts.count()`` / ``df()`` keyword arguments."""

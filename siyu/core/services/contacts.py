@@ -155,16 +155,16 @@ class ContactsService(Service):
             raise NotFound(f"unknown contact {contact!r}")
         return row
 
-    def query(self, *, owner: str | None = None, channel: str | None = None,
-              tag: str | None = None, store: str | None = None, city: str | None = None,
-              active: bool | None = None, added_since: Any = None, added_until: Any = None,
-              search: str | None = None) -> sa.Select:
-        """The SQL ``SELECT`` behind :meth:`df` and :meth:`count`, filters pushed into SQL.
+    def query(self, **filters: Any) -> sa.Select:
+        """The SQL ``SELECT`` behind :meth:`df`, filters pushed into SQL.
+
+        Filters (all optional):
 
         :param owner: staff userid of the owner.
         :param channel: source channel.
         :param tag: ``"group/tag"``; contacts carrying that tag.
         :param store: store code.
+        :param city: city.
         :param active: ``True`` only current friends, ``False`` only removed ones.
         :param added_since: added at or after (date or datetime, workspace timezone).
         :param added_until: added before.
@@ -174,43 +174,52 @@ class ContactsService(Service):
         c = Contact.__table__
         owner_t = Staff.__table__.alias("owner_staff")
         store_t = Store.__table__.alias("contact_store")
-        query = (sa.select(c.c.id, c.c.external_userid, c.c.unionid, c.c.name, c.c.phone,
-                           c.c.gender, c.c.city, owner_t.c.userid.label("owner"),
-                           store_t.c.code.label("store"), c.c.source_channel, c.c.remark,
-                           c.c.added_at, c.c.removed_at)
-                 .select_from(c.outerjoin(owner_t, c.c.owner_id == owner_t.c.id)
-                              .outerjoin(store_t, c.c.store_id == store_t.c.id)))
+        return (sa.select(c.c.id, c.c.external_userid, c.c.unionid, c.c.name, c.c.phone,
+                          c.c.gender, c.c.city, owner_t.c.userid.label("owner"),
+                          store_t.c.code.label("store"), c.c.source_channel, c.c.remark,
+                          c.c.added_at, c.c.removed_at)
+                .select_from(c.outerjoin(owner_t, c.c.owner_id == owner_t.c.id)
+                             .outerjoin(store_t, c.c.store_id == store_t.c.id))
+                .where(*self.predicates(**filters)))
+
+    def predicates(self, *, owner: str | None = None, channel: str | None = None,
+                   tag: str | None = None, store: str | None = None, city: str | None = None,
+                   active: bool | None = None, added_since: Any = None,
+                   added_until: Any = None, search: str | None = None
+                   ) -> list[sa.ColumnElement]:
+        """The filters of :meth:`query` as conditions on the ``contact`` table alone."""
+        c = Contact.__table__.c
+        where: list[sa.ColumnElement] = []
         tz = self.ws.timezone
         if owner:
-            query = query.where(owner_t.c.userid == owner)
+            where.append(c.owner_id.in_(sa.select(Staff.id).where(Staff.userid == owner)))
         if channel:
-            query = query.where(c.c.source_channel == channel)
+            where.append(c.source_channel == channel)
         if store:
-            query = query.where(store_t.c.code == store)
+            where.append(c.store_id.in_(sa.select(Store.id).where(Store.code == store)))
         if city:
-            query = query.where(c.c.city == city)
+            where.append(c.city == city)
         if active is True:
-            query = query.where(c.c.removed_at.is_(None))
+            where.append(c.removed_at.is_(None))
         elif active is False:
-            query = query.where(c.c.removed_at.is_not(None))
+            where.append(c.removed_at.is_not(None))
         if added_since is not None:
-            query = query.where(c.c.added_at >= as_utc(added_since, tz))
+            where.append(c.added_at >= as_utc(added_since, tz))
         if added_until is not None:
-            query = query.where(c.c.added_at < as_utc(added_until, tz))
+            where.append(c.added_at < as_utc(added_until, tz))
         if tag:
             tag_id = self._tag_id(tag)
-            query = query.where(c.c.id.in_(sa.select(ContactTag.contact_id)
-                                           .where(ContactTag.tag_id == tag_id)))
+            where.append(c.id.in_(sa.select(ContactTag.contact_id)
+                                  .where(ContactTag.tag_id == tag_id)))
         if search:
             term = search.strip()
             like = f"%{term}%"
-            clauses = [c.c.name.like(like), c.c.remark.like(like),
-                       c.c.external_userid == term]
+            clauses = [c.name.like(like), c.remark.like(like), c.external_userid == term]
             digits = "".join(ch for ch in term if ch.isdigit())
             if len(digits) == 11:
-                clauses.append(c.c.phone == digits)
-            query = query.where(sa.or_(*clauses))
-        return query
+                clauses.append(c.phone == digits)
+            where.append(sa.or_(*clauses))
+        return where
 
     def _tag_id(self, full: str) -> int:
         group, name = split_tag_name(full)
@@ -223,10 +232,12 @@ class ContactsService(Service):
         return tag_id
 
     def count(self, **filters: Any) -> int:
-        """How many contacts match ``filters`` (same filters as :meth:`query`)."""
-        sub = self.query(**filters).subquery()
+        """How many contacts match ``filters`` (same filters as :meth:`query`); counted on
+        the contact table alone, without the joins the listing needs."""
+        query = (sa.select(sa.func.count()).select_from(Contact.__table__)
+                 .where(*self.predicates(**filters)))
         with self.ws.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one()
+            return conn.execute(query).scalar_one()
 
     def df(self, *, columns: list[str] | None = None, limit: int | None = None,
            offset: int = 0, reveal_pii: bool = False, order_by: str = "id",

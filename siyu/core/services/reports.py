@@ -207,17 +207,20 @@ class ReportsService(Service):
         c = Contact.__table__.c
         o = Order.__table__.c
 
-        def added_between(start: datetime) -> sa.ColumnElement:
-            return sa.func.count(sa.case((sa.and_(c.added_at >= start, c.added_at < end), 1)))
+        def count(*where: sa.ColumnElement) -> sa.Select:
+            return sa.select(sa.func.count()).select_from(Contact.__table__).where(*where)
 
-        contacts_q = sa.select(sa.func.count(),
-                               sa.func.count(sa.case((c.removed_at.is_(None), 1))),
-                               added_between(since_today), added_between(since_7d))
+        # One small indexed query each beats one CASE scan over every contact.
         orders_q = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(o.amount_fen), 0))
                     .where(o.status == "paid", o.paid_at >= since_30d, o.paid_at < end))
         with self.ws.engine.connect() as conn:
-            total, active, today_n, week_n = conn.execute(contacts_q).one()
+            total = conn.execute(count()).scalar_one()
+            removed = conn.execute(count(c.removed_at.is_not(None))).scalar_one()
+            today_n = conn.execute(count(c.added_at >= since_today,
+                                         c.added_at < end)).scalar_one()
+            week_n = conn.execute(count(c.added_at >= since_7d, c.added_at < end)).scalar_one()
             orders, revenue = conn.execute(orders_q).one()
+        active = total - removed
         return {"contacts_total": int(total), "contacts_active": int(active),
                 "added_today": int(today_n), "added_7d": int(week_n),
                 "orders_30d": int(orders), "revenue_30d_fen": int(revenue)}

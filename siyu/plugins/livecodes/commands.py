@@ -1,0 +1,85 @@
+"""``siyu livecode …``: create, list, show, pause, resume, delete and preview live codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from siyu.core.records import CommandSpec
+
+ACTIONS = ("show", "pause", "resume", "delete", "preview")
+
+
+def _code(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="livecode_command", metavar="ACTION", required=True)
+    p = sub.add_parser("create", help="create a staff live code in WeCom")
+    p.add_argument("name")
+    p.add_argument("--member", action="append", required=True, metavar="USERID[:WEIGHT]",
+                   help="a member (repeat); an optional weight after a colon")
+    p.add_argument("--strategy", default="round_robin",
+                   choices=("round_robin", "weighted", "least_loaded", "schedule"))
+    p.add_argument("--channel", default="")
+    p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
+    p.add_argument("--backup", action="append", default=[], metavar="USERID")
+    p.add_argument("--daily-cap", type=int)
+    p.add_argument("--round-cap", type=int)
+    p.add_argument("--welcome", default="", help="welcome text ({nickname} {staff} {store})")
+    p.add_argument("--welcome-json", default="", help="a full welcome config as JSON")
+    p.add_argument("--remark", default="", help="remark template for new customers")
+    p.add_argument("--store", default=None, help="store code")
+    p.add_argument("--state", default=None, help="custom state starting with lc:")
+    sub.add_parser("list", help="every live code with its adds and welcome latency")
+    for action in ACTIONS:
+        p = sub.add_parser(action, help=f"{action} one live code")
+        p.add_argument("code", help="code id or state")
+
+
+def _member(value: str) -> dict[str, Any]:
+    userid, _, weight = value.partition(":")
+    return {"userid": userid, "weight": int(weight)} if weight else {"userid": userid}
+
+
+def _run(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.livecodes import api
+
+    action = args.livecode_command
+    if action == "create":
+        welcome = json.loads(args.welcome_json) if args.welcome_json else (
+            {"text": args.welcome} if args.welcome else None)
+        code = api.create_code(ws, args.name, [_member(m) for m in args.member],
+                               strategy=args.strategy, channel=args.channel, tags=args.tag,
+                               welcome=welcome, backup=args.backup, daily_cap=args.daily_cap,
+                               round_cap=args.round_cap, remark=args.remark, store=args.store,
+                               state=args.state)
+        print(f"created live code {code['id']} ({code['state']}): {code['qr_url']}")
+        print(f"listed now: {', '.join(code['listed'] or [])}")
+        return 0
+    if action == "list":
+        frame = api.list_codes(ws)
+        columns = ["id", "name", "state", "strategy", "status", "members", "adds_today",
+                   "adds_total", "welcome_p50_ms", "welcome_p99_ms"]
+        print(frame[columns].to_string(index=False) if len(frame) else "no live codes")
+        return 0
+    code = _code(args.code)
+    if action == "preview":
+        print(api.preview(ws, code).to_string(index=False))
+        return 0
+    if action == "show":
+        data = api.get_code(ws, code)
+    else:
+        data = {"pause": api.pause_code, "resume": api.resume_code,
+                "delete": api.delete_code}[action](ws, code)
+    for key in ("id", "name", "state", "status", "strategy", "channel", "tags", "backup",
+                "daily_cap", "round_cap", "listed", "qr_url", "last_error"):
+        print(f"{key}: {data[key]}")
+    print("members: " + ", ".join(m["userid"] for m in data["members"]))
+    return 0
+
+
+COMMANDS = [CommandSpec("livecode", "staff live codes: create, list, show, pause, resume, "
+                                    "delete, preview", _configure, _run)]

@@ -1,0 +1,328 @@
+"""Applying routing plans to WeCom, and what happens when a customer arrives through a code.
+
+Rotation is driven by events only: an arrival re-plans its own code, and a code whose plan
+changes on its own (a shift boundary, local midnight while a daily cap holds) stores that
+moment in ``next_change_at``; the shift job re-plans just the codes whose moment has passed,
+found by index. ``update_contact_way`` is called only when the member list changes.
+
+An arrival and its re-plan run in one transaction that first locks the code's row, so
+counters and round state stay right with several processes applying callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from siyu.core.errors import SiyuError
+from siyu.plugins.livecodes import welcome as welcomes
+from siyu.plugins.livecodes.models import LiveCode, LiveCodeAdd, LiveCodeDay, LiveCodeMember
+from siyu.plugins.livecodes.routing import CodeRules, Counts, Member, Plan, plan_members
+from siyu.plugins.wecom.errors import WeComError, explain
+from siyu.plugins.wecom.service import wecom
+from siyu.storage.dialect import insert_for
+from siyu.storage.models import Staff, Store, Tag, TagGroup
+from siyu.storage.types import utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+    from siyu.storage.models import Contact as ContactRow
+
+log = logging.getLogger("siyu.livecodes")
+
+PREFIX = "lc:"
+#: errcodes that name a member who cannot be on a code, and the ones meaning "too many"
+MEMBER_ERRCODES = (41054, 60011, 60111, 40098)
+WELCOME_NOT_RETRIED = {41051: "the customer and the member already chat, so WeCom no longer "
+                              "accepts a welcome message (nothing to resend)",
+                       41096: "another app is already sending this customer's welcome message "
+                              "(not sent twice)"}
+
+CODES = LiveCode.__table__
+MEMBERS = LiveCodeMember.__table__
+DAYS = LiveCodeDay.__table__
+ADDS = LiveCodeAdd.__table__
+
+
+def local_now(ws: Workspace) -> datetime:
+    """Now, in the workspace timezone."""
+    return datetime.now(ws.timezone)
+
+
+def member_error(exc: WeComError, userids: list[str]) -> SiyuError:
+    """A WeCom refusal about a code's members, naming the member and the fix."""
+    if exc.errcode == 41041:
+        return SiyuError(f"WeCom refused {len(userids)} members on one code (41041): "
+                         f"{explain(41041)}")
+    named = [u for u in userids if u and u in (exc.errmsg or "")]
+    who = (f"member {named[0]!r}" if named
+           else "one of the members " + ", ".join(repr(u) for u in userids))
+    return SiyuError(f"WeCom cannot route customers to {who} ({exc.errcode}): "
+                     f"{explain(exc.errcode)}")
+
+
+def rules_of(code: Any) -> CodeRules:
+    """The routing settings of a ``live_code`` row."""
+    return CodeRules(code.strategy, code.daily_cap, code.round_cap, tuple(code.backup or ()))
+
+
+def members_of(conn: sa.Connection, code_id: int) -> list[Member]:
+    """The code's members in order."""
+    rows = conn.execute(sa.select(MEMBERS).where(MEMBERS.c.code_id == code_id)
+                        .order_by(MEMBERS.c.position, MEMBERS.c.userid)).all()
+    return [Member(r.userid, r.weight, r.daily_cap, tuple(r.slots or ())) for r in rows]
+
+
+def counters_of(conn: sa.Connection, code_id: int, day: str) -> dict[str, Counts]:
+    """Adds today and in the current round, per member."""
+    today = dict(conn.execute(sa.select(DAYS.c.userid, DAYS.c.adds).where(
+        DAYS.c.code_id == code_id, DAYS.c.day == day)).all())
+    rounds = dict(conn.execute(sa.select(MEMBERS.c.userid, MEMBERS.c.round_adds)
+                               .where(MEMBERS.c.code_id == code_id)).all())
+    return {u: Counts(today.get(u, 0), rounds.get(u, 0)) for u in {*today, *rounds}}
+
+
+def plan_for(conn: sa.Connection, code: Any, now: datetime) -> Plan:
+    """The plan of ``code`` at local time ``now`` from the stored counters."""
+    return plan_members(rules_of(code), members_of(conn, code.id),
+                        counters_of(conn, code.id, now.date().isoformat()), now)
+
+
+def _lock(conn: sa.Connection, code_id: int) -> Any:
+    """Take the code's row lock (an UPDATE locks on every engine) and read the row."""
+    conn.execute(CODES.update().where(CODES.c.id == code_id).values(updated_at=utcnow()))
+    return conn.execute(sa.select(CODES).where(CODES.c.id == code_id)).first()
+
+
+def _apply(ws: Workspace, conn: sa.Connection, code: Any, now: datetime) -> Plan | None:
+    """Re-plan a locked, active code; tell WeCom when the list changed."""
+    if code.status != "active" or not code.config_id:
+        return None
+    plan = plan_for(conn, code, now)
+    if plan.new_round:
+        conn.execute(MEMBERS.update().where(MEMBERS.c.code_id == code.id).values(round_adds=0))
+    values: dict[str, Any] = {"next_change_at": plan.next_change_at}
+    if plan.listed and plan.listed != list(code.listed or []):
+        try:
+            wecom(ws).client.update_contact_way(code.config_id, user=plan.listed)
+            values.update(listed=plan.listed, last_error="")
+        except WeComError as exc:
+            problem = (member_error(exc, plan.listed) if exc.errcode in (41041,
+                       *MEMBER_ERRCODES) else exc)
+            log.error("live code %s: could not re-list members: %s", code.id, problem)
+            values["last_error"] = str(problem)[:1000]
+    conn.execute(CODES.update().where(CODES.c.id == code.id).values(**values))
+    return plan
+
+
+def replan(ws: Workspace, code_id: int, now: datetime | None = None) -> Plan | None:
+    """Re-plan one code now (after a settings change or at a shift boundary)."""
+    now = now or local_now(ws)
+    with ws.engine.begin() as conn:
+        code = _lock(conn, code_id)
+        return _apply(ws, conn, code, now) if code is not None else None
+
+
+def replan_due(ws: Workspace, now: datetime | None = None) -> int:
+    """Re-plan the active codes whose ``next_change_at`` has passed; returns how many."""
+    now = now or local_now(ws)
+    with ws.engine.connect() as conn:
+        due = conn.execute(sa.select(CODES.c.id).where(
+            CODES.c.status == "active", CODES.c.next_change_at <= now)).scalars().all()
+    for code_id in due:
+        replan(ws, code_id, now)
+    return len(due)
+
+
+# -- arrivals -----------------------------------------------------------------------------
+
+def _record(ws: Workspace, contact: ContactRow, state: str, userid: str,
+            now: datetime) -> tuple[Any, int | None]:
+    """Store the arrival, count it, re-plan the code; returns ``(code row, add id)``."""
+    at = contact.added_at or utcnow()
+    with ws.engine.begin() as conn:
+        code_id = conn.execute(sa.select(CODES.c.id).where(CODES.c.state == state)
+                               .order_by(CODES.c.id.desc())).scalar()
+        code = _lock(conn, code_id) if code_id is not None else None
+        added = conn.execute(insert_for(conn, ADDS).values(
+            code_id=code_id, state=state, contact_id=contact.id, userid=userid, at=at,
+            welcome="pending", reason="").on_conflict_do_nothing().returning(ADDS.c.id)).scalar()
+        if code is None or added is None:
+            return code, added
+        day = now.date().isoformat()
+        conn.execute(insert_for(conn, DAYS).values(code_id=code.id, userid=userid, day=day,
+                                                   adds=1).on_conflict_do_update(
+            index_elements=["code_id", "userid", "day"], set_={"adds": DAYS.c.adds + 1}))
+        conn.execute(MEMBERS.update().where(MEMBERS.c.code_id == code.id,
+                                            MEMBERS.c.userid == userid)
+                     .values(round_adds=MEMBERS.c.round_adds + 1))
+        _apply(ws, conn, code, now)
+    return code, added
+
+
+def _finish(ws: Workspace, add_id: int, status: str, reason: str,
+            latency_ms: int | None = None) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(ADDS.update().where(ADDS.c.id == add_id).values(
+            welcome=status, reason=reason[:500], latency_ms=latency_ms))
+
+
+def _names(ws: Workspace, contact: ContactRow, code: Any) -> tuple[str, dict[str, str]]:
+    """The owner's userid and the placeholder values for this arrival."""
+    with ws.engine.connect() as conn:
+        staff = conn.execute(sa.select(Staff.userid, Staff.name, Staff.store_id)
+                             .where(Staff.id == contact.owner_id)).first()
+        store_id = code.store_id if code is not None and code.store_id else (
+            staff.store_id if staff else None)
+        store = conn.execute(sa.select(Store.name).where(Store.id == store_id)).scalar() \
+            if store_id else None
+    return (staff.userid if staff else "",
+            {"nickname": contact.name or "", "staff": staff.name if staff else "",
+             "store": store or ""})
+
+
+def handle_added(ws: Workspace, contact: ContactRow, via: str) -> None:
+    """Everything a live-code arrival needs: record, count, re-list, greet, tag, remark.
+
+    An unknown state is recorded as an unattributed arrival (the contact stays stored and
+    assigned by the WeCom plugin); a replayed arrival changes nothing twice.
+    """
+    now = local_now(ws)
+    userid, values = _names(ws, contact, None)
+    code, add_id = _record(ws, contact, via, userid, now)
+    if add_id is None:
+        return
+    if code is None:
+        log.warning("customer %s arrived with unknown live-code state %r; recorded "
+                    "unattributed, owner %s", contact.external_userid, via, userid)
+        _finish(ws, add_id, "none", f"unknown live-code state {via!r}: no code has it "
+                                    f"(deleted, or made elsewhere); contact kept with {userid}")
+        return
+    userid, values = _names(ws, contact, code)
+    _welcome(ws, code, contact, userid, values, add_id, now)
+    _tag_and_remark(ws, code, contact, userid, values)
+
+
+def _welcome(ws: Workspace, code: Any, contact: ContactRow, userid: str,
+             values: dict[str, str], add_id: int, now: datetime) -> None:
+    config = code.welcome or {}
+    text, attachments = welcomes.choose(config, now)
+    if not text and not attachments:
+        _finish(ws, add_id, "none", "this code has no welcome message; the workspace "
+                                    "default welcome applies")
+        return
+    service = wecom(ws)
+    welcome_code = service.take_welcome_code(contact.external_userid or "", userid)
+    if welcome_code is None:
+        _fallback(ws, config, contact, userid, values, add_id)
+        return
+    body: dict[str, Any] = {}
+    if text:
+        body["text"] = welcomes.fill(text, values)
+    if attachments:
+        body["attachments"] = attachments
+    try:
+        service.client.send_welcome_msg(welcome_code, **body)
+    except WeComError as exc:
+        reason = WELCOME_NOT_RETRIED.get(exc.errcode or 0) or (
+            f"WeCom refused the welcome message ({exc.errcode}): {explain(exc.errcode)}")
+        _finish(ws, add_id, "failed", f"{exc.errcode}: {reason}")
+        return
+    added_at = contact.added_at or utcnow()
+    latency = max(0, int((time.time() - added_at.timestamp()) * 1000))
+    _finish(ws, add_id, "sent", "", latency)
+
+
+def _fallback(ws: Workspace, config: dict, contact: ContactRow, userid: str,
+              values: dict[str, str], add_id: int) -> None:
+    reason = ("WeCom gave no welcome code (the member set a welcome message in the WeCom "
+              "admin console, the customer had already chatted, or the 20 s passed)")
+    text = config.get("fallback")
+    if text and contact.external_userid:
+        try:
+            answer = wecom(ws).client.add_msg_template(
+                chat_type="single", external_userid=[contact.external_userid], sender=userid,
+                text=welcomes.fill(text, values))
+            reason += f"; fallback sent as message task {answer.get('msgid', '')} for "\
+                      f"{userid} to confirm"
+        except WeComError as exc:
+            reason += f"; fallback refused ({exc.errcode}): {explain(exc.errcode)}"
+    _finish(ws, add_id, "none", reason)
+
+
+def corp_tag_ids(ws: Workspace, names: list[str]) -> list[str]:
+    """WeCom corp tag ids of local tags ``names`` ("group/name"), creating missing corp
+    tags with add_corp_tag and caching the ids on the local tag and group."""
+    client = wecom(ws).client
+    ids = []
+    for full in names:
+        group_name, _, name = full.partition("/")
+        with ws.engine.connect() as conn:
+            row = conn.execute(sa.select(Tag.id, Tag.wecom_tag_id, TagGroup.id.label("gid"),
+                                         TagGroup.wecom_group_id)
+                               .join(TagGroup, Tag.group_id == TagGroup.id)
+                               .where(TagGroup.name == group_name, Tag.name == name)).first()
+        if row is None:
+            continue
+        tag_id, group_id = row.wecom_tag_id, row.wecom_group_id
+        if not tag_id:
+            tag_id, group_id = _create_corp_tag(client, group_name, name, group_id)
+            with ws.engine.begin() as conn:
+                conn.execute(sa.update(Tag).where(Tag.id == row.id)
+                             .values(wecom_tag_id=tag_id))
+                conn.execute(sa.update(TagGroup).where(TagGroup.id == row.gid)
+                             .values(wecom_group_id=group_id))
+        ids.append(tag_id)
+    return ids
+
+
+def _create_corp_tag(client: Any, group_name: str, name: str,
+                     group_id: str | None) -> tuple[str, str]:
+    try:
+        kwargs = {"group_id": group_id} if group_id else {"group_name": group_name}
+        group = client.add_corp_tag([{"name": name}], **kwargs)["tag_group"]
+        tag = next(t for t in group["tag"] if t["name"] == name)
+        return tag["id"], group["group_id"]
+    except WeComError as exc:
+        if exc.errcode != 40071:  # 40071: it exists already; find it
+            raise
+    for group in client.get_corp_tag_list():
+        if group["group_name"] == group_name:
+            for tag in group.get("tag", []):
+                if tag["name"] == name:
+                    return tag["id"], group["group_id"]
+    raise SiyuError(f"WeCom says tag {group_name}/{name} exists but does not list it")
+
+
+def _tag_and_remark(ws: Workspace, code: Any, contact: ContactRow, userid: str,
+                    values: dict[str, str]) -> None:
+    tags = list(code.tags or [])
+    fields: dict[str, Any] = {"source_channel": code.channel} if code.channel else {}
+    remark = welcomes.fill(code.remark_template, values)[:30]
+    if remark:
+        fields["remark"] = remark
+    if fields and contact.external_userid:
+        ws.contacts.upsert(contact.external_userid, notify=False, **fields)
+    if tags:
+        ws.tags.tag([contact.id], tags, source="livecodes", create=True)
+    if not contact.external_userid or not userid:
+        return
+    client = wecom(ws).client
+    try:
+        if tags:
+            ids = corp_tag_ids(ws, tags)
+            if ids:
+                client.mark_tag(userid, contact.external_userid, add_tag=ids)
+        if remark:
+            client.remark(userid, contact.external_userid, remark=remark)
+    except SiyuError as exc:
+        log.error("live code %s: tags/remark for %s not applied in WeCom: %s", code.id,
+                  contact.external_userid, exc)
+        with ws.engine.begin() as conn:
+            conn.execute(CODES.update().where(CODES.c.id == code.id)
+                         .values(last_error=str(exc)[:1000]))
+

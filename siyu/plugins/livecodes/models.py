@@ -1,0 +1,110 @@
+"""Tables of the live-code plugin.
+
+``live_code`` is one WeCom 「联系我」 code with its routing and welcome settings;
+``live_code_member`` the staff it routes to; ``live_code_day`` per-member adds per local day
+(what daily caps and least-loaded routing read); ``live_code_add`` one row per arrival.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from siyu.storage.types import UTCDateTime, utcnow
+
+STRATEGIES = ("round_robin", "weighted", "least_loaded", "schedule")
+STATUSES = ("active", "paused", "deleted")
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable,
+                                                   index=index))
+
+
+class LiveCode(SQLModel, table=True):
+    """A staff live code.
+
+    ``listed`` is the member list WeCom currently has for the code; ``next_change_at`` the
+    next moment the plan changes without an arrival (a shift boundary, local midnight for a
+    daily cap), which the shift job looks up by index.
+    """
+
+    __tablename__ = "live_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    state: str = Field(default="", max_length=30, index=True)
+    config_id: str = Field(default="", max_length=64)
+    qr_url: str = Field(default="", max_length=500)
+    strategy: str = Field(default="round_robin", max_length=20)
+    channel: str = Field(default="", max_length=100)
+    tags: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    remark_template: str = Field(default="", max_length=200)
+    welcome: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    backup: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    daily_cap: int | None = Field(default=None)
+    round_cap: int | None = Field(default=None)
+    status: str = Field(default="active", max_length=20, index=True)
+    store_id: int | None = Field(default=None, foreign_key="store.id", index=True,
+                                 ondelete="SET NULL")
+    listed: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    next_change_at: datetime | None = _ts(index=True)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class LiveCodeMember(SQLModel, table=True):
+    """A staff member a code routes to. ``round_adds`` counts adds in the current round."""
+
+    __tablename__ = "live_code_member"
+
+    code_id: int = Field(foreign_key="live_code.id", primary_key=True, ondelete="CASCADE")
+    userid: str = Field(primary_key=True, max_length=64)
+    position: int = Field(default=0)
+    weight: int = Field(default=1)
+    daily_cap: int | None = Field(default=None)
+    slots: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    round_adds: int = Field(default=0)
+
+
+class LiveCodeDay(SQLModel, table=True):
+    """Adds one member received from one code on one local day."""
+
+    __tablename__ = "live_code_day"
+
+    code_id: int = Field(foreign_key="live_code.id", primary_key=True, ondelete="CASCADE")
+    userid: str = Field(primary_key=True, max_length=64)
+    day: str = Field(primary_key=True, max_length=10)
+    adds: int = Field(default=0)
+
+
+class LiveCodeAdd(SQLModel, table=True):
+    """One customer arriving through a live code (``code_id`` is empty for an unknown state).
+
+    ``welcome`` is ``pending`` until handled, then ``sent``, ``failed`` or ``none`` with a
+    plain ``reason``; ``latency_ms`` runs from the add event to WeCom accepting the welcome.
+    """
+
+    __tablename__ = "live_code_add"
+    __table_args__ = (sa.UniqueConstraint("state", "contact_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_id: int | None = Field(default=None, foreign_key="live_code.id", index=True,
+                                ondelete="SET NULL")
+    state: str = Field(default="", max_length=30)
+    contact_id: int | None = Field(default=None, index=True)
+    userid: str = Field(default="", max_length=64)
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    welcome: str = Field(default="pending", max_length=10)
+    reason: str = Field(default="", max_length=500)
+    latency_ms: int | None = Field(default=None)
+
+
+TABLES = (LiveCode.__table__, LiveCodeMember.__table__, LiveCodeDay.__table__,
+          LiveCodeAdd.__table__)
