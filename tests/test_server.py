@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import httpx
 import pytest
 
 import siyu
 from siyu.apps.routes import SiyuHandler
+from siyu.apps.server import serve_in_background
 from siyu.core.records import RouteSpec
 
 
@@ -31,26 +29,8 @@ def console(tmp_path):
     ws = siyu.open(tmp_path / "console.db", plugins=[Routes()], load_entry_points=False)
     for name, role in (("ada", "admin"), ("otto", "operator"), ("ana", "analyst")):
         ws.users.add(name, role, f"{name}-password")
-    started = threading.Event()
-    holder: dict = {}
-
-    def run():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        from siyu.apps.server import make_server
-        server = make_server(ws, port=0, scheduler=False, secret="test-secret")
-        server.start()
-        holder["server"] = server
-        started.set()
-        server.io_loop.start()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(30), "console did not start"
-    server = holder["server"]
-    base = f"http://127.0.0.1:{server.port}"
-    yield ws, base
-    server.io_loop.add_callback(server.io_loop.stop)
-    thread.join(10)
+    with serve_in_background(ws, secret="test-secret") as console:
+        yield ws, console.url
     ws.close()
 
 

@@ -89,3 +89,58 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
         websocket_origin="*" if address in ("0.0.0.0", "::") else None,
         admin=False, verbose=False)
     return server
+
+
+class BackgroundServer:
+    """A console server running in a thread of this process (notebooks, tests, demos).
+
+    :ivar url: the base URL, e.g. ``http://127.0.0.1:53124``.
+    """
+
+    def __init__(self, ws: Workspace, **options: Any):
+        import asyncio
+        import threading
+
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            try:
+                self.server = make_server(ws, **options)
+                self.server.start()
+            except BaseException as exc:  # reported to the caller below
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self.server.io_loop.start()
+
+        self._thread = threading.Thread(target=run, name="siyu-console", daemon=True)
+        self._thread.start()
+        if not started.wait(60):
+            raise RuntimeError("the console did not start within 60 s")
+        if failure:
+            raise failure[0]
+        self.url = f"http://{options.get('address', '127.0.0.1')}:{self.server.port}"
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.io_loop.add_callback(self.server.io_loop.stop)
+        self._thread.join(10)
+
+    def __enter__(self) -> BackgroundServer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def serve_in_background(ws: Workspace, *, port: int = 0, scheduler: bool = False,
+                        **options: Any) -> BackgroundServer:
+    """Serve the console for ``ws`` from a background thread; returns at once.
+
+    ``with serve_in_background(ws) as console: print(console.url)``. Options as
+    :func:`make_server`; the port defaults to any free one and the scheduler to off.
+    """
+    return BackgroundServer(ws, port=port, scheduler=scheduler, **options)

@@ -3,14 +3,13 @@ against the sandbox's simulated people, over loopback HTTP."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
 import siyu
+from siyu.apps.server import serve_in_background
 from siyu.plugins.wecom.config import save_config
 from siyu.plugins.wecom.sandbox.server import Sandbox
 from siyu.plugins.wecom.service import wecom
@@ -52,27 +51,11 @@ def wired(db_url):
     save_config(ws, corp_id=sandbox.corp_id, secret=sandbox.secret, token=sandbox.token,
                 encoding_aes_key=sandbox.encoding_aes_key, base_url=sandbox.base_url,
                 welcome_text="欢迎来到私域!")
-    started, holder = threading.Event(), {}
-
-    def run():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        from siyu.apps.server import make_server
-        server = make_server(ws, port=0, scheduler=False, secret="test")
-        server.start()
-        holder["server"] = server
-        started.set()
-        server.io_loop.start()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(30)
-    server = holder["server"]
-    base = f"http://127.0.0.1:{server.port}"
-    sandbox.set_callback_url(f"{base}/wecom/callback")
-    yield Wired(ws, sandbox, base)
+    console = serve_in_background(ws, secret="test")
+    sandbox.set_callback_url(f"{console.url}/wecom/callback")
+    yield Wired(ws, sandbox, console.url)
     sandbox.stop()
-    server.io_loop.add_callback(server.io_loop.stop)
-    thread.join(10)
+    console.stop()
     ws.close()
 
 
