@@ -8,10 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-import siyu
-from siyu.apps.server import serve_in_background
-from siyu.plugins.wecom.config import save_config
-from siyu.plugins.wecom.sandbox.server import Sandbox
+from siyu.plugins.wecom.sandbox.testing import wired_workspace
 from siyu.plugins.wecom.service import wecom
 
 
@@ -44,19 +41,10 @@ class Wired:
 
 @pytest.fixture
 def wired(db_url):
-    """A workspace on each engine, serving its console (with the WeCom callback route) on
-    a free port, configured against a fresh sandbox that posts callbacks to it."""
-    ws = siyu.open(db_url, load_entry_points=False)
-    sandbox = Sandbox(seed=7).start()
-    save_config(ws, corp_id=sandbox.corp_id, secret=sandbox.secret, token=sandbox.token,
-                encoding_aes_key=sandbox.encoding_aes_key, base_url=sandbox.base_url,
-                welcome_text="欢迎来到私域!")
-    console = serve_in_background(ws, secret="test")
-    sandbox.set_callback_url(f"{console.url}/wecom/callback")
-    yield Wired(ws, sandbox, console.url)
-    sandbox.stop()
-    console.stop()
-    ws.close()
+    """A workspace on each engine serving its console with the WeCom callback route,
+    configured against a fresh sandbox that posts callbacks to it."""
+    with wired_workspace(db_url) as (ws, sandbox, base):
+        yield Wired(ws, sandbox, base)
 
 
 @pytest.fixture

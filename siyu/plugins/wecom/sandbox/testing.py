@@ -1,0 +1,44 @@
+"""A workspace wired to a sandbox, for plugin authors' tests and demos.
+
+::
+
+    with wired_workspace("sqlite:///t.db") as (ws, sandbox, console_url):
+        config_id = wecom(ws).client.add_contact_way(2, 2, user=["zhangsan"])["config_id"]
+        sandbox.people.scan_contact_way(config_id)   # → callback → on_contact_added
+
+The console (with the WeCom callback route) runs in a background thread; the sandbox posts
+its callbacks there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import siyu
+from siyu.apps.server import serve_in_background
+from siyu.plugins.wecom.config import save_config
+from siyu.plugins.wecom.sandbox.server import Sandbox
+
+
+@contextmanager
+def wired_workspace(url: str, *, seed: int = 7, welcome_text: str = "欢迎来到私域!",
+                    **open_options: Any) -> Iterator[tuple[Any, Sandbox, str]]:
+    """Open a workspace at ``url``, start a sandbox and the console, and connect them.
+
+    :return: ``(ws, sandbox, console_url)``; everything is stopped on exit.
+    """
+    open_options.setdefault("load_entry_points", False)
+    ws = siyu.open(url, **open_options)
+    sandbox = Sandbox(seed=seed).start()
+    try:
+        save_config(ws, corp_id=sandbox.corp_id, secret=sandbox.secret, token=sandbox.token,
+                    encoding_aes_key=sandbox.encoding_aes_key, base_url=sandbox.base_url,
+                    welcome_text=welcome_text)
+        with serve_in_background(ws, secret="sandbox-test") as console:
+            sandbox.set_callback_url(f"{console.url}/wecom/callback")
+            yield ws, sandbox, console.url
+    finally:
+        sandbox.stop()
+        ws.close()
