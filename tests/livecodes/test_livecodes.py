@@ -127,3 +127,25 @@ def test_list_and_delete(wired):
     api.delete_code(wired.ws, code["id"])
     assert code["config_id"] not in wired.world.contact_ways
     assert api.get_code(wired.ws, code["id"])["status"] == "deleted"
+
+
+def test_cli_creates_previews_and_lists_codes(wired, capsys):
+    from siyu.cli import main
+
+    if wired.ws.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI test needs the workspace's file path")
+    staff = wired.hire("c1", "c2")
+    db = wired.ws.engine.url.database
+    argv = ["--db", db, "livecode", "create", "门店海报", "--member", staff[0],
+            "--member", staff[1], "--strategy", "round_robin", "--channel", "poster"]
+    assert main(argv) == 0
+    created = capsys.readouterr().out
+    assert "created live code" in created and "lc:" in created
+    assert main(["--db", db, "livecode", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "门店海报" in listing and "round_robin" in listing
+    code_id = str(api.list_codes(wired.ws)["id"].iloc[0])
+    assert main(["--db", db, "livecode", "preview", code_id]) == 0
+    assert "next in turn" in capsys.readouterr().out
+    assert main(["--db", db, "livecode", "pause", "999"]) == 2
+    assert "999" in capsys.readouterr().err
