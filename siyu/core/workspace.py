@@ -7,6 +7,7 @@ the domain services (``ws.contacts``, ``ws.tags``, ``ws.orders``…).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from siyu.storage.engine import create_engine, describe_url, resolve_url
 log = logging.getLogger("siyu")
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+#: How long a process trusts its cached copy of the timezone setting.
+TIMEZONE_TTL_S = 60.0
 
 
 class Workspace:
@@ -168,13 +171,27 @@ class Workspace:
 
     @property
     def timezone(self) -> ZoneInfo:
-        """The workspace timezone (setting ``timezone``, default Asia/Shanghai)."""
+        """The workspace timezone (setting ``timezone``, default Asia/Shanghai).
+
+        Read from the database at most every :data:`TIMEZONE_TTL_S` seconds (every time
+        and report needs it); changing the setting through this process applies at once.
+        """
+        root = self._parent or self
+        cached = root.__dict__.get("_timezone_cache")
+        if cached is not None and time.monotonic() - cached[1] < TIMEZONE_TTL_S:
+            return cached[0]
         name = self.settings.get("timezone", DEFAULT_TIMEZONE)
         try:
-            return ZoneInfo(name)
+            zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"workspace timezone {name!r} is not a known timezone; set e.g. "
                               f"Asia/Shanghai") from exc
+        root.__dict__["_timezone_cache"] = (zone, time.monotonic())
+        return zone
+
+    def forget_cached_settings(self) -> None:
+        """Drop settings this process caches (the timezone); called when one changes."""
+        (self._parent or self).__dict__.pop("_timezone_cache", None)
 
     @property
     def name(self) -> str:

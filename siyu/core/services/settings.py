@@ -29,6 +29,7 @@ class SettingsService(Service):
             else:
                 row.value = value
                 s.add(row)
+        self.ws.forget_cached_settings()
         self.ws.audit("setting.set", key)
 
     def all(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from siyu.core.errors import NotFound, SiyuError
 from siyu.core.permissions import Principal
@@ -50,7 +51,10 @@ def ensure_staff(ws: Workspace, userid: str) -> None:
     with ws.engine.connect() as conn:
         known = conn.execute(sa.select(Staff.id).where(Staff.userid == userid)).first()
     if known is None:
-        ws.staff.upsert(userid, userid)
+        try:
+            ws.staff.upsert(userid, userid)
+        except IntegrityError:  # another worker added them a moment ago
+            pass
 
 
 def contact_details(ws: Workspace, external_userid: str, userid: str) -> dict[str, Any]:
