@@ -50,3 +50,16 @@ def register_commands():
     from siyu.plugins.livecodes.commands import COMMANDS
 
     return list(COMMANDS)
+
+
+@hookimpl
+def register_pages(ws):
+    """The Live codes page (``data.read``; changes need ``data.write``)."""
+    from siyu.core.records import PageSpec
+
+    def live_codes_page(user_ws):
+        from siyu.plugins.livecodes.pages import LiveCodesPage
+        return LiveCodesPage(user_ws)
+
+    return [PageSpec("livecodes", "Live codes", live_codes_page, icon="qrcode",
+                     permission="data.read", order=40)]
