@@ -54,8 +54,16 @@ class Wired:
         """One new customer scans the code; returns once the arrival is fully handled."""
         before = self.handled()
         outcome = self.sandbox.people.scan_contact_way(config_id, name=name)
-        wait_until(lambda: self.handled() > before)
+        wait_until(lambda: self.handled() > before and self.settled())
         return outcome
+
+    def settled(self) -> bool:
+        """Whether every stored callback has been applied (tags and remark come after the
+        welcome, so the welcome alone does not mean the arrival is finished)."""
+        from siyu.plugins.wecom.status import callback_counts
+
+        counts = callback_counts(self.ws)
+        return counts["pending"] == 0 and counts["processing"] == 0
 
 
 @pytest.fixture
