@@ -3,26 +3,12 @@ to add staff to the sandbox world and to scan a live code and wait for its arriv
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 import sqlalchemy as sa
 
 from siyu.plugins.livecodes.models import LiveCodeAdd
 from siyu.plugins.wecom.sandbox.model import Staff as SandboxStaff
-from siyu.plugins.wecom.sandbox.testing import wired_workspace
-
-
-def wait_until(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.02):
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+from siyu.plugins.wecom.sandbox.testing import wait_until, wired_workspace
 
 
 class Wired:

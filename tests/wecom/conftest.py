@@ -3,24 +3,10 @@ against the sandbox's simulated people, over loopback HTTP."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 
-from siyu.plugins.wecom.sandbox.testing import wired_workspace
+from siyu.plugins.wecom.sandbox.testing import wait_until, wired_workspace
 from siyu.plugins.wecom.service import wecom
-
-
-def wait_until(check: Callable[[], object], timeout: float = 15.0, interval: float = 0.05):
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 class Wired:

@@ -12,7 +12,8 @@ its callbacks there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,3 +43,19 @@ def wired_workspace(url: str, *, seed: int = 7, welcome_text: str = "欢迎来�
     finally:
         sandbox.stop()
         ws.close()
+
+
+def wait_until(check: Callable[[], object], timeout: float = 20.0,
+               interval: float = 0.02) -> object:
+    """Poll ``check`` until it returns something truthy and return that; callbacks and
+    their processing are asynchronous, so tests wait on outcomes, never on sleeps.
+
+    :raises AssertionError: the condition did not hold within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
