@@ -34,6 +34,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, help="store code")
     p.add_argument("--state", default=None, help="custom state starting with lc:")
     sub.add_parser("list", help="every live code with its adds and welcome latency")
+    p = sub.add_parser("stores", help="one live code per store, from a CSV or Excel file "
+                                      "(columns 门店/store, 员工/members, optional 备用员工, 名称)")
+    p.add_argument("file")
+    p.add_argument("--strategy", default="round_robin",
+                   choices=("round_robin", "weighted", "least_loaded", "schedule"))
+    p.add_argument("--channel", default="门店")
+    p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
+    p.add_argument("--daily-cap", type=int)
+    p.add_argument("--welcome", default="", help="welcome text ({nickname} {staff} {store})")
+    p.add_argument("--zip", default=None, metavar="OUT.zip",
+                   help="also write every store code's QR (PNG) into this ZIP file")
     for action in ACTIONS:
         p = sub.add_parser(action, help=f"{action} one live code")
         p.add_argument("code", help="code id or state")
@@ -58,6 +69,23 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
                                state=args.state)
         print(f"created live code {code['id']} ({code['state']}): {code['qr_url']}")
         print(f"listed now: {', '.join(code['listed'] or [])}")
+        return 0
+    if action == "stores":
+        from siyu.plugins.livecodes.stores import create_store_codes
+
+        result = create_store_codes(ws, args.file, strategy=args.strategy,
+                                    channel=args.channel, tags=args.tag,
+                                    welcome={"text": args.welcome} if args.welcome else None,
+                                    daily_cap=args.daily_cap)
+        print(result.summary())
+        if args.zip:
+            from pathlib import Path
+
+            from siyu.plugins.livecodes.assets import codes_zip
+            from siyu.plugins.livecodes.stores import store_code_ids
+
+            Path(args.zip).write_bytes(codes_zip(ws, store_code_ids(ws)))
+            print(f"QR codes written to {args.zip}")
         return 0
     if action == "list":
         frame = api.list_codes(ws)
