@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 import siyu
+from siyu.apps.browser import SHOWN_TEXT_JS
 from siyu.storage.bulk import db_times, insert_rows
 from siyu.storage.models import Contact, ContactTag, Order, Staff, Store, Tag, TagGroup
 
@@ -266,28 +267,10 @@ def stop_server(server: Server) -> None:
 
 # -- the browser ----------------------------------------------------------------------------
 
-_SHOWN_TEXT = """el => {
-    const parts = [];
-    const visit = node => {
-        if (["STYLE", "SCRIPT", "LINK", "TEMPLATE"].includes(node.tagName)) return;
-        if (node.shadowRoot) {
-            for (const child of node.shadowRoot.children) visit(child);
-            return;
-        }
-        if ([...node.querySelectorAll("*")].some(d => d.shadowRoot)) {
-            for (const child of node.children) visit(child);
-            return;
-        }
-        const text = (node.innerText || "").trim();
-        if (text) parts.push(text);
-    };
-    visit(el);
-    return parts.join("\\n");
-}"""
 
 
 def _number(page, css_class: str) -> int:
-    text = page.locator(f".{css_class}").first.evaluate(_SHOWN_TEXT)
+    text = page.locator(f".{css_class}").first.evaluate(SHOWN_TEXT_JS)
     digits = re.findall(r"[\d,]+", text.splitlines()[-1])
     return int(digits[-1].replace(",", "")) if digits else -1
 

@@ -35,6 +35,7 @@ import pandas as pd
 import pytest
 
 import siyu
+from siyu.apps.browser import SHOWN_TEXT_JS
 from siyu.samples import load_sample_business
 from siyu.storage.bulk import db_times, insert_rows
 from siyu.storage.models import Contact
@@ -380,30 +381,12 @@ def visit(page, console: Console, name: str, ready: str | None = None):
     return response
 
 
-_SHOWN_TEXT = """el => {
-    const parts = [];
-    const visit = node => {
-        if (["STYLE", "SCRIPT", "LINK", "TEMPLATE"].includes(node.tagName)) return;
-        if (node.shadowRoot) {
-            for (const child of node.shadowRoot.children) visit(child);
-            return;
-        }
-        if ([...node.querySelectorAll("*")].some(d => d.shadowRoot)) {
-            for (const child of node.children) visit(child);
-            return;
-        }
-        const text = (node.innerText || "").trim();
-        if (text) parts.push(text);
-    };
-    visit(el);
-    return parts.join("\\n");
-}"""
 
 
 def shown_text(locator) -> str:
     """The text a user sees in the element ``locator`` points at, including what Panel
     draws inside its shadow roots (``inner_text`` stops at a shadow root)."""
-    return locator.first.evaluate(_SHOWN_TEXT)
+    return locator.first.evaluate(SHOWN_TEXT_JS)
 
 
 def nav_titles(page) -> list[str]:
