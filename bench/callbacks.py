@@ -23,6 +23,14 @@ Setup:
   events only once they are all welcomed.
 - **baseline**: a Tornado application in its own process whose handler answers every POST
   with 200 and an empty body (``python -c``), the least a callback receiver can do.
+- **WeCom calls only** (throughput case): the floor under any receiver that greets with the
+  customer's WeCom profile. A process of its own makes, for each event, exactly the two WeCom
+  calls siyu's pipeline makes (``externalcontact/get`` and ``send_welcome_msg`` with the
+  event's welcome code) through siyu's :class:`~siyu.plugins.wecom.client.WeComClient`
+  (httpx) on as many threads as the callback processor has workers, and nothing else: no
+  callback received, decrypted or stored. Its events/s over the no-op's is the highest ratio
+  the throughput target could reach on this machine with this client and this sandbox; ours
+  over it is the share of that ceiling the pipeline keeps.
 - **events**: for each event a new WeChat customer is added to the sandbox world, followed by
   one of its serving members with the state of a 「联系我」 code made in the WeCom admin (not
   a siyu live code, so the default welcome greets), and the sandbox issues the friendship's
@@ -121,6 +129,42 @@ async def main():
     await asyncio.Event().wait()
 
 asyncio.run(main())
+"""
+
+
+CALLS_ONLY = r"""
+import json, queue, sys, threading, time
+from siyu.plugins.wecom.client import WeComClient
+from siyu.plugins.wecom.processor import DEFAULT_WORKERS
+
+config = json.loads(sys.stdin.readline())
+client = WeComClient(config["corp_id"], config["secret"], base_url=config["base_url"])
+client.access_token()
+print("Listening: http://127.0.0.1:1/", flush=True)
+for line in sys.stdin:
+    work = queue.Queue()
+    for item in json.loads(line):
+        work.put(item)
+    failed = []
+
+    def greet():
+        while True:
+            try:
+                external_userid, userid, code = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                client.get_external_contact(external_userid)
+                client.send_welcome_msg(welcome_code=code, text={"content": config["text"]})
+            except Exception as exc:
+                failed.append(f"{external_userid}: {exc}")
+
+    threads = [threading.Thread(target=greet) for _ in range(DEFAULT_WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"failed": failed[:5], "failures": len(failed)}), flush=True)
 """
 
 
@@ -277,6 +321,28 @@ def start_siyu(db: Path) -> Server:
 def start_noop(folder: Path) -> Server:
     """The no-op Tornado handler in its own process."""
     return _start("no-op tornado", [sys.executable, "-c", NOOP_SERVER], folder)
+
+
+def start_calls_only(folder: Path, corp: Corp) -> Server:
+    """The WeCom-calls-only process, holding a token for the sandbox corp."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-c", CALLS_ONLY], cwd=folder, env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    sandbox = corp.sandbox
+    process.stdin.write(json.dumps({"corp_id": sandbox.corp_id, "secret": sandbox.secret,
+                                    "base_url": sandbox.base_url, "text": WELCOME_TEXT})
+                        + "\n")
+    process.stdin.flush()
+    server = Server("WeCom calls only", process)
+    line = process.stdout.readline()
+    server.lines.append(line)
+    if not line.startswith("Listening"):
+        stop_server(server)
+        raise RuntimeError(f"the WeCom-calls-only process did not start: {line}"
+                           f"{process.stdout.read()}")
+    server.port = 1
+    return server
 
 
 def stop_server(server: Server) -> None:
@@ -611,6 +677,28 @@ def run_noop(args, server: Server, corp: Corp, case: str, n: int) -> Run:
     return Run("no-op", n, posted)
 
 
+def run_calls_only(server: Server, corp: Corp, n: int) -> Run:
+    """One run of the WeCom calls alone: ``n`` new friendships, each fetched and greeted."""
+    events = corp.new_events(n)
+    for event in events:
+        corp.seal(event)
+    work = json.dumps([[e.external_userid, e.userid, e.code] for e in events])
+    start = time.perf_counter()
+    server.process.stdin.write(work + "\n")
+    server.process.stdin.flush()
+    answer = json.loads(server.process.stdout.readline())
+    if answer["failures"]:
+        raise WrongAnswer(f"WeCom calls only: {answer['failures']} of {n} events failed, "
+                          f"e.g. {answer['failed']}")
+    welcomed = asyncio.run(wait_welcomes(corp, events))
+    if None in welcomed:
+        raise WrongAnswer("WeCom calls only: not every event was welcomed")
+    texts = {w.external_userid: w for w in corp.welcomes[-n:]}
+    if set(texts) != {e.external_userid for e in events}:
+        raise WrongAnswer("WeCom calls only: welcomes went to other customers")
+    return Run("calls", n, Posted([start] * n, [start] * n, [200] * n), welcomed)
+
+
 # -- report -------------------------------------------------------------------------------
 
 def _ms(seconds: float) -> str:
@@ -622,12 +710,15 @@ def print_table(args, n: int, burst: int, runs: dict[tuple[str, str], list[Run]]
     med = statistics.median
     lat_ours, lat_noop = runs["latency", "ours"], runs["latency", "no-op"]
     thr_ours, thr_noop = runs["throughput", "ours"], runs["throughput", "no-op"]
+    thr_calls = runs["throughput", "calls"]
     print()
     print(f"callbacks: add_external_contact callbacks to siyu serve (SQLite) over loopback, "
           f"median of {args.repeat} alternating runs each (setup {prep_s:.1f} s)")
     print("  ours     = siyu serve in its own process: verify + decrypt + store → 200, then "
           "its processor fetches the customer, stores the contact, sends the welcome")
     print("  baseline = no-op Tornado handler in its own process: 200 \"\" to every POST")
+    print("  WeCom calls only = a process making just the two WeCom calls per event "
+          "(externalcontact/get + send_welcome_msg, siyu's httpx client, same threads)")
     print("  end to end = from the POST to the welcome accepted by the sandbox WeCom")
     print()
     print(f"  latency: {n:,} events offered at {args.rate:g}/s (open loop), after "
@@ -664,12 +755,14 @@ def print_table(args, n: int, burst: int, runs: dict[tuple[str, str], list[Run]]
     print("  " + "-" * (len(header) + 10))
     ours_s = med(r.seconds for r in thr_ours)
     noop_s = med(r.seconds for r in thr_noop)
+    calls_s = med(r.seconds for r in thr_calls)
     accepted_s = med(max(r.posted.answered) - r.first_sent for r in thr_ours)
     for label, seconds, rates in (
             ("ours (welcomed)", ours_s, [r.rate for r in thr_ours]),
             ("ours (accepted)", accepted_s,
              [burst / (max(r.posted.answered) - r.first_sent) for r in thr_ours]),
-            ("no-op (answered)", noop_s, [r.rate for r in thr_noop])):
+            ("no-op (answered)", noop_s, [r.rate for r in thr_noop]),
+            ("WeCom calls only", calls_s, [r.rate for r in thr_calls])):
         print(f"  {label:<16} {seconds:>9.3f} {burst / seconds:>9,.1f}   "
               + " ".join(f"{x:,.1f}" for x in rates))
     ratio = (burst / ours_s) / (burst / noop_s)
@@ -677,6 +770,11 @@ def print_table(args, n: int, burst: int, runs: dict[tuple[str, str], list[Run]]
     thr_p99 = med(_pct(r.welcome_s, 99) for r in thr_ours)
     print(f"  ratio (ours welcomed events/s / no-op answered events/s): {ratio:.3f}   "
           f"target >= {RATIO_TARGET}: {verdict}")
+    ceiling = noop_s / calls_s
+    print(f"  ceiling (WeCom calls only events/s / no-op answered events/s): {ceiling:.3f}   "
+          f"the most any receiver making these two calls per event could reach here")
+    print(f"  share of the ceiling (ours welcomed events/s / WeCom calls only events/s): "
+          f"{calls_s / ours_s:.3f}")
     print(f"  in the burst, welcome p99 {thr_p99:.3f} s after the POST (the welcome_code "
           f"lives 20 s)")
     print("  answers match on every run: each event stored once with WeCom's name, gender and "
@@ -688,6 +786,8 @@ def print_table(args, n: int, burst: int, runs: dict[tuple[str, str], list[Run]]
                     "rate": med(r.rate for r in lat_ours),
                     "met": p99 < P99_TARGET_S},
         "throughput": {"ours_s": ours_s, "noop_s": noop_s, "ratio": ratio,
+                       "calls_rate": burst / calls_s, "ceiling": ceiling,
+                       "share": calls_s / ours_s,
                        "ours_rate": burst / ours_s, "noop_rate": burst / noop_s,
                        "met": ratio >= RATIO_TARGET},
     }
@@ -747,7 +847,7 @@ def _say(case: str, run: Run, label: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="siyu-bench-callbacks-", dir=args.tmpdir))
-    corp = noop = None
+    corp = noop = calls = None
     try:
         start = time.perf_counter()
         corp = Corp(args.seed, args.wecom_latency)
@@ -758,19 +858,25 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.size:,} events per latency run at {args.rate:g}/s, "
               f"{args.burst:,} per throughput run", flush=True)
 
+        calls = start_calls_only(folder, corp)
         small = max(1, min(args.size, 200))
         for case in ("latency", "throughput"):
             size = small if case == "latency" else min(args.burst, 200)
             _say(case, run_ours(args, folder, corp, case, size), "warm-up")
             _say(case, run_noop(args, noop, corp, case, size), "warm-up")
+        _say("throughput", run_calls_only(calls, corp, min(args.burst, 200)), "warm-up")
 
         runs: dict[tuple[str, str], list[Run]] = {}
         for rep in range(args.repeat):
-            order = ("ours", "no-op") if rep % 2 == 0 else ("no-op", "ours")
+            order = ("ours", "no-op", "calls") if rep % 2 == 0 else ("calls", "no-op", "ours")
             for case, n in (("latency", args.size), ("throughput", args.burst)):
                 for side in order:
+                    if side == "calls" and case == "latency":
+                        continue
                     if side == "ours":
                         run = run_ours(args, folder, corp, case, n)
+                    elif side == "calls":
+                        run = run_calls_only(calls, corp, n)
                     else:
                         run = run_noop(args, noop, corp, case, n)
                     runs.setdefault((case, side), []).append(run)
@@ -786,8 +892,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     finally:
-        if noop is not None:
-            stop_server(noop)
+        for server in (noop, calls):
+            if server is not None:
+                stop_server(server)
         if corp is not None:
             corp.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -807,6 +914,9 @@ def main(argv: list[str] | None = None) -> int:
                       "ratio": round(thr["ratio"], 3),
                       "ours_events_per_s": round(thr["ours_rate"], 1),
                       "baseline_events_per_s": round(thr["noop_rate"], 1),
+                      "calls_only_events_per_s": round(thr["calls_rate"], 1),
+                      "ceiling_ratio": round(thr["ceiling"], 3),
+                      "share_of_ceiling": round(thr["share"], 3),
                       "target": f"ratio >= {RATIO_TARGET}", "met": bool(thr["met"]),
                       "size": {"events": args.burst}}, ensure_ascii=False))
     print(json.dumps({"bench": BENCH, "case": "all", "ours_s": round(thr["ours_s"], 3),
