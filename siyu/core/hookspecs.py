@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
     from siyu.core.records import (
         ChannelSpec,
         CommandSpec,
@@ -156,6 +158,28 @@ def on_contact_tagged(ws: Workspace, contact: Contact, added: list[str], removed
     :param added: tags added, as ``"group/tag"`` names.
     :param removed: tags removed, as ``"group/tag"`` names.
     :param source: who changed them: ``"manual"``, ``"import"``, a plugin name, ``"wecom"``.
+    """
+
+
+@hookspec
+def on_group_member_changed(ws: Workspace, chat_id: str, joined: list[dict[str, Any]],
+                            left: list[str], at: datetime) -> None:
+    """People joined or left a customer group chat (客户群).
+
+    Fired once per WeCom ``change_external_chat`` join/quit event, after the group and its
+    members were refreshed from ``groupchat/get`` (so ``wecom_group_chat.members`` is the
+    count after the change). Exactly one of ``joined`` and ``left`` is non-empty.
+
+    :param ws: the Workspace.
+    :param chat_id: the group's WeCom ``chat_id``.
+    :param joined: one dict per member who joined, as ``groupchat/get`` describes them:
+        ``userid`` (a staff userid or a customer's external userid), ``type`` (1 staff,
+        2 customer), ``join_time``, ``join_scene`` (1 invited directly, 2 invite link,
+        3 scanned a group QR / join way) and ``state`` (the join way's state, ``""`` when
+        none). A member who already left again carries ``join_scene`` from the event,
+        ``join_time`` = ``at`` and an empty ``state``.
+    :param left: the userids / external userids who left.
+    :param at: when the change happened (the event's time, aware UTC).
     """
 
 

@@ -215,6 +215,9 @@ def _welcome(ws: Workspace, code: Any, contact: ContactRow, userid: str,
         _finish(ws, add_id, "none", "this code has no welcome message; the workspace "
                                     "default welcome applies")
         return
+    from siyu.plugins.livecodes.groups import invite_attachments  # groups imports engine
+
+    attachments = invite_attachments(ws, code.id, attachments)
     service = wecom(ws)
     welcome_code = service.take_welcome_code(contact.external_userid or "", userid)
     if welcome_code is None:

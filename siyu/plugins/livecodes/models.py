@@ -3,6 +3,11 @@
 ``live_code`` is one WeCom 「联系我」 code with its routing and welcome settings;
 ``live_code_member`` the staff it routes to; ``live_code_day`` per-member adds per local day
 (what daily caps and least-loaded routing read); ``live_code_add`` one row per arrival.
+
+Group codes (「加入群聊」 join ways): ``live_group_code`` one join way with its rotation
+thresholds; ``live_group_chat`` the groups it uses, holds in its pool or has retired;
+``live_group_join`` one customer joining (and later leaving) through it; ``live_code_invite``
+a staff code whose welcome invites new customers into a group code.
 """
 
 from __future__ import annotations
@@ -108,3 +113,89 @@ class LiveCodeAdd(SQLModel, table=True):
 
 TABLES = (LiveCode.__table__, LiveCodeMember.__table__, LiveCodeDay.__table__,
           LiveCodeAdd.__table__)
+
+
+# -- group live codes (群活码) ---------------------------------------------------------------
+
+GROUP_CHAT_ROLES = ("in_use", "pool", "retired")
+
+
+class LiveGroupCode(SQLModel, table=True):
+    """A group live code: one WeCom 「加入群聊」 join way over at most five customer groups.
+
+    ``warn_at`` and ``rotate_at`` are member counts (staff included, as WeCom counts them): a
+    group in use that reaches ``warn_at`` raises a ``warning``; one that reaches ``rotate_at``
+    is taken out of the join way and replaced by a fresh group from the pool. With
+    ``auto_create_room`` WeCom itself opens ``room_base_name`` + ``room_base_id`` (then the
+    next number) when every group of the way is full.
+    """
+
+    __tablename__ = "live_group_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    state: str = Field(default="", max_length=30, index=True)
+    config_id: str = Field(default="", max_length=64)
+    qr_url: str = Field(default="", max_length=500)
+    auto_create_room: bool = Field(default=True)
+    room_base_name: str = Field(default="", max_length=40)
+    room_base_id: int = Field(default=1)
+    warn_at: int = Field(default=180)
+    rotate_at: int = Field(default=190)
+    tags: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    status: str = Field(default="active", max_length=20, index=True)
+    warning: str = Field(default="", max_length=1000)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class LiveGroupChat(SQLModel, table=True):
+    """A customer group of a group code: ``in_use`` (on the join way, in ``position``
+    order), ``pool`` (fresh, waiting to rotate in) or ``retired`` (rotated out)."""
+
+    __tablename__ = "live_group_chat"
+
+    code_id: int = Field(foreign_key="live_group_code.id", primary_key=True,
+                         ondelete="CASCADE")
+    chat_id: str = Field(primary_key=True, max_length=64, index=True)
+    role: str = Field(default="in_use", max_length=10)
+    position: int = Field(default=0)
+    changed_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class LiveGroupJoin(SQLModel, table=True):
+    """One customer joining a group through a group code (``code_id`` is empty for an
+    unknown ``gl:`` state); ``left_at`` is set when they leave the group."""
+
+    __tablename__ = "live_group_join"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "member_id", "joined_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_id: int | None = Field(default=None, foreign_key="live_group_code.id", index=True,
+                                ondelete="SET NULL")
+    state: str = Field(default="", max_length=30)
+    chat_id: str = Field(max_length=64, index=True)
+    member_id: str = Field(max_length=64)
+    contact_id: int | None = Field(default=None, index=True)
+    join_scene: int = Field(default=0)
+    joined_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    left_at: datetime | None = _ts()
+
+
+class LiveCodeInvite(SQLModel, table=True):
+    """A staff live code whose new customers get a group code's QR in their welcome."""
+
+    __tablename__ = "live_code_invite"
+
+    code_id: int = Field(foreign_key="live_code.id", primary_key=True, ondelete="CASCADE")
+    group_code_id: int = Field(foreign_key="live_group_code.id", index=True,
+                               ondelete="CASCADE")
+
+
+GROUP_TABLES = (LiveGroupCode.__table__, LiveGroupChat.__table__, LiveGroupJoin.__table__,
+                LiveCodeInvite.__table__)
+TABLES = TABLES + GROUP_TABLES

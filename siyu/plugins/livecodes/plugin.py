@@ -16,7 +16,9 @@ from siyu.plugins.livecodes.models import TABLES
 
 @hookimpl
 def register_models():
-    """live_code, live_code_member, live_code_day, live_code_add (history ``livecodes``)."""
+    """live_code, live_code_member, live_code_day, live_code_add and the group-code tables
+    live_group_code, live_group_chat, live_group_join, live_code_invite (history
+    ``livecodes``)."""
     return [ModelSet("livecodes", TABLES, Path(__file__).parent / "migrations")]
 
 
@@ -29,14 +31,28 @@ def on_contact_added(ws, contact, via):
 
 
 @hookimpl
+def on_group_member_changed(ws, chat_id, joined, left, at):
+    """Record joins through group codes (states ``gl:``) and leaves, tag the joiners, and
+    rotate a code's groups before they fill."""
+    from siyu.plugins.livecodes import groups
+
+    groups.handle_member_change(ws, chat_id, joined, left, at)
+
+
+@hookimpl
 def register_jobs(ws):
     """Re-list the codes whose shift boundary (or daily-cap midnight) has passed.
 
     Each minute the job reads only the codes whose ``next_change_at`` is due, by index;
-    between boundaries it touches nothing and calls WeCom for nothing.
+    between boundaries it touches nothing and calls WeCom for nothing. Daily, check that
+    WeCom still has every code (:func:`~siyu.plugins.livecodes.checks.check_codes`).
     """
+    from siyu.plugins.livecodes.checks import run_check_job
+
     return [JobSpec("livecodes.shifts", run_shift_job, "cron", {"second": 0},
-                    "Live codes: shift changes")]
+                    "Live codes: shift changes"),
+            JobSpec("livecodes.check", run_check_job, "cron", {"hour": 6, "minute": 30},
+                    "Live codes: check every code still exists in WeCom")]
 
 
 def run_shift_job(ws):
@@ -46,20 +62,34 @@ def run_shift_job(ws):
 
 @hookimpl
 def register_commands():
-    """``siyu livecode``."""
+    """``siyu livecode`` and ``siyu groupcode``."""
     from siyu.plugins.livecodes.commands import COMMANDS
+    from siyu.plugins.livecodes.group_commands import GROUP_COMMANDS
 
-    return list(COMMANDS)
+    return [*COMMANDS, *GROUP_COMMANDS]
 
 
 @hookimpl
 def register_pages(ws):
-    """The Live codes page (``data.read``; changes need ``data.write``)."""
+    """The Live codes, Group codes and Live-code reports pages (``data.read``; changes need
+    ``data.write``)."""
     from siyu.core.records import PageSpec
 
     def live_codes_page(user_ws):
         from siyu.plugins.livecodes.pages import LiveCodesPage
         return LiveCodesPage(user_ws)
 
+    def group_codes_page(user_ws):
+        from siyu.plugins.livecodes.group_pages import GroupCodesPage
+        return GroupCodesPage(user_ws)
+
+    def reports_page(user_ws):
+        from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage
+        return LiveCodeReportsPage(user_ws)
+
     return [PageSpec("livecodes", "Live codes", live_codes_page, icon="qrcode",
-                     permission="data.read", order=40)]
+                     permission="data.read", order=40),
+            PageSpec("groupcodes", "Group codes", group_codes_page, icon="users-group",
+                     permission="data.read", order=41),
+            PageSpec("livecode-reports", "Live-code reports", reports_page, icon="chart-bar",
+                     permission="data.read", order=42)]

@@ -154,7 +154,7 @@ def _chat_event(ws: Workspace, row: Any, f: dict[str, Any]) -> str:
         ws.events.record("group.dismissed", dedupe_key=row.dedupe_key, occurred_at=at,
                          source="wecom", payload={"chat_id": chat_id})
         return "done"
-    refresh_group(ws, chat_id)
+    chat = refresh_group(ws, chat_id)
     detail = f.get("UpdateDetail", "")
     if detail in ("add_member", "del_member"):
         kind = "group.member_joined" if detail == "add_member" else "group.member_left"
@@ -164,11 +164,36 @@ def _chat_event(ws: Workspace, row: Any, f: dict[str, Any]) -> str:
                              contact_id=contacts.get(member), occurred_at=at, source="wecom",
                              payload={"chat_id": chat_id, "member": member,
                                       "scene": f.get("JoinScene") or f.get("QuitScene")})
+        _notify_members(ws, chat_id, chat, f, at)
     else:
         ws.events.record(f"group.{change or 'changed'}", dedupe_key=row.dedupe_key,
                          occurred_at=at, source="wecom",
                          payload={"chat_id": chat_id, "detail": detail})
     return "done"
+
+
+def _notify_members(ws: Workspace, chat_id: str, chat: dict[str, Any], f: dict[str, Any],
+                    at: datetime) -> None:
+    """Fire ``on_group_member_changed``; joiners as groupchat/get describes them now."""
+    changed = [m for m in f.get("MemChangeList", []) if m]
+    if not changed:
+        return
+    if f.get("UpdateDetail") == "del_member":
+        ws.notify("on_group_member_changed", chat_id=chat_id, joined=[], left=changed, at=at)
+        return
+    current = {m["userid"]: {**m, "state": m.get("state", ""),
+                             "join_scene": m.get("join_scene", 0)}
+               for m in chat.get("member_list", [])}
+    gone = [m for m in changed if m not in current]
+    with ws.engine.connect() as conn:
+        staff = set(conn.execute(sa.select(Staff.userid).where(Staff.userid.in_(gone)))
+                    .scalars()) if gone else set()
+    scene = int(f.get("JoinScene") or 0)
+    joined = [current.get(m) or {"userid": m, "type": 1 if m in staff else 2,
+                                 "join_time": int(at.timestamp()), "join_scene": scene,
+                                 "state": ""}
+              for m in changed]
+    ws.notify("on_group_member_changed", chat_id=chat_id, joined=joined, left=[], at=at)
 
 
 def _contacts_by_external_id(ws: Workspace, ids: list[str]) -> dict[str, int]:
@@ -179,8 +204,9 @@ def _contacts_by_external_id(ws: Workspace, ids: list[str]) -> dict[str, int]:
                                  .where(Contact.external_userid.in_(ids))).all())
 
 
-def refresh_group(ws: Workspace, chat_id: str) -> None:
-    """Store a group chat and its current members as WeCom describes them now."""
+def refresh_group(ws: Workspace, chat_id: str) -> dict[str, Any]:
+    """Store a group chat and its current members as WeCom describes them now; returns
+    WeCom's ``group_chat`` answer."""
     data = wecom(ws).client.groupchat_get(chat_id=chat_id, need_name=1)["group_chat"]
     members = data.get("member_list", [])
     contacts = _contacts_by_external_id(ws, [m["userid"] for m in members if m.get("type") == 2])
@@ -210,3 +236,4 @@ def refresh_group(ws: Workspace, chat_id: str) -> None:
             conn.execute(insert_for(conn, member_table).values(**values).on_conflict_do_update(
                 index_elements=["chat_id", "member_id"],
                 set_={k: v for k, v in values.items() if k not in ("chat_id", "member_id")}))
+    return data

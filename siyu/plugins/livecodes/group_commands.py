@@ -1,0 +1,103 @@
+"""``siyu groupcode …``: create, list, show, pause, resume and delete group live codes, see
+their groups' members and joins, the corp's groups, and which staff code invites into one."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from siyu.core.records import CommandSpec
+from siyu.plugins.livecodes.groups import DEFAULT_ROTATE_AT, DEFAULT_WARN_AT
+
+ACTIONS = ("show", "pause", "resume", "delete", "members", "joins")
+SHOWN = ("id", "name", "state", "status", "chats", "pool", "retired", "auto_create_room",
+         "room_base_name", "room_base_id", "warn_at", "rotate_at", "tags", "invited_by",
+         "qr_url", "warning", "last_error")
+
+
+def _code(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="groupcode_command", metavar="ACTION", required=True)
+    p = sub.add_parser("create", help="create a group live code (a WeCom 「加入群聊」 QR code)")
+    p.add_argument("name")
+    p.add_argument("--chat", action="append", required=True, metavar="CHAT_ID",
+                   help="a customer group in use (repeat, at most 5)")
+    p.add_argument("--pool", action="append", default=[], metavar="CHAT_ID",
+                   help="a fresh group that rotates in as groups fill (repeat)")
+    p.add_argument("--no-auto-create", action="store_true",
+                   help="do not let WeCom open new rooms when every group is full")
+    p.add_argument("--room-name", default="", help="name prefix of rooms WeCom opens")
+    p.add_argument("--room-start", type=int, default=1, help="first room number (default 1)")
+    p.add_argument("--warn-at", type=int, default=DEFAULT_WARN_AT,
+                   help=f"members at which a group warns (default {DEFAULT_WARN_AT})")
+    p.add_argument("--rotate-at", type=int, default=DEFAULT_ROTATE_AT,
+                   help=f"members at which a group rotates out (default {DEFAULT_ROTATE_AT})")
+    p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME",
+                   help="a tag put on joiners who are contacts (repeat)")
+    sub.add_parser("list", help="every group code with its groups' member counts")
+    sub.add_parser("chats", help="the corp's customer groups (reloaded from WeCom)")
+    p = sub.add_parser("invite", help="send a group code's QR in a staff live code's welcome")
+    p.add_argument("livecode", help="staff live code id or state")
+    p.add_argument("code", nargs="?", default=None,
+                   help="group code id or state (leave out to stop inviting)")
+    for action in ACTIONS:
+        p = sub.add_parser(action, help=f"{action} one group code")
+        p.add_argument("code", help="group code id or state")
+
+
+def _print_code(data: dict[str, Any]) -> None:
+    for key in SHOWN:
+        print(f"{key}: {data[key]}")
+
+
+def _run(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.livecodes import group_api as api
+
+    action = args.groupcode_command
+    if action == "create":
+        code = api.create_group_code(
+            ws, args.name, args.chat, pool=args.pool, auto_create_room=not args.no_auto_create,
+            room_base_name=args.room_name, room_base_id=args.room_start,
+            warn_at=args.warn_at, rotate_at=args.rotate_at, tags=args.tag)
+        print(f"created group code {code['id']} ({code['state']}): {code['qr_url']}")
+        print(f"groups in use: {', '.join(code['chats'])}")
+        return 0
+    if action == "list":
+        frame = api.list_group_codes(ws)
+        columns = ["id", "name", "state", "status", "groups", "pool", "joined", "joins_total",
+                   "warning"]
+        print(frame[columns].to_string(index=False) if len(frame) else "no group codes")
+        return 0
+    if action == "chats":
+        count = api.reload_groups(ws)
+        frame = api.known_groups(ws)
+        print(frame.to_string(index=False) if count else "the corp has no customer groups")
+        return 0
+    if action == "invite":
+        done = api.invite_to_group(ws, _code(args.livecode),
+                                   None if args.code is None else _code(args.code))
+        print(f"staff code {done['live_code']}: " + (
+            f"new customers get group code {done['group_code']}'s QR in their welcome"
+            if done["group_code"] is not None else "no longer invites into a group"))
+        return 0
+    code = _code(args.code)
+    if action == "members":
+        print(api.group_members_df(ws, code).to_string(index=False))
+        return 0
+    if action == "joins":
+        frame = api.joins_df(ws, code)
+        print(frame.to_string(index=False) if len(frame) else "no joins yet")
+        return 0
+    data = api.get_group_code(ws, code) if action == "show" else {
+        "pause": api.pause_group_code, "resume": api.resume_group_code,
+        "delete": api.delete_group_code}[action](ws, code)
+    _print_code(data)
+    return 0
+
+
+GROUP_COMMANDS = [CommandSpec("groupcode", "group live codes: create, list, show, pause, "
+                                           "resume, delete, members, joins, invite",
+                              _configure, _run)]

@@ -1,0 +1,384 @@
+"""Group live codes (群活码): WeCom 「加入群聊」 join ways that move on to fresh groups before
+the groups fill.
+
+A join way lists at most five customer groups and sends each scanning customer into the
+first one with room; a group takes QR joins up to 200 members, after which WeCom opens a new
+room itself (``room_base_name`` + ``room_base_id``) when ``auto_create_room`` is on. A group
+code watches its groups through WeCom's ``change_external_chat`` join/quit events (the
+``on_group_member_changed`` hook), never through page views or timers:
+
+- every customer who joins through the code's state (``gl:<id>``) is a ``live_group_join``
+  row, closed when they leave; they get the code's tags when they are already a contact;
+- a group in use reaching ``warn_at`` members sets the code's ``warning`` (and records a
+  ``groupcode.warning`` event); reaching ``rotate_at`` takes it off the join way with
+  ``update_join_way`` and puts the next fresh group of the pool in its place;
+- a room WeCom opened by itself is adopted when its first customer arrives;
+- a join through a ``gl:`` state that no code has is still recorded, unattributed.
+
+Each change runs in one transaction that first locks the code's row, so several processes
+applying callbacks rotate a code once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from siyu.core.errors import SiyuError
+from siyu.plugins.livecodes.engine import corp_tag_ids
+from siyu.plugins.livecodes.models import (
+    GROUP_CHAT_ROLES,
+    LiveCodeInvite,
+    LiveGroupChat,
+    LiveGroupCode,
+    LiveGroupJoin,
+)
+from siyu.plugins.wecom.client import MAX_ATTACHMENTS
+from siyu.plugins.wecom.errors import WeComError, explain
+from siyu.plugins.wecom.models import WeComGroupChat
+from siyu.plugins.wecom.service import wecom
+from siyu.storage.dialect import insert_for
+from siyu.storage.models import Contact, Staff
+from siyu.storage.types import utcnow
+
+if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.workspace import Workspace
+
+log = logging.getLogger("siyu.livecodes")
+
+PREFIX = "gl:"
+#: Members a customer group takes through a join way's QR code; past it WeCom moves on.
+WECOM_GROUP_LIMIT = 200
+DEFAULT_WARN_AT = 180
+DEFAULT_ROTATE_AT = 190
+#: The join way's scene: 2 = the QR-code plugin (1 would be the mini-program plugin).
+SCENE_QR = 2
+
+GROUPS = LiveGroupCode.__table__
+CHATS = LiveGroupChat.__table__
+JOINS = LiveGroupJoin.__table__
+INVITES = LiveCodeInvite.__table__
+WECOM_CHATS = WeComGroupChat.__table__
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a code's join way should list now.
+
+    :ivar in_use: the chat ids for the join way, in order.
+    :ivar out: groups taken off (they reached ``rotate_at``).
+    :ivar into: fresh groups taken from the pool.
+    :ivar stuck: groups at ``rotate_at`` that stay because nothing can replace them.
+    """
+
+    in_use: list[str]
+    out: list[str]
+    into: list[str]
+    stuck: list[str]
+
+
+def plan_rotation(in_use: list[str], pool: list[str], counts: dict[str, int], warn_at: int,
+                  rotate_at: int) -> Rotation:
+    """Take the groups that reached ``rotate_at`` off the join way, each replaced by the
+    next fresh pool group (fewer than ``warn_at`` members). A join way needs one group at
+    least, so when every group is full and no fresh group is left, the list stays."""
+    full = [c for c in in_use if counts.get(c, 0) >= rotate_at]
+    keep = [c for c in in_use if c not in full]
+    fresh = [c for c in pool if counts.get(c, 0) < warn_at]
+    into = fresh[:len(full)]
+    if not keep and not into:
+        return Rotation(list(in_use), [], [], full)
+    return Rotation(keep + into, full, into, [])
+
+
+def lock(conn: sa.Connection, code_id: int) -> Any:
+    """Take the code's row lock (an UPDATE locks on every engine) and read the row."""
+    conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(updated_at=utcnow()))
+    return conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
+
+
+def chats_of(conn: sa.Connection, code_id: int) -> dict[str, list[str]]:
+    """The code's chat ids by role (``in_use``, ``pool``, ``retired``), in order."""
+    rows = conn.execute(sa.select(CHATS.c.chat_id, CHATS.c.role).where(
+        CHATS.c.code_id == code_id).order_by(CHATS.c.position, CHATS.c.chat_id)).all()
+    out: dict[str, list[str]] = {role: [] for role in GROUP_CHAT_ROLES}
+    for chat_id, role in rows:
+        out[role].append(chat_id)
+    return out
+
+
+def group_info(conn: sa.Connection, chat_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """``chat_id → (name, members)`` as WeCom last described the groups."""
+    if not chat_ids:
+        return {}
+    rows = conn.execute(sa.select(WECOM_CHATS.c.chat_id, WECOM_CHATS.c.name,
+                                  WECOM_CHATS.c.members)
+                        .where(WECOM_CHATS.c.chat_id.in_(chat_ids))).all()
+    return {r.chat_id: (r.name, r.members) for r in rows}
+
+
+def set_chats(conn: sa.Connection, code_id: int, in_use: list[str], pool: list[str],
+              retired: list[str]) -> None:
+    """Store the code's groups by role, replacing what was stored; a group that keeps its
+    role keeps the time it got it. A chat id given twice keeps its first role."""
+    now = utcnow()
+    before = {r.chat_id: (r.role, r.changed_at) for r in conn.execute(
+        sa.select(CHATS.c.chat_id, CHATS.c.role, CHATS.c.changed_at)
+        .where(CHATS.c.code_id == code_id))}
+    conn.execute(CHATS.delete().where(CHATS.c.code_id == code_id))
+    rows: dict[str, dict[str, Any]] = {}
+    for role, chats in (("in_use", in_use), ("pool", pool), ("retired", retired)):
+        for position, chat_id in enumerate(chats):
+            if chat_id in rows:
+                continue
+            old_role, since = before.get(chat_id, (None, None))
+            rows[chat_id] = {"code_id": code_id, "chat_id": chat_id, "role": role,
+                             "position": position,
+                             "changed_at": since if old_role == role else now}
+    if rows:
+        conn.execute(CHATS.insert(), list(rows.values()))
+
+
+def join_way_error(exc: WeComError, name: str) -> SiyuError:
+    """A WeCom refusal of a join way, explained with the fix."""
+    if exc.errcode == 41091:
+        return SiyuError(f"WeCom refused the groups of group code {name!r} (41091): "
+                         f"{explain(41091)}. Keep at most 5 groups in use and give the others "
+                         "as the pool: they rotate in as groups fill")
+    return exc
+
+
+def push(ws: Workspace, code: Any, chat_ids: list[str], *,
+         auto_create_room: bool | None = None) -> None:
+    """Overwrite the code's join way in WeCom (``update_join_way`` replaces every field).
+
+    :raises SiyuError: WeCom refused (41091 explained).
+    """
+    auto = code.auto_create_room if auto_create_room is None else auto_create_room
+    try:
+        wecom(ws).client.update_join_way(
+            code.config_id, SCENE_QR, list(chat_ids), remark=code.name[:30],
+            auto_create_room=1 if auto else 0, room_base_name=code.room_base_name or None,
+            room_base_id=code.room_base_id, state=code.state)
+    except WeComError as exc:
+        raise join_way_error(exc, code.name) from exc
+
+
+def _warning(code: Any, plan: Rotation, pool: list[str], info: dict[str, tuple[str, int]]
+             ) -> tuple[str, str]:
+    """What an operator should know about the code's groups now (``""`` when all is well),
+    and a key naming the situation (which groups warn or are stuck, whether the pool is
+    empty) so one situation is one ``groupcode.warning`` event, not one per join."""
+    fresh = [c for c in pool if info.get(c, ("", 0))[1] < code.warn_at]
+    notes: list[str] = []
+    situation: list[str] = []
+    for chat_id in plan.in_use:
+        name, members = info.get(chat_id, (chat_id, 0))
+        label = f"group {name or chat_id} has {members} members"
+        if chat_id in plan.stuck:
+            then = (f"WeCom opens a new room '{code.room_base_name or name}"
+                    f"{code.room_base_id}' when it is full ({WECOM_GROUP_LIMIT})"
+                    if code.auto_create_room else
+                    f"customers are turned away once it is full ({WECOM_GROUP_LIMIT})")
+            notes.append(f"{label}, over rotate_at {code.rotate_at}, and no fresh group is "
+                         f"left in the pool: {then}; add fresh groups to the pool")
+            situation.append(f"stuck:{chat_id}")
+        elif members >= code.warn_at:
+            pool_note = ("" if fresh else "; the pool has no fresh group left: add some, or "
+                         + ("WeCom opens new rooms by itself when every group is full"
+                            if code.auto_create_room else "new customers will be turned away"))
+            notes.append(f"{label} (warn at {code.warn_at}); it rotates out at "
+                         f"{code.rotate_at}{pool_note}")
+            situation.append(f"warn:{chat_id}:{bool(fresh)}")
+    if notes and code.status == "paused":
+        notes.append("the code is paused: no group rotates until it is resumed")
+        situation.append("paused")
+    return "; ".join(notes)[:1000], ",".join(situation)
+
+
+def _adopt(conn: sa.Connection, code: Any, chats: dict[str, list[str]],
+           way: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+    """Take WeCom's view of the join way: groups it added (rooms it created) come in use,
+    groups it dropped are retired. Returns the new roles and the adopted chat ids."""
+    listed = list(way.get("chat_id_list") or [])
+    adopted = [c for c in listed if c not in chats["in_use"]]
+    dropped = [c for c in chats["in_use"] if c not in listed]
+    roles = {"in_use": listed,
+             "pool": [c for c in chats["pool"] if c not in listed],
+             "retired": [c for c in chats["retired"] + dropped if c not in listed]}
+    set_chats(conn, code.id, roles["in_use"], roles["pool"], roles["retired"])
+    base = way.get("room_base_id")
+    if base is not None and base != code.room_base_id:
+        conn.execute(GROUPS.update().where(GROUPS.c.id == code.id).values(room_base_id=base))
+    return roles, adopted
+
+
+def check(ws: Workspace, code_id: int, *, sync: bool = False) -> Rotation | None:
+    """Re-assess one code from its groups' member counts: warn, and rotate full groups out
+    of the join way. ``sync`` first reads the join way back from WeCom (after WeCom may have
+    opened a room by itself). Refusals land in ``last_error``, not in an exception.
+
+    :return: the rotation applied (``None`` for a deleted or unknown code).
+    """
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    with ws.engine.begin() as conn:
+        code = lock(conn, code_id)
+        if code is None or code.status == "deleted":
+            return None
+        chats = chats_of(conn, code_id)
+        values: dict[str, Any] = {}
+        try:
+            if sync:
+                way = wecom(ws).client.get_join_way(code.config_id)["join_way"]
+                chats, adopted = _adopt(conn, code, chats, way)
+                code = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
+                events += [("groupcode.room_adopted", f"groupcode.room:{code_id}:{c}",
+                            {"code_id": code_id, "chat_id": c}) for c in adopted]
+            info = group_info(conn, chats["in_use"] + chats["pool"])
+            counts = {c: members for c, (_name, members) in info.items()}
+            plan = plan_rotation(chats["in_use"], chats["pool"], counts, code.warn_at,
+                                 code.rotate_at)
+            if code.status != "active":
+                plan = Rotation(chats["in_use"], [], [], [])
+            if plan.out:
+                push(ws, code, plan.in_use)
+                pool = [c for c in chats["pool"] if c not in plan.into]
+                set_chats(conn, code_id, plan.in_use, pool, chats["retired"] + plan.out)
+                chats = {"in_use": plan.in_use, "pool": pool,
+                         "retired": chats["retired"] + plan.out}
+                events.append(("groupcode.rotated",
+                               f"groupcode.rotated:{code_id}:{utcnow().isoformat()}",
+                               {"code_id": code_id, "out": plan.out, "in": plan.into}))
+                values["last_error"] = ""
+        except SiyuError as exc:
+            log.error("group code %s: could not rotate its groups: %s", code_id, exc)
+            values["last_error"] = str(exc)[:1000]
+            plan = Rotation(chats["in_use"], [], [], [])
+            info = group_info(conn, chats["in_use"] + chats["pool"])
+        warning, situation = _warning(code, plan, chats["pool"], info)
+        values["warning"] = warning
+        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(**values))
+    if warning and warning != code.warning:
+        digest = hashlib.sha1(situation.encode()).hexdigest()[:16]
+        events.append(("groupcode.warning", f"groupcode.warning:{code_id}:{digest}",
+                       {"code_id": code_id, "warning": warning}))
+    for kind, key, payload in events:
+        ws.events.record(kind, dedupe_key=key, source="livecodes", payload=payload)
+    return plan
+
+
+# -- joins and leaves --------------------------------------------------------------------
+
+def codes_with_chat(conn: sa.Connection, chat_id: str) -> list[int]:
+    """Codes (not deleted) that have ``chat_id`` in use or in their pool."""
+    return list(conn.execute(
+        sa.select(CHATS.c.code_id).join(GROUPS, GROUPS.c.id == CHATS.c.code_id)
+        .where(CHATS.c.chat_id == chat_id, CHATS.c.role.in_(("in_use", "pool")),
+               GROUPS.c.status != "deleted")).scalars())
+
+
+def handle_member_change(ws: Workspace, chat_id: str, joined: list[dict[str, Any]],
+                         left: list[str], at: datetime) -> None:
+    """Record joins through group codes and leaves of those joiners, tag the joiners, and
+    re-assess every code the group belongs to (rotating when it reached ``rotate_at``).
+
+    Replays change nothing twice: a join is unique per group, member and time.
+    """
+    ours = [{**m, "state": str(m["state"])[:30]} for m in joined
+            if m.get("type", 2) == 2 and str(m.get("state") or "").startswith(PREFIX)]
+    ids = [m["userid"] for m in ours]
+    with ws.engine.begin() as conn:
+        states = {m.get("state") for m in ours}
+        codes = {s: conn.execute(sa.select(GROUPS).where(GROUPS.c.state == s)
+                                 .order_by(GROUPS.c.id.desc())).first() for s in states}
+        contacts = dict(conn.execute(sa.select(Contact.external_userid, Contact.id)
+                                     .where(Contact.external_userid.in_(ids)))
+                        .all()) if ids else {}
+        new: list[tuple[dict[str, Any], Any]] = []
+        for member in ours:
+            code = codes[member["state"]]
+            added = conn.execute(insert_for(conn, JOINS).values(
+                code_id=code.id if code is not None else None, state=member["state"],
+                chat_id=chat_id, member_id=member["userid"],
+                contact_id=contacts.get(member["userid"]),
+                join_scene=int(member.get("join_scene") or 0), joined_at=at, left_at=None)
+                .on_conflict_do_nothing().returning(JOINS.c.id)).scalar()
+            if added is not None:
+                new.append((member, code))
+        if left:
+            conn.execute(JOINS.update().where(
+                JOINS.c.chat_id == chat_id, JOINS.c.member_id.in_(left),
+                JOINS.c.left_at.is_(None), JOINS.c.joined_at <= at).values(left_at=at))
+        affected = set(codes_with_chat(conn, chat_id))
+    stray: set[int] = set()
+    for member, code in new:
+        if code is None:
+            log.warning("customer %s joined group %s with unknown group-code state %r; "
+                        "recorded unattributed", member["userid"], chat_id, member["state"])
+            ws.events.record("groupcode.unknown_state",
+                             dedupe_key=f"groupcode.unknown:{chat_id}:{member['userid']}:"
+                                        f"{at.isoformat()}",
+                             contact_id=contacts.get(member["userid"]), occurred_at=at,
+                             source="livecodes",
+                             payload={"chat_id": chat_id, "member": member["userid"],
+                                      "state": member["state"]})
+            continue
+        if code.id not in affected and code.status != "deleted":
+            stray.add(code.id)  # a room WeCom opened by itself, or one rotated out
+        if code.tags and member["userid"] in contacts:
+            _tag(ws, code, contacts[member["userid"]], member["userid"])
+    for code_id in sorted(affected | stray):
+        check(ws, code_id, sync=code_id in stray)
+
+
+def _tag(ws: Workspace, code: Any, contact_id: int, external_userid: str) -> None:
+    """Put the code's tags on a joiner who is a contact, here and on their owner's
+    relation in WeCom (WeCom tags a customer through one of the members they added)."""
+    tags = list(code.tags or [])
+    ws.tags.tag([contact_id], tags, source="livecodes", create=True)
+    with ws.engine.connect() as conn:
+        owner = conn.execute(sa.select(Staff.userid).join(Contact, Contact.owner_id == Staff.id)
+                             .where(Contact.id == contact_id)).scalar()
+    if not owner:
+        return
+    try:
+        ids = corp_tag_ids(ws, tags)
+        if ids:
+            wecom(ws).client.mark_tag(owner, external_userid, add_tag=ids)
+    except SiyuError as exc:
+        log.error("group code %s: tags for %s not applied in WeCom: %s", code.id,
+                  external_userid, exc)
+        with ws.engine.begin() as conn:
+            conn.execute(GROUPS.update().where(GROUPS.c.id == code.id)
+                         .values(last_error=str(exc)[:1000]))
+
+
+# -- new customers of a staff code → a group ---------------------------------------------
+
+def invite_attachment(qr_url: str) -> dict[str, Any]:
+    """The welcome attachment inviting into a group: the join way's QR as an image (the
+    customer long-presses it to join)."""
+    return {"msgtype": "image", "image": {"pic_url": qr_url}}
+
+
+def invite_attachments(ws: Workspace, live_code_id: int, attachments: list[dict[str, Any]]
+                       ) -> list[dict[str, Any]]:
+    """``attachments`` plus the group QR of the group code the staff code invites into
+    (when it has one that is not deleted, and WeCom's 9 attachments leave room)."""
+    with ws.engine.connect() as conn:
+        row = conn.execute(sa.select(GROUPS.c.id, GROUPS.c.qr_url)
+                           .join(INVITES, INVITES.c.group_code_id == GROUPS.c.id)
+                           .where(INVITES.c.code_id == live_code_id,
+                                  GROUPS.c.status != "deleted")).first()
+    if row is None or not row.qr_url:
+        return list(attachments)
+    if len(attachments) >= MAX_ATTACHMENTS:
+        log.warning("live code %s: welcome already has %s attachments; group code %s's QR "
+                    "left out", live_code_id, len(attachments), row.id)
+        return list(attachments)
+    return [*attachments, invite_attachment(row.qr_url)]
