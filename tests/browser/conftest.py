@@ -421,3 +421,24 @@ def broken_console(tmp_path) -> Iterator[Console]:
     plugin = broken_page_plugin(tmp_path / "plugin")
     with serve_console(new_workspace(tmp_path / "shop.db"), python_path=[plugin]) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox_console(tmp_path) -> Iterator[tuple[Console, Any]]:
+    """A console configured for a WeCom sandbox running in the test process (its default
+    world: members ``zhangsan``, ``lisi``…), which posts its callbacks to the console.
+
+    :return: ``(console, sandbox)``; drive WeCom with ``sandbox.people``.
+    """
+    from siyu.plugins.wecom.config import save_config
+    from siyu.plugins.wecom.sandbox.server import Sandbox
+
+    with Sandbox(seed=7) as sandbox:
+        db = new_workspace(tmp_path / "wecom.db")
+        with siyu.open(str(db), load_entry_points=False) as ws:
+            save_config(ws, corp_id=sandbox.corp_id, secret=sandbox.secret,
+                        token=sandbox.token, encoding_aes_key=sandbox.encoding_aes_key,
+                        base_url=sandbox.base_url, welcome_text="欢迎来到私域!")
+        with serve_console(db) as running:
+            sandbox.set_callback_url(f"{running.url}/wecom/callback")
+            yield running, sandbox

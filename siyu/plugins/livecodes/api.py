@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from siyu.core.errors import NotFound, ValidationError
 from siyu.plugins.livecodes import engine
+from siyu.plugins.livecodes.checks import check_codes, problems, unknown_states  # noqa: F401
 from siyu.plugins.livecodes.engine import ADDS, CODES, DAYS, MEMBERS, PREFIX, member_error
 from siyu.plugins.livecodes.models import STRATEGIES
 from siyu.plugins.livecodes.routing import check_slots
@@ -387,3 +388,9 @@ def list_codes(ws: Workspace) -> pd.DataFrame:
     codes["welcome_p50_ms"] = codes["id"].map(latency.quantile(0.5))
     codes["welcome_p99_ms"] = codes["id"].map(latency.quantile(0.99))
     return codes
+
+
+# Reports per code, per channel and per staff member (see siyu.plugins.livecodes.reports).
+from siyu.plugins.livecodes.reports import channel_report, code_report, staff_load  # noqa: E402
+
+__all__ += ["channel_report", "code_report", "staff_load"]

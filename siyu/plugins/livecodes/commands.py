@@ -1,4 +1,5 @@
-"""``siyu livecode …``: create, list, show, pause, resume, delete and preview live codes."""
+"""``siyu livecode …``: create, list, show, pause, resume, delete and preview live codes, and
+check them against WeCom."""
 
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, help="store code")
     p.add_argument("--state", default=None, help="custom state starting with lc:")
     sub.add_parser("list", help="every live code with its adds and welcome latency")
+    p = sub.add_parser("report", help="arrivals, adds, removals, net growth, retention and "
+                                      "first orders per code, per channel or per staff member")
+    p.add_argument("--by", choices=("code", "channel", "staff"), default="code")
+    p.add_argument("--since", metavar="DAY", help="first local day counted, e.g. 2026-11-01 "
+                                                  "(default: from the first arrival)")
+    p.add_argument("--until", metavar="DAY", help="first local day NOT counted (default: "
+                                                  "up to now)")
+    p.add_argument("--csv", metavar="FILE", help="write the report to this CSV file instead "
+                                                 "of printing it")
+    p = sub.add_parser("check", help="check every live code still exists in WeCom, and list "
+                                     "codes with problems and unknown states (exit 1 when a "
+                                     "code is missing or could not be checked)")
+    p.add_argument("--per-minute", type=int, default=None,
+                   help="get_contact_way calls per minute at most (default 5000; WeCom "
+                        "allows 10000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = sub.add_parser("stores", help="one live code per store, from a CSV or Excel file "
                                       "(columns 门店/store, 员工/members, optional 备用员工, 名称)")
     p.add_argument("file")
@@ -87,6 +104,24 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
             Path(args.zip).write_bytes(codes_zip(ws, store_code_ids(ws)))
             print(f"QR codes written to {args.zip}")
         return 0
+    if action == "check":
+        from siyu.plugins.livecodes.checks import DEFAULT_PER_MINUTE
+
+        report = api.check_codes(ws, per_minute=args.per_minute or DEFAULT_PER_MINUTE,
+                                 progress=False if args.no_progress else None)
+        print(report.summary())
+        for line in api.problems(ws):
+            print(f"- {line}")
+        return 0 if report.ok else 1
+    if action == "report":
+        from siyu.plugins.livecodes import reports
+
+        frame = reports.report(ws, args.by, since=args.since, until=args.until)
+        if args.csv:
+            print(f"{len(frame)} rows written to {reports.save_csv(frame, args.csv)}")
+        else:
+            print(reports.report_text(frame))
+        return 0
     if action == "list":
         frame = api.list_codes(ws)
         columns = ["id", "name", "state", "strategy", "status", "members", "adds_today",
@@ -110,4 +145,4 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
 
 
 COMMANDS = [CommandSpec("livecode", "staff live codes: create, list, show, pause, resume, "
-                                    "delete, preview", _configure, _run)]
+                                    "delete, preview, check", _configure, _run)]
