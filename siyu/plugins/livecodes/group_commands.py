@@ -43,8 +43,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("livecode", help="staff live code id or state")
     p.add_argument("code", nargs="?", default=None,
                    help="group code id or state (leave out to stop inviting)")
+    helps = {"members": "the groups of one group code with their member counts",
+             "joins": "customers who joined (and left) through one group code"}
     for action in ACTIONS:
-        p = sub.add_parser(action, help=f"{action} one group code")
+        p = sub.add_parser(action, help=helps.get(action, f"{action} one group code"))
         p.add_argument("code", help="group code id or state")
 
 

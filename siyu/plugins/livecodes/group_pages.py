@@ -19,6 +19,7 @@ from siyu.plugins.livecodes import group_api as api
 from siyu.plugins.livecodes.assets import qr_png
 from siyu.plugins.livecodes.groups import DEFAULT_ROTATE_AT, DEFAULT_WARN_AT, WECOM_GROUP_LIMIT
 from siyu.plugins.livecodes.pages import SCREEN_DPI, SCREEN_MM, parse_tags
+from siyu.plugins.livecodes.picker import CodePicker
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -31,7 +32,7 @@ JOIN_COLUMNS = ["joined_at", "group", "member_id", "contact_id", "left_at"]
 RECENT = 50
 
 
-class GroupCodesPage(pn.viewable.Viewer):
+class GroupCodesPage(CodePicker, pn.viewable.Viewer):
     """The Group codes page (permission ``data.read``; changes need ``data.write``)."""
 
     def __init__(self, ws: Workspace, **params: Any):
@@ -119,9 +120,7 @@ class GroupCodesPage(pn.viewable.Viewer):
         self.delete_button.on_click(lambda _event: self.delete())
         self.invite_button.on_click(lambda _event: self.invite())
         self.uninvite_button.on_click(lambda _event: self.uninvite())
-        self.table.param.watch(self._on_selection, "selection")
-        self.code.param.watch(self._on_code, "value")
-        self._reloading = False
+        self.watch_choice()
         self.refresh()
 
     # -- reading --------------------------------------------------------------------------
@@ -142,28 +141,7 @@ class GroupCodesPage(pn.viewable.Viewer):
                                    for i, n in zip(staff["id"], staff["name"], strict=True)}
         frame = api.list_group_codes(self.ws)
         self.table.value = frame[COLUMNS]
-        live = frame[frame["status"] != "deleted"]
-        options = {f"{i} · {n}": int(i) for i, n in zip(live["id"], live["name"], strict=True)}
-        chosen = self.code.value
-        # Changing the options may move the value; show the code once, at the end.
-        self._reloading = True
-        try:
-            self.code.options = options
-            self.code.value = (chosen if chosen in options.values()
-                               else next(iter(options.values()), None))
-        finally:
-            self._reloading = False
-        self.show_code()
-
-    def _on_code(self, _event: Any) -> None:
-        if not self._reloading:
-            self.show_code()
-
-    def _on_selection(self, event: Any) -> None:
-        if event.new:
-            code_id = int(self.table.value["id"].iloc[event.new[0]])
-            if code_id in self.code.options.values():
-                self.code.value = code_id
+        self.offer_codes(frame)
 
     def show_code(self) -> None:
         """Show the chosen code's warning, groups, QR, joins and inviting staff codes."""

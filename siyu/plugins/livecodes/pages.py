@@ -1,11 +1,14 @@
 """The Live codes console page: every code with its numbers, a create form, and for the
 chosen code its routing preview, pause / resume / delete, its QR code and recent arrivals.
+A warning above the table lists codes with problems (deleted in WeCom, refused members)
+and states customers arrived with that no code has.
 
 Reading needs ``data.read``; the write controls are disabled without ``data.write``.
 """
 
 from __future__ import annotations
 
+import html
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +20,7 @@ from siyu.core.errors import ValidationError
 from siyu.plugins.livecodes import api
 from siyu.plugins.livecodes.assets import qr_png, qr_svg
 from siyu.plugins.livecodes.models import STRATEGIES
+from siyu.plugins.livecodes.picker import CodePicker
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -35,7 +39,7 @@ def parse_tags(text: str) -> list[str]:
     return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
 
 
-class LiveCodesPage(pn.viewable.Viewer):
+class LiveCodesPage(CodePicker, pn.viewable.Viewer):
     """The Live codes page (permission ``data.read``; changes need ``data.write``)."""
 
     def __init__(self, ws: Workspace, **params: Any):
@@ -94,13 +98,14 @@ class LiveCodesPage(pn.viewable.Viewer):
             callback=self._svg_file, filename="livecode.svg", label="Download SVG",
             button_type="default", css_classes=["siyu-livecodes-download-svg"])
         self.arrivals = table(css_class="siyu-livecodes-arrivals", max_height=300)
+        # Codes WeCom no longer has (or refused), and states no code has: see checks.py.
+        self.problems = pn.pane.Alert("", alert_type="warning", visible=False,
+                                      css_classes=["siyu-livecodes-problems"])
         self.create_button.on_click(lambda _event: self.create())
         self.pause_button.on_click(lambda _event: self.pause())
         self.resume_button.on_click(lambda _event: self.resume())
         self.delete_button.on_click(lambda _event: self.delete())
-        self.table.param.watch(self._on_selection, "selection")
-        self.code.param.watch(self._on_code, "value")
-        self._reloading = False
+        self.watch_choice()
         self.refresh()
 
     # -- reading --------------------------------------------------------------------------
@@ -112,28 +117,11 @@ class LiveCodesPage(pn.viewable.Viewer):
         frame = api.list_codes(self.ws)
         frame["listed"] = frame["listed"].map(lambda v: ", ".join(v or []))
         self.table.value = frame[COLUMNS]
-        live = frame[frame["status"] != "deleted"]
-        options = {f"{i} · {n}": int(i) for i, n in zip(live["id"], live["name"], strict=True)}
-        chosen = self.code.value
-        # Changing the options may move the value; show the code once, at the end.
-        self._reloading = True
-        try:
-            self.code.options = options
-            self.code.value = (chosen if chosen in options.values()
-                               else next(iter(options.values()), None))
-        finally:
-            self._reloading = False
-        self.show_code()
-
-    def _on_code(self, _event: Any) -> None:
-        if not self._reloading:
-            self.show_code()
-
-    def _on_selection(self, event: Any) -> None:
-        if event.new:
-            code_id = int(self.table.value["id"].iloc[event.new[0]])
-            if code_id in self.code.options.values():
-                self.code.value = code_id
+        found = api.problems(self.ws)
+        self.problems.object = "**Needs attention**\n\n" + "\n".join(
+            f"- {html.escape(line)}" for line in found)
+        self.problems.visible = bool(found)
+        self.offer_codes(frame)
 
     def show_code(self) -> None:
         """Show the chosen code's routing preview, QR and recent arrivals."""
@@ -235,6 +223,6 @@ class LiveCodesPage(pn.viewable.Viewer):
                      css_class="siyu-livecodes-qr")
         arrivals = section("Recent arrivals", self.arrivals,
                            css_class="siyu-livecodes-arrivals-section")
-        return pn.Column(pn.pane.Markdown("## Live codes"), *note, self.table, create,
-                         chosen, pn.Row(preview, qr, sizing_mode="stretch_width"), arrivals,
+        return pn.Column(pn.pane.Markdown("## Live codes"), *note, self.problems, self.table,
+                         create, chosen, pn.Row(preview, qr, sizing_mode="stretch_width"), arrivals,
                          css_classes=["siyu-livecodes-page"], sizing_mode="stretch_width")
