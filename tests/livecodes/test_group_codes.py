@@ -411,6 +411,26 @@ def test_cli_creates_lists_shows_and_refuses_a_sixth_group(wired, capsys):
     assert "no group code 999" in capsys.readouterr().err
 
 
+def test_cli_update_changes_only_the_options_given(wired, capsys):
+    from siyu.cli import main
+
+    if wired.ws.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI test needs the workspace's file path")
+    groups = chats(wired, "群A", "群B", "群C")
+    code = api.create_group_code(wired.ws, "社群码", [groups[0]], pool=[groups[1]],
+                                 tags=["渠道/社群"])
+    db = wired.ws.engine.url.database
+    argv = ["--db", db, "groupcode", "update", str(code["id"]), "--name", "社群码二期",
+            "--chat", groups[0], "--chat", groups[2], "--no-pool", "--warn-at", "150"]
+    assert main(argv) == 0
+    assert "name: 社群码二期" in capsys.readouterr().out
+    saved = api.get_group_code(wired.ws, code["id"])
+    assert (saved["chats"], saved["pool"], saved["warn_at"], saved["tags"]) == (
+        [groups[0], groups[2]], [], 150, ["渠道/社群"])
+    assert main(["--db", db, "groupcode", "update", str(code["id"])]) == 2
+    assert "nothing to change" in capsys.readouterr().err
+
+
 # -- console page -----------------------------------------------------------------------------
 
 def test_the_page_is_registered_for_data_read(wired):
@@ -437,6 +457,29 @@ def test_creating_from_the_form_after_reloading_groups(wired, notes):
         ["表单一群", "in_use"], ["表单二群", "pool"]]
     assert way(wired, api.get_group_code(wired.ws, code["id"])).chat_id_list == [first]
     assert messages(notes, "success")[-1] == f"created group code 表单群码 ({code['state']})"
+
+
+def test_edit_and_save_from_the_page_rewrites_the_join_way(wired, notes):
+    first, second, third = chats(wired, "编辑一群", "编辑二群", "编辑三群")
+    code = api.create_group_code(wired.ws, "编辑群码", [first], pool=[second],
+                                 tags=["渠道/社群"])
+    page = GroupCodesPage(wired.ws.as_user(OPERATOR))
+    page.reload_button.clicks += 1
+    assert page.save_button.disabled
+    page.code.value = code["id"]
+    page.edit_button.clicks += 1
+    assert (page.code_name.value, page.chats.value, page.pool.value, page.tags.value) == (
+        "编辑群码", [first], [second], "渠道/社群")
+    page.code_name.value = "编辑群码二期"
+    page.chats.value, page.pool.value = [first, third], []
+    page.save_button.clicks += 1
+    saved = api.get_group_code(wired.ws, code["id"])
+    assert (saved["name"], saved["chats"], saved["pool"]) == ("编辑群码二期", [first, third], [])
+    assert way(wired, saved).chat_id_list == [first, third]
+    assert page.save_button.disabled
+    assert messages(notes, "success")[-1] == "saved group code 编辑群码二期"
+    page.save()
+    assert messages(notes, "error")[-1] == "choose a group code and press Edit first"
 
 
 def test_form_errors_are_notifications(wired, notes):

@@ -149,3 +149,25 @@ def test_cli_creates_previews_and_lists_codes(wired, capsys):
     assert "next in turn" in capsys.readouterr().out
     assert main(["--db", db, "livecode", "pause", "999"]) == 2
     assert "999" in capsys.readouterr().err
+
+
+def test_cli_update_changes_only_the_options_given(wired, capsys):
+    from siyu.cli import main
+
+    if wired.ws.engine.dialect.name != "sqlite":
+        pytest.skip("the CLI test needs the workspace's file path")
+    staff = wired.hire("u1", "u2", "u3")
+    code = api.create_code(wired.ws, "海报", [{"userid": "u1", "weight": 2}, "u2"],
+                           strategy="weighted", channel="poster", tags=["渠道/海报"],
+                           welcome={"text": "你好"})
+    db = wired.ws.engine.url.database
+    argv = ["--db", db, "livecode", "update", str(code["id"]), "--member", staff[0],
+            "--member", f"{staff[2]}:5", "--daily-cap", "7", "--welcome", "欢迎"]
+    assert main(argv) == 0
+    assert "updated live code" in capsys.readouterr().out
+    saved = api.get_code(wired.ws, code["id"])
+    assert [(m["userid"], m["weight"]) for m in saved["members"]] == [("u1", 2), ("u3", 5)]
+    assert (saved["daily_cap"], saved["welcome"], saved["channel"], saved["tags"]) == (
+        7, {"text": "欢迎"}, "poster", ["渠道/海报"])
+    assert main(["--db", db, "livecode", "update", str(code["id"])]) == 2
+    assert "nothing to change" in capsys.readouterr().err

@@ -180,3 +180,35 @@ def test_a_bad_tag_is_a_notification(wired, notes):
 
 def test_tags_are_split_on_either_comma():
     assert parse_tags("渠道/海报， 活动/双11,, ") == ["渠道/海报", "活动/双11"]
+
+
+def test_edit_loads_the_chosen_code_and_save_changes_it_in_wecom(wired, notes):
+    wired.hire("s1", "s2", "s3", "bk")
+    code = api.create_code(wired.ws, "门店海报", [{"userid": "s1", "weight": 3}, "s2"],
+                           strategy="weighted", channel="poster", tags=["渠道/海报"],
+                           backup=["bk"], welcome={"text": "你好", "fallback": "欢迎"})
+    page = LiveCodesPage(wired.ws.as_user(OPERATOR))
+    assert page.save_button.disabled
+    page.code.value = code["id"]
+    page.edit_button.clicks += 1
+    assert (page.code_name.value, page.members.value, page.strategy.value) == (
+        "门店海报", ["s1", "s2"], "weighted")
+    assert (page.channel.value, page.tags.value, page.backup.value, page.welcome.value) == (
+        "poster", "渠道/海报", ["bk"], "你好")
+    assert not page.save_button.disabled
+    fill(page, "门店海报 二期", ["s1", "s3"], tags="渠道/海报二期", welcome="欢迎光临")
+    page.save_button.clicks += 1
+    saved = api.get_code(wired.ws, code["id"])
+    assert saved["name"] == "门店海报 二期"
+    assert [(m["userid"], m["weight"]) for m in saved["members"]] == [("s1", 3), ("s3", 1)]
+    assert saved["tags"] == ["渠道/海报二期"]
+    assert saved["welcome"] == {"text": "欢迎光临", "fallback": "欢迎"}
+    assert set(wired.world.contact_ways[code["config_id"]].user) <= {"s1", "s3"}
+    assert page.save_button.disabled and page.code.value == code["id"]
+    assert messages(notes, "success")[-1].startswith("saved live code 门店海报 二期")
+
+
+def test_save_without_edit_is_a_notification(wired, notes):
+    page = LiveCodesPage(wired.ws.as_user(OPERATOR))
+    page.save()
+    assert messages(notes, "error") == ["choose a code and press Edit first"]

@@ -34,8 +34,8 @@ from siyu.storage.types import utcnow
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
-__all__ = ["adds_df", "create_code", "delete_code", "get_code", "list_codes", "pause_code",
-           "preview", "resume_code", "update_code"]
+__all__ = ["adds_df", "create_code", "delete_code", "get_code", "list_codes", "merge_members",
+           "pause_code", "preview", "resume_code", "update_code"]
 
 MAX_TAG_PART = 30
 
@@ -201,6 +201,18 @@ def create_code(ws: Workspace, name: str, members: Iterable[str | Mapping[str, A
             listed=plan.listed, next_change_at=plan.next_change_at))
     ws.audit("livecode.create", state, {"name": values["name"], "members": len(rows)})
     return get_code(ws, code_id)
+
+
+def merge_members(current: list[dict[str, Any]], chosen: list[str | dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """The new member list: a member already on the code keeps its weight, cap and shifts
+    unless ``chosen`` gives them; new members come as given."""
+    kept = {m["userid"]: m for m in current}
+    merged = []
+    for item in chosen:
+        spec = {"userid": item} if isinstance(item, str) else dict(item)
+        merged.append({**kept.get(spec["userid"], {}), **spec})
+    return merged
 
 
 def update_code(ws: Workspace, code: int | str, *,

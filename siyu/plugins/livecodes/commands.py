@@ -62,6 +62,25 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--welcome", default="", help="welcome text ({nickname} {staff} {store})")
     p.add_argument("--zip", default=None, metavar="OUT.zip",
                    help="also write every store code's QR (PNG) into this ZIP file")
+    p = sub.add_parser("update", help="change one live code's settings (only the options "
+                                      "given; --member and --tag replace the lists)")
+    p.add_argument("code", help="code id or state")
+    p.add_argument("--name")
+    p.add_argument("--member", action="append", metavar="USERID[:WEIGHT]",
+                   help="the new member list (repeat); members kept keep their caps and "
+                        "shifts unless a weight is given")
+    p.add_argument("--strategy", choices=("round_robin", "weighted", "least_loaded",
+                                          "schedule"))
+    p.add_argument("--channel")
+    p.add_argument("--tag", action="append", metavar="GROUP/NAME",
+                   help="the new channel tags (repeat)")
+    p.add_argument("--no-tags", action="store_true", help="remove every channel tag")
+    p.add_argument("--backup", action="append", metavar="USERID",
+                   help="the new backup staff (repeat)")
+    p.add_argument("--daily-cap", type=int, help="per member per day; 0 = no cap")
+    p.add_argument("--round-cap", type=int, help="per member per round; 0 = no cap")
+    p.add_argument("--welcome", help="new welcome text (attachments and variants are kept)")
+    p.add_argument("--remark", help="remark template for new customers")
     for action in ACTIONS:
         p = sub.add_parser(action, help=f"{action} one live code")
         p.add_argument("code", help="code id or state")
@@ -70,6 +89,31 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _member(value: str) -> dict[str, Any]:
     userid, _, weight = value.partition(":")
     return {"userid": userid, "weight": int(weight)} if weight else {"userid": userid}
+
+
+def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dict[str, Any]:
+    current = api.get_code(ws, code)
+    changes: dict[str, Any] = {}
+    for key in ("name", "strategy", "channel", "remark"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    if args.no_tags or args.tag is not None:
+        changes["tags"] = [] if args.no_tags else args.tag
+    if args.backup is not None:
+        changes["backup"] = args.backup
+    for key in ("daily_cap", "round_cap"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key) or None
+    if args.welcome is not None:
+        changes["welcome"] = {**(current.get("welcome") or {}), "text": args.welcome}
+    members = (api.merge_members(current["members"], [_member(m) for m in args.member])
+               if args.member else None)
+    if not changes and members is None:
+        from siyu.core.errors import ValidationError
+
+        raise ValidationError("nothing to change: give at least one option, e.g. --name or "
+                              "--member (see siyu livecode update --help)")
+    return api.update_code(ws, code, members=members, **changes)
 
 
 def _run(ws: Any, args: argparse.Namespace) -> int:
@@ -129,6 +173,11 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
         print(frame[columns].to_string(index=False) if len(frame) else "no live codes")
         return 0
     code = _code(args.code)
+    if action == "update":
+        data = _update(ws, api, code, args)
+        print(f"updated live code {data['id']} ({data['state']}); listed now: "
+              f"{', '.join(data['listed'] or [])}")
+        return 0
     if action == "preview":
         print(api.preview(ws, code).to_string(index=False))
         return 0

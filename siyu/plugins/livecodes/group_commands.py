@@ -37,6 +37,24 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                    help=f"members at which a group rotates out (default {DEFAULT_ROTATE_AT})")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME",
                    help="a tag put on joiners who are contacts (repeat)")
+    p = sub.add_parser("update", help="change one group code (only the options given; "
+                                      "--chat, --pool and --tag replace the lists)")
+    p.add_argument("code", help="group code id or state")
+    p.add_argument("--name")
+    p.add_argument("--chat", action="append", metavar="CHAT_ID",
+                   help="the groups in use (repeat, at most 5); groups dropped retire")
+    p.add_argument("--pool", action="append", metavar="CHAT_ID",
+                   help="the fresh groups that rotate in (repeat)")
+    p.add_argument("--no-pool", action="store_true", help="empty the pool")
+    p.add_argument("--auto-create", choices=("on", "off"),
+                   help="let WeCom open new rooms when every group is full")
+    p.add_argument("--room-name", help="name prefix of rooms WeCom opens")
+    p.add_argument("--room-start", type=int, help="first room number")
+    p.add_argument("--warn-at", type=int, help="members at which a group warns")
+    p.add_argument("--rotate-at", type=int, help="members at which a group rotates out")
+    p.add_argument("--tag", action="append", metavar="GROUP/NAME",
+                   help="the tags put on joiners who are contacts (repeat)")
+    p.add_argument("--no-tags", action="store_true", help="put no tags on joiners")
     sub.add_parser("list", help="every group code with its groups' member counts")
     sub.add_parser("chats", help="the corp's customer groups (reloaded from WeCom)")
     p = sub.add_parser("invite", help="send a group code's QR in a staff live code's welcome")
@@ -53,6 +71,26 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _print_code(data: dict[str, Any]) -> None:
     for key in SHOWN:
         print(f"{key}: {data[key]}")
+
+
+def _update(api: Any, ws: Any, code: int | str, args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for option, key in (("name", "name"), ("room_name", "room_base_name"),
+                        ("room_start", "room_base_id"), ("warn_at", "warn_at"),
+                        ("rotate_at", "rotate_at")):
+        if getattr(args, option) is not None:
+            changes[key] = getattr(args, option)
+    if args.auto_create is not None:
+        changes["auto_create_room"] = args.auto_create == "on"
+    if args.no_tags or args.tag is not None:
+        changes["tags"] = [] if args.no_tags else args.tag
+    pool = [] if args.no_pool else args.pool
+    if not changes and args.chat is None and pool is None:
+        from siyu.core.errors import ValidationError
+
+        raise ValidationError("nothing to change: give at least one option, e.g. --name or "
+                              "--chat (see siyu groupcode update --help)")
+    return api.update_group_code(ws, code, chats=args.chat, pool=pool, **changes)
 
 
 def _run(ws: Any, args: argparse.Namespace) -> int:
@@ -86,6 +124,9 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
             if done["group_code"] is not None else "no longer invites into a group"))
         return 0
     code = _code(args.code)
+    if action == "update":
+        _print_code(_update(api, ws, code, args))
+        return 0
     if action == "members":
         print(api.group_members_df(ws, code).to_string(index=False))
         return 0
@@ -100,6 +141,6 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-GROUP_COMMANDS = [CommandSpec("groupcode", "group live codes: create, list, show, pause, "
-                                           "resume, delete, members, joins, invite",
+GROUP_COMMANDS = [CommandSpec("groupcode", "group live codes: create, update, list, show, "
+                                           "pause, resume, delete, members, joins, invite",
                               _configure, _run)]

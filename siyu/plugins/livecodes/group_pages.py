@@ -79,6 +79,9 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.create_button = pn.widgets.Button(
             name="Create group code", button_type="primary", disabled=readonly,
             css_classes=["siyu-groupcodes-create-button"])
+        self.save_button = pn.widgets.Button(
+            name="Save changes to the chosen code", button_type="primary", disabled=True,
+            css_classes=["siyu-groupcodes-save-button"])
         # -- the chosen code
         self.code = pn.widgets.Select(name="Group code", width=260,
                                       css_classes=["siyu-groupcodes-code"])
@@ -91,6 +94,8 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
                                                disabled=readonly,
                                                css_classes=["siyu-groupcodes-delete"])
+        self.edit_button = pn.widgets.Button(name="Edit", disabled=readonly,
+                                             css_classes=["siyu-groupcodes-edit"])
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False,
                                      css_classes=["siyu-groupcodes-warning"])
         self.error = pn.pane.Alert("", alert_type="danger", visible=False,
@@ -114,6 +119,8 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
             css_classes=["siyu-groupcodes-uninvite"])
         self.invited = pn.pane.Markdown("", css_classes=["siyu-groupcodes-invited"])
         self.create_button.on_click(lambda _event: self.create())
+        self.edit_button.on_click(lambda _event: self.edit())
+        self.save_button.on_click(lambda _event: self.save())
         self.reload_button.on_click(lambda _event: self.reload_groups())
         self.pause_button.on_click(lambda _event: self.pause())
         self.resume_button.on_click(lambda _event: self.resume())
@@ -211,6 +218,42 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         return code
 
     @notify_errors
+    def edit(self) -> dict[str, Any]:
+        """Load the chosen code's settings into the form, to change and save them."""
+        code = api.get_group_code(self.ws, self._chosen())
+        self.code_name.value = code["name"]
+        self.chats.value, self.pool.value = list(code["chats"]), list(code["pool"])
+        self.auto_create.value = bool(code["auto_create_room"])
+        self.room_name.value = code["room_base_name"] or ""
+        self.room_start.value = code["room_base_id"] or 1
+        self.warn_at.value, self.rotate_at.value = code["warn_at"], code["rotate_at"]
+        self.tags.value = ", ".join(code["tags"] or [])
+        self._editing = code["id"]
+        self.save_button.disabled = not self.can_write
+        return code
+
+    @notify_errors
+    def save(self) -> dict[str, Any]:
+        """Apply the form to the code loaded with Edit (groups dropped from use retire)."""
+        editing = getattr(self, "_editing", None)
+        if editing is None:
+            raise ValidationError("choose a group code and press Edit first")
+        code = api.update_group_code(
+            self.ws, editing, chats=list(self.chats.value), pool=list(self.pool.value),
+            name=self.code_name.value, auto_create_room=self.auto_create.value,
+            room_base_name=self.room_name.value, room_base_id=self.room_start.value,
+            warn_at=self.warn_at.value, rotate_at=self.rotate_at.value,
+            tags=parse_tags(self.tags.value))
+        self._editing = None
+        self.save_button.disabled = True
+        self.code_name.value = ""
+        self.chats.value, self.pool.value = [], []
+        self.refresh()
+        self.code.value = code["id"]
+        notify_success(f"saved group code {code['name']}")
+        return code
+
+    @notify_errors
     def pause(self) -> dict[str, Any]:
         """Pause the chosen code: no new rooms, no rotation."""
         code = api.pause_group_code(self.ws, self._chosen())
@@ -261,13 +304,14 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
                 [pn.pane.Alert("Your role can see group codes but not change them.",
                                alert_type="info", css_classes=["siyu-readonly-note"])])
         create = section(
-            "Create a group code",
+            "Create a group code, or edit the chosen one",
             pn.Row(self.code_name, self.reload_button),
             pn.Row(self.chats, self.pool),
             pn.Row(self.auto_create, self.room_name, self.room_start),
             pn.Row(self.warn_at, self.rotate_at, self.tags),
-            self.create_button, css_class="siyu-groupcodes-create")
-        chosen = pn.Row(self.code, self.pause_button, self.resume_button, self.delete_button)
+            pn.Row(self.create_button, self.save_button), css_class="siyu-groupcodes-create")
+        chosen = pn.Row(self.code, self.edit_button, self.pause_button, self.resume_button,
+                        self.delete_button)
         groups = section("Groups and their members", self.warning, self.error, self.groups,
                          css_class="siyu-groupcodes-groups-section")
         qr = section("QR code", self.qr, self.png_download, css_class="siyu-groupcodes-qr")

@@ -76,6 +76,9 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.create_button = pn.widgets.Button(
             name="Create code", button_type="primary", disabled=readonly,
             css_classes=["siyu-livecodes-create-button"])
+        self.save_button = pn.widgets.Button(
+            name="Save changes to the chosen code", button_type="primary", disabled=True,
+            css_classes=["siyu-livecodes-save-button"])
         # -- the chosen code
         self.code = pn.widgets.Select(name="Code", width=260,
                                       css_classes=["siyu-livecodes-code"])
@@ -88,6 +91,8 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
                                                disabled=readonly,
                                                css_classes=["siyu-livecodes-delete"])
+        self.edit_button = pn.widgets.Button(name="Edit", disabled=readonly,
+                                             css_classes=["siyu-livecodes-edit"])
         self.preview = table(css_class="siyu-livecodes-preview-table")
         self.qr = pn.pane.PNG(None, width=200, height=200,
                               css_classes=["siyu-livecodes-qr-image"])
@@ -105,6 +110,8 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.pause_button.on_click(lambda _event: self.pause())
         self.resume_button.on_click(lambda _event: self.resume())
         self.delete_button.on_click(lambda _event: self.delete())
+        self.edit_button.on_click(lambda _event: self.edit())
+        self.save_button.on_click(lambda _event: self.save())
         self.watch_choice()
         self.refresh()
 
@@ -177,6 +184,47 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         notify_success(f"created live code {code['name']} ({code['state']})")
         return code
 
+    @notify_errors
+    def edit(self) -> dict[str, Any]:
+        """Load the chosen code's settings into the form, to change and save them."""
+        code = api.get_code(self.ws, self._chosen())
+        self.code_name.value = code["name"]
+        self.members.value = [m["userid"] for m in code["members"]]
+        self.strategy.value = code["strategy"]
+        self.channel.value = code["channel"] or ""
+        self.tags.value = ", ".join(code["tags"] or [])
+        self.backup.value = list(code["backup"] or [])
+        self.daily_cap.value = code["daily_cap"] or 0
+        self.welcome.value = (code["welcome"] or {}).get("text", "")
+        self._editing = code["id"]
+        self.save_button.disabled = not self.can_write
+        return code
+
+    @notify_errors
+    def save(self) -> dict[str, Any]:
+        """Apply the form to the code loaded with Edit. Members kept keep their weights,
+        caps and shifts; the welcome keeps its attachments and variants."""
+        editing = getattr(self, "_editing", None)
+        if editing is None:
+            raise ValidationError("choose a code and press Edit first")
+        current = api.get_code(self.ws, editing)
+        welcome = {**(current["welcome"] or {}), "text": self.welcome.value.strip()}
+        code = api.update_code(
+            self.ws, editing, name=self.code_name.value,
+            members=api.merge_members(current["members"], list(self.members.value)),
+            strategy=self.strategy.value, channel=self.channel.value.strip(),
+            tags=parse_tags(self.tags.value), backup=list(self.backup.value),
+            daily_cap=self.daily_cap.value or None,
+            welcome=welcome if welcome["text"] or len(welcome) > 1 else None)
+        self._editing = None
+        self.save_button.disabled = True
+        self.code_name.value = ""
+        self.refresh()
+        self.code.value = code["id"]
+        notify_success(f"saved live code {code['name']}; listed now: "
+                       f"{', '.join(code['listed'] or [])}")
+        return code
+
     def _chosen(self) -> int:
         if self.code.value is None:
             raise ValidationError("choose a live code first")
@@ -211,12 +259,14 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
                 [pn.pane.Alert("Your role can see live codes but not change them.",
                                alert_type="info", css_classes=["siyu-readonly-note"])])
         create = section(
-            "Create a live code",
+            "Create a live code, or edit the chosen one",
             pn.Row(self.code_name, self.strategy, self.channel),
             pn.Row(self.members, self.backup),
             pn.Row(self.tags, self.daily_cap),
-            self.welcome, self.create_button, css_class="siyu-livecodes-create")
-        chosen = pn.Row(self.code, self.pause_button, self.resume_button, self.delete_button)
+            self.welcome, pn.Row(self.create_button, self.save_button),
+            css_class="siyu-livecodes-create")
+        chosen = pn.Row(self.code, self.edit_button, self.pause_button, self.resume_button,
+                        self.delete_button)
         preview = section("Who gets the next customer, and why", self.preview,
                           css_class="siyu-livecodes-preview")
         qr = section("QR code", self.qr, pn.Row(self.png_download, self.svg_download),
