@@ -17,10 +17,9 @@ class CodePicker:
 
     table: Any
     code: Any
+    #: The page's own method showing the chosen code (or nothing when none is chosen).
+    show_code: Any
     _reloading: bool = False
-
-    def show_code(self) -> None:  # pragma: no cover - every page implements it
-        raise NotImplementedError
 
     def watch_choice(self) -> None:
         """Connect the table's row selection and the Select to :meth:`show_code`."""
