@@ -75,19 +75,18 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from _servers import Server, remove_db, start_process, start_siyu, stop_server
 
 import siyu
 from siyu.plugins.wecom.config import save_config
@@ -106,7 +105,6 @@ WELCOME_TEXT = "您好，欢迎加入！我是您的专属顾问，有任何问�
 STATE = "poster-store01"
 #: Seconds an event is sealed ahead of its turn at a fixed rate (its code's age at the post).
 SEAL_AHEAD_S = 0.5
-START_TIMEOUT = 120.0
 #: Give up waiting for welcomes after this long without a new one (codes live 20 s).
 STALL_S = 25.0
 
@@ -273,54 +271,9 @@ class Corp:
 
 # -- servers ------------------------------------------------------------------------------
 
-@dataclass
-class Server:
-    """A server process and everything it printed."""
-
-    name: str
-    process: subprocess.Popen
-    port: int = 0
-    lines: list[str] = field(default_factory=list)
-
-    def output(self, last: int = 40) -> str:
-        return "".join(self.lines[-last:])
-
-
-def _start(name: str, argv: list[str], cwd: Path) -> Server:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("SIYU_DATABASE_URL", None)
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                               errors="replace")
-    server = Server(name, process)
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout:
-            server.lines.append(line)
-            found = re.search(r"(?:Console|Listening): http://127\.0\.0\.1:(\d+)/", line)
-            if found and not server.port:
-                server.port = int(found.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(START_TIMEOUT)
-    if not server.port:
-        stop_server(server)
-        raise RuntimeError(f"{name} did not start:\n{server.output()}")
-    return server
-
-
-def start_siyu(db: Path) -> Server:
-    """``siyu serve`` on ``db`` (free port, no scheduler), once it prints its Console line."""
-    return _start("siyu serve", [sys.executable, "-m", "siyu", "serve", "--db", str(db),
-                                 "--port", "0", "--no-scheduler"], db.parent)
-
-
 def start_noop(folder: Path) -> Server:
     """The no-op Tornado handler in its own process."""
-    return _start("no-op tornado", [sys.executable, "-c", NOOP_SERVER], folder)
+    return start_process("no-op tornado", [sys.executable, "-c", NOOP_SERVER], folder)
 
 
 def start_calls_only(folder: Path, corp: Corp) -> Server:
@@ -341,19 +294,7 @@ def start_calls_only(folder: Path, corp: Corp) -> Server:
         stop_server(server)
         raise RuntimeError(f"the WeCom-calls-only process did not start: {line}"
                            f"{process.stdout.read()}")
-    server.port = 1
     return server
-
-
-def stop_server(server: Server) -> None:
-    """Ctrl-C the server, kill it if it lingers."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(15)
 
 
 def new_workspace(folder: Path, corp: Corp) -> Path:
@@ -368,11 +309,6 @@ def new_workspace(folder: Path, corp: Corp) -> Path:
     finally:
         ws.close()
     return path
-
-
-def remove_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # -- the load generator -------------------------------------------------------------------

@@ -32,20 +32,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _servers import Server, start_siyu, stop_server
 
 import siyu
 from siyu.apps.browser import SHOWN_TEXT_JS
@@ -61,7 +59,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 USER, PASSWORD = "bench-admin", "bench-admin-password"
 PAGES = ("overview", "contacts")
-START_TIMEOUT = 120.0
 RENDER_TIMEOUT_MS = 180_000
 
 ORDERS_PER_CONTACT = 0.2
@@ -212,58 +209,6 @@ def _tags(conn, rng: np.random.Generator, size: int, stamp) -> int:
 
 
 # -- servers --------------------------------------------------------------------------------
-
-@dataclass
-class Server:
-    """A running ``siyu serve`` and everything it printed."""
-
-    url: str
-    process: subprocess.Popen
-    lines: list[str] = field(default_factory=list)
-
-
-def start_server(db: Path) -> Server:
-    """Start ``python -m siyu serve`` on ``db`` (free port, no scheduler); return once it
-    prints its ``Console:`` URL.
-
-    :raises RuntimeError: it exited or printed nothing within the timeout; holds its output.
-    """
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("SIYU_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "siyu", "serve", "--db", str(db), "--port", "0",
-         "--no-scheduler"], cwd=db.parent, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
-    server = Server("", process)
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout:
-            server.lines.append(line)
-            found = re.search(r"Console: (http://\S+?)/?\s", line)
-            if found and not server.url:
-                server.url = found.group(1).rstrip("/")
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(START_TIMEOUT)
-    if not server.url:
-        stop_server(server)
-        raise RuntimeError(f"siyu serve on {db} did not start:\n{''.join(server.lines)}")
-    return server
-
-
-def stop_server(server: Server) -> None:
-    """Ctrl-C the server, kill it if it lingers."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(15)
-
 
 # -- the browser ----------------------------------------------------------------------------
 
@@ -487,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data generated in {gen_s:.1f} s", flush=True)
 
         for side in sizes:
-            servers[side] = start_server(dbs[side])
+            servers[side] = start_siyu(dbs[side])
             print(f"serving {side} at {servers[side].url}", flush=True)
 
         runs: dict[str, dict[str, list[float]]] = {"big": {}, "small": {}}

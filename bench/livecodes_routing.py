@@ -65,23 +65,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import random
-import re
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from _servers import remove_db, start_siyu, stop_server
 
 import siyu
 from siyu.plugins.wecom.config import save_config
@@ -98,7 +95,6 @@ PER_CODE = 4
 WELCOME_TEXT = "你好 {nickname}，我是{staff}"
 DEFAULT_WELCOME = "欢迎关注！我是您的专属顾问，有问题随时找我~"
 WARMUP_STAFF = ("warm0", "warm1", "warm2", "warm3")
-START_TIMEOUT = 120.0
 #: A customer not done this long after its scan is a lost arrival (a welcome code lives 20 s).
 DONE_TIMEOUT = 30.0
 
@@ -281,67 +277,6 @@ def new_workspace(folder: Path, corp: Corp, layout: Layout, side: str
     finally:
         ws.close()
     return path, targets, warm_target
-
-
-@dataclass
-class Server:
-    """A ``siyu serve`` process and everything it printed."""
-
-    process: subprocess.Popen
-    url: str = ""
-    lines: list[str] = field(default_factory=list)
-
-    def output(self, last: int = 40) -> str:
-        """The last ``last`` lines the server printed."""
-        return "".join(self.lines[-last:])
-
-
-def start_server(db: Path, side: str) -> Server:
-    """``siyu serve`` on ``db`` (free port, no scheduler); the baseline without the
-    live-code plugin."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("SIYU_DATABASE_URL", None)
-    if side == "baseline":
-        env["SIYU_DISABLE_PLUGINS"] = "livecodes"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "siyu", "serve", "--db", str(db), "--port", "0",
-         "--no-scheduler"], cwd=db.parent, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
-    server = Server(process)
-    ready = threading.Event()
-
-    def read() -> None:
-        for line in process.stdout:
-            server.lines.append(line)
-            found = re.search(r"Console: (http://127\.0\.0\.1:\d+)/", line)
-            if found and not server.url:
-                server.url = found.group(1)
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    ready.wait(START_TIMEOUT)
-    if not server.url:
-        stop_server(server)
-        raise RuntimeError(f"siyu serve did not start:\n{server.output()}")
-    return server
-
-
-def stop_server(server: Server) -> None:
-    """Ctrl-C the server, kill it if it lingers."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(15)
-
-
-def remove_db(path: Path) -> None:
-    """Delete a SQLite workspace with its WAL and journal files."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # -- scanning -----------------------------------------------------------------------------
@@ -634,7 +569,8 @@ def run_side(args, folder: Path, layout: Layout, side: str, phase: str,
     db = server = None
     try:
         db, targets, warm = new_workspace(folder, corp, layout, side)
-        server = start_server(db, side)
+        server = start_siyu(db, env={"SIYU_DISABLE_PLUGINS": "livecodes"}
+                            if side == "baseline" else None)
         corp.sandbox.set_callback_url(f"{server.url}/wecom/callback")
         if args.warmup:
             scan_all(corp, [warm], [0] * args.warmup, 1, tagged=side == "ours")
