@@ -143,3 +143,26 @@ def test_segment_rules_compile_to_sql(sample_world):
             got = conn.execute(sa.select(Contact.external_userid).where(predicate)
                                .order_by(Contact.external_userid)).scalars().all()
         assert got == expected, rule
+
+
+def test_concurrent_writers_creating_one_tag_share_it(ws):
+    import threading
+
+    names = [f"渠道/并发{i}" for i in range(5)]
+    barrier, errors, made = threading.Barrier(6), [], []
+
+    def create():
+        barrier.wait()
+        try:
+            made.extend(ws.tags.create(name).id for name in names)
+        except Exception as exc:  # the test reports any writer's failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(n for n in ws.tags.names() if "并发" in n) == names
+    assert len(set(made)) == len(names)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from siyu.core.errors import NotFound, ValidationError
@@ -33,16 +34,19 @@ class TagsService(Service):
             raise ValidationError(f"tag group name {name!r} must be non-empty without '/'")
         if kind not in TAG_KINDS:
             raise ValidationError(f"tag kind {kind!r} is not one of {', '.join(TAG_KINDS)}")
-        with self.ws.session() as s:
-            group = s.exec(select(TagGroup).where(TagGroup.name == name)).first()
-            if group is None:
-                group = TagGroup(name=name, kind=kind, source=source)
-                s.add(group)
-                s.flush()
-                s.refresh(group)
-                created = True
-            else:
-                created = False
+        query = select(TagGroup).where(TagGroup.name == name)
+        try:
+            with self.ws.session() as s:
+                group = s.exec(query).first()
+                created = group is None
+                if created:
+                    group = TagGroup(name=name, kind=kind, source=source)
+                    s.add(group)
+                    s.flush()
+                    s.refresh(group)
+        except IntegrityError:  # another writer created it a moment ago: use theirs
+            with self.ws.session() as s:
+                group, created = s.exec(query).one(), False
         if created:
             self.ws.audit("tag_group.create", name, {"kind": kind})
         return group
@@ -53,16 +57,19 @@ class TagsService(Service):
         if not name:
             raise ValidationError(f"tag {full_name!r} has no name after the group")
         group = self.create_group(group_name, kind=kind, source=source)
-        with self.ws.session() as s:
-            tag = s.exec(select(Tag).where(Tag.group_id == group.id, Tag.name == name)).first()
-            if tag is None:
-                tag = Tag(group_id=group.id, name=name)
-                s.add(tag)
-                s.flush()
-                s.refresh(tag)
-                created = True
-            else:
-                created = False
+        query = select(Tag).where(Tag.group_id == group.id, Tag.name == name)
+        try:
+            with self.ws.session() as s:
+                tag = s.exec(query).first()
+                created = tag is None
+                if created:
+                    tag = Tag(group_id=group.id, name=name)
+                    s.add(tag)
+                    s.flush()
+                    s.refresh(tag)
+        except IntegrityError:  # another writer created it a moment ago: use theirs
+            with self.ws.session() as s:
+                tag, created = s.exec(query).one(), False
         if created:
             self.ws.audit("tag.create", f"{group_name}/{name}")
         return tag
