@@ -316,9 +316,24 @@ def _hint_url(url: str, given: str | None) -> str:
     return repr(describe_url(url))
 
 
+def _demo_sandbox(ws: Any, args: argparse.Namespace) -> Any:
+    """The built-in WeCom sandbox wired to the demo (``None`` with ``--no-sandbox`` or when
+    the WeCom plugin is disabled)."""
+    if args.no_sandbox:
+        return None
+    if ws.pm.get_plugin("wecom") is None:
+        _out("WeCom plugin disabled: the demo runs without the sandbox")
+        return None
+    from siyu.plugins.wecom.demo import wire_sandbox
+
+    _out("Starting the built-in WeCom sandbox and syncing it …")
+    return wire_sandbox(ws)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Create a fresh workspace with the bundled sample business, summarise it and (unless
-    ``--no-serve``) start the console with a first admin user."""
+    ``--no-serve``) start the console with a first admin user, wired to the built-in WeCom
+    sandbox (unless ``--no-sandbox``)."""
     from siyu.samples import load_sample_business
 
     url = resolve_url(args.db)
@@ -341,10 +356,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _out(report.summary())
         _print_summary(ws, url)
         if not args.no_serve:
-            credentials = first_admin(ws)
-            banner = ([f"First login: user {credentials[0]}, password {credentials[1]}"]
-                      if credentials else [])
-            return serve(ws, args, banner)
+            demo = _demo_sandbox(ws, args)
+            try:
+                credentials = first_admin(ws)
+                banner = ([f"First login: user {credentials[0]}, password {credentials[1]}"]
+                          if credentials else [])
+                return serve(ws, args, banner, on_ready=demo.connect if demo else None)
+            finally:
+                if demo is not None:
+                    demo.stop()
     finally:
         ws.close()
     _out("")
@@ -501,6 +521,9 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--no-serve", action="store_true",
                    help="load and summarise only; do not start the console")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="serve without the built-in WeCom sandbox (by default the demo "
+                        "starts one, syncs it and makes a live code to scan)")
     add_serve_options(p)
     p.set_defaults(func=cmd_demo)
     add_console_commands(sub, common)

@@ -6,7 +6,7 @@ import argparse
 import getpass
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,8 +66,14 @@ def _open(args: argparse.Namespace):
     return open_workspace(getattr(args, "db", None))
 
 
-def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None) -> int:
-    """Start the console for ``ws`` and block until interrupted."""
+def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None,
+          on_ready: Callable[[int], list[str]] | None = None) -> int:
+    """Start the console for ``ws`` and block until interrupted.
+
+    :param banner: lines printed before the console URL.
+    :param on_ready: called with the console's port once it listens; returns more lines
+        to print (the demo points its sandbox's callbacks there).
+    """
     from siyu.apps.server import make_server
     from siyu.storage.engine import describe_url
 
@@ -80,7 +86,7 @@ def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None) ->
     server.start()
     host = "127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address
     print(f"siyu console for {describe_url(ws.url)}", flush=True)
-    for line in banner or []:
+    for line in [*(banner or []), *(on_ready(server.port) if on_ready else [])]:
         print(line, flush=True)
     print(f"Console: http://{host}:{server.port}/  (Ctrl-C to stop)", flush=True)
     try:

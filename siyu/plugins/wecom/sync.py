@@ -157,13 +157,18 @@ def _tag_names_by_wecom_id(ws: Workspace) -> dict[str, str]:
 
 def _sync_customers(ws: Workspace, pacer: Pacer, state: dict[str, Any], report: SyncReport,
                     progress: Progress) -> None:
+    client = wecom(ws).client
+    # Only members WeCom has with customer contact enabled: staff imported from an ERP or
+    # a sample file may not exist in WeCom (batch/get_by_user refuses them with 60111).
+    pacer.wait()
+    follow = set(client.get_follow_user_list())
     with ws.engine.connect() as conn:
-        staff = sorted(conn.execute(sa.select(Staff.userid)
-                                    .where(Staff.status == "active")).scalars())
+        staff = sorted(u for u in conn.execute(sa.select(Staff.userid)
+                                               .where(Staff.status == "active")).scalars()
+                       if u in follow)
     tag_names = _tag_names_by_wecom_id(ws)
     batches = [staff[i:i + BATCH] for i in range(0, len(staff), BATCH)]
     done = int(state.get("batch", 0))
-    client = wecom(ws).client
     for index in range(done, len(batches)):
         customers: dict[str, dict[str, Any]] = {}
         tags: dict[str, set[str]] = {}
