@@ -72,3 +72,25 @@ def sample_world(ws):
     ws.staff.upsert("lisi", "李四", store="SH001")
     ws.staff.upsert("wangwu", "王五", store="BJ001")
     return ws
+
+
+class Notes:
+    """The notification area console pages report to, outside a browser session."""
+
+    def __init__(self, area):
+        self.area = area
+
+    def messages(self, kind: str) -> list[str]:
+        """The messages of one kind (``success``, ``error``, ``warning``, ``info``)."""
+        return [n.message for n in self.area.notifications if n.notification_type == kind]
+
+
+@pytest.fixture
+def notes(monkeypatch):
+    """Catch the notifications a page shows (``notes.messages("error")``)."""
+    import panel as pn
+    from panel.io.notifications import NotificationArea
+
+    area = NotificationArea()
+    monkeypatch.setattr(pn.state, "_notification", area)
+    return Notes(area)

@@ -4,7 +4,6 @@ import pandas as pd
 import panel as pn
 import pytest
 from bokeh.model import Model
-from panel.io.notifications import NotificationArea
 
 import siyu
 from siyu.apps.pages.audit import AuditPage
@@ -22,17 +21,6 @@ ADMIN = Principal("root", "admin")
 OPERATOR = Principal("amy", "operator")
 ANALYST = Principal("ann", "analyst")
 
-
-@pytest.fixture
-def notes(monkeypatch):
-    """The notification area pages report to, outside a browser session."""
-    area = NotificationArea()
-    monkeypatch.setattr(pn.state, "_notification", area)
-    return area
-
-
-def messages(area, kind):
-    return [n.message for n in area.notifications if n.notification_type == kind]
 
 
 def render(page):
@@ -163,7 +151,7 @@ def test_customer_card_shows_tags_orders_and_journey(crowd):
 def test_opening_an_unknown_contact_is_a_notification(crowd, notes):
     page = ContactsPage(crowd)
     page.open_contact("wm999")
-    assert messages(notes, "error") == ["unknown contact 'wm999'"]
+    assert notes.messages("error") == ["unknown contact 'wm999'"]
     assert page.card.contact_id is None
 
 
@@ -175,7 +163,7 @@ def test_creating_a_tag_from_the_tags_page(sample_world, notes):
     page.create_button.clicks += 1
     assert "会员/金卡" in sample_world.tags.names()
     assert "会员/金卡" in page.tag_select.options
-    assert messages(notes, "success") == ["created tag 会员/金卡"]
+    assert notes.messages("success") == ["created tag 会员/金卡"]
     assert page.table.value["name"].tolist() == ["金卡"]
 
 
@@ -187,7 +175,7 @@ def test_tagging_contacts_in_bulk_from_the_tags_page(crowd, notes):
     assert crowd.contacts.count(tag="渠道/抖音") == 32
     row = page.table.value.set_index("name").loc["抖音"]
     assert row["contacts"] == 32
-    assert messages(notes, "success") == ["tagged 2 of 3 contact(s) with 渠道/抖音; 1 had it "
+    assert notes.messages("success") == ["tagged 2 of 3 contact(s) with 渠道/抖音; 1 had it "
                                           "already"]
 
 
@@ -196,7 +184,7 @@ def test_an_unknown_contact_tags_nobody_and_says_which(crowd, notes):
     page.tag_select.value = "渠道/抖音"
     page.contacts_input.value = "wm040\nwm-nobody"
     page.tag_button.clicks += 1
-    assert "wm-nobody" in messages(notes, "error")[0]
+    assert "wm-nobody" in notes.messages("error")[0]
     assert crowd.contacts.count(tag="渠道/抖音") == 30
 
 
@@ -237,7 +225,7 @@ def test_run_now_from_the_jobs_page_records_and_audits(jobs_ws, notes):
     page.table.selection = [page.table.value["name"].tolist().index("tally")]
     assert page.job.value == "tally"
     page.run_button.clicks += 1
-    assert messages(notes, "success") == ["job tally finished: 0 contacts"]
+    assert notes.messages("success") == ["job tally finished: 0 contacts"]
     assert job_row(page, "tally")["last_status"] == "ok"
     audit = jobs_ws.audit_log.df(action="job.*")
     assert audit[["actor", "action", "target"]].values.tolist() == [["amy", "job.run", "tally"]]
@@ -247,7 +235,7 @@ def test_pausing_without_a_running_scheduler_is_explained(jobs_ws, notes):
     page = JobsPage(jobs_ws)
     page.job.value = "tally"
     page.pause_button.clicks += 1
-    assert "scheduler is not running" in messages(notes, "error")[0]
+    assert "scheduler is not running" in notes.messages("error")[0]
     assert jobs_ws.audit_log.df(action="job.pause").empty
 
 

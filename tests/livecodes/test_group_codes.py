@@ -8,7 +8,6 @@ import panel as pn
 import pytest
 import sqlalchemy as sa
 from bokeh.model import Model
-from panel.io.notifications import NotificationArea
 from PIL import Image
 
 from siyu import hookimpl
@@ -62,17 +61,6 @@ def way(wired, code):
 def events(wired, kind):
     return wired.ws.events.df(kind=kind)
 
-
-@pytest.fixture
-def notes(monkeypatch):
-    """The notification area the page reports to, outside a browser session."""
-    area = NotificationArea()
-    monkeypatch.setattr(pn.state, "_notification", area)
-    return area
-
-
-def messages(area, kind):
-    return [n.message for n in area.notifications if n.notification_type == kind]
 
 
 # -- creating ---------------------------------------------------------------------------------
@@ -456,7 +444,7 @@ def test_creating_from_the_form_after_reloading_groups(wired, notes):
     assert page.groups.value[["name", "role"]].values.tolist() == [
         ["表单一群", "in_use"], ["表单二群", "pool"]]
     assert way(wired, api.get_group_code(wired.ws, code["id"])).chat_id_list == [first]
-    assert messages(notes, "success")[-1] == f"created group code 表单群码 ({code['state']})"
+    assert notes.messages("success")[-1] == f"created group code 表单群码 ({code['state']})"
 
 
 def test_edit_and_save_from_the_page_rewrites_the_join_way(wired, notes):
@@ -477,16 +465,16 @@ def test_edit_and_save_from_the_page_rewrites_the_join_way(wired, notes):
     assert (saved["name"], saved["chats"], saved["pool"]) == ("编辑群码二期", [first, third], [])
     assert way(wired, saved).chat_id_list == [first, third]
     assert page.save_button.disabled
-    assert messages(notes, "success")[-1] == "saved group code 编辑群码二期"
+    assert notes.messages("success")[-1] == "saved group code 编辑群码二期"
     page.save()
-    assert messages(notes, "error")[-1] == "choose a group code and press Edit first"
+    assert notes.messages("error")[-1] == "choose a group code and press Edit first"
 
 
 def test_form_errors_are_notifications(wired, notes):
     page = GroupCodesPage(wired.ws)
     page.code_name.value = "空"
     assert page.create() is None
-    assert messages(notes, "error") == ["a group code needs at least one group chat in use"]
+    assert notes.messages("error") == ["a group code needs at least one group chat in use"]
     assert api.list_group_codes(wired.ws).empty
 
 
@@ -505,7 +493,7 @@ def test_pause_resume_delete_and_the_qr_from_the_page(wired, notes):
     page.delete_button.clicks += 1
     assert code["config_id"] not in wired.world.join_ways
     assert page.code.value is None and page.qr.object is None
-    assert messages(notes, "success") == [
+    assert notes.messages("success") == [
         "paused 页面: no new rooms or rotation until resumed", "resumed 页面",
         "deleted 页面; its QR code no longer works"]
 

@@ -4,9 +4,7 @@ both engines."""
 import io
 
 import panel as pn
-import pytest
 from bokeh.model import Model
-from panel.io.notifications import NotificationArea
 from PIL import Image
 
 from siyu.core.permissions import Principal
@@ -16,17 +14,6 @@ from siyu.plugins.livecodes.pages import LiveCodesPage, parse_tags
 OPERATOR = Principal("amy", "operator")
 ANALYST = Principal("ann", "analyst")
 
-
-@pytest.fixture
-def notes(monkeypatch):
-    """The notification area the page reports to, outside a browser session."""
-    area = NotificationArea()
-    monkeypatch.setattr(pn.state, "_notification", area)
-    return area
-
-
-def messages(area, kind):
-    return [n.message for n in area.notifications if n.notification_type == kind]
 
 
 def render(page):
@@ -69,7 +56,7 @@ def test_creating_a_code_from_the_form_creates_it_in_wecom(wired, notes):
     assert code["welcome"] == {"text": "{nickname} 你好，我是{staff}"}
     assert page.table.value["name"].tolist() == ["门店海报"]
     assert page.code.value == code["id"]
-    assert messages(notes, "success") == [f"created live code 门店海报 ({code['state']})"]
+    assert notes.messages("success") == [f"created live code 门店海报 ({code['state']})"]
 
 
 def test_the_preview_says_who_gets_the_next_customer_and_why(wired):
@@ -96,7 +83,7 @@ def test_pause_and_resume_change_the_status(wired, notes):
     page.resume_button.clicks += 1
     assert api.get_code(wired.ws, code["id"])["status"] == "active"
     assert page.table.value["status"].tolist() == ["active"]
-    assert messages(notes, "success") == ["paused 暂停: backup staff serve new customers",
+    assert notes.messages("success") == ["paused 暂停: backup staff serve new customers",
                                           "resumed 暂停"]
 
 
@@ -105,7 +92,7 @@ def test_pausing_without_backup_staff_is_a_notification(wired, notes):
     code = api.create_code(wired.ws, "无备份", staff)
     page = LiveCodesPage(wired.ws)
     page.pause_button.clicks += 1
-    assert "no backup staff" in messages(notes, "error")[0]
+    assert "no backup staff" in notes.messages("error")[0]
     assert api.get_code(wired.ws, code["id"])["status"] == "active"
 
 
@@ -165,7 +152,7 @@ def test_a_code_without_members_is_a_notification_not_an_error(wired, notes):
     page = LiveCodesPage(wired.ws)
     fill(page, "空码", [])
     assert page.create() is None
-    assert messages(notes, "error") == ["a live code needs at least one member"]
+    assert notes.messages("error") == ["a live code needs at least one member"]
     assert api.list_codes(wired.ws).empty
 
 
@@ -174,7 +161,7 @@ def test_a_bad_tag_is_a_notification(wired, notes):
     page = LiveCodesPage(wired.ws)
     fill(page, "坏标签", ["t1"], tags="渠道/" + "长" * 31)
     page.create_button.clicks += 1
-    assert "must be 'group/name'" in messages(notes, "error")[0]
+    assert "must be 'group/name'" in notes.messages("error")[0]
     assert api.list_codes(wired.ws).empty
 
 
@@ -205,10 +192,10 @@ def test_edit_loads_the_chosen_code_and_save_changes_it_in_wecom(wired, notes):
     assert saved["welcome"] == {"text": "欢迎光临", "fallback": "欢迎"}
     assert set(wired.world.contact_ways[code["config_id"]].user) <= {"s1", "s3"}
     assert page.save_button.disabled and page.code.value == code["id"]
-    assert messages(notes, "success")[-1].startswith("saved live code 门店海报 二期")
+    assert notes.messages("success")[-1].startswith("saved live code 门店海报 二期")
 
 
 def test_save_without_edit_is_a_notification(wired, notes):
     page = LiveCodesPage(wired.ws.as_user(OPERATOR))
     page.save()
-    assert messages(notes, "error") == ["choose a code and press Edit first"]
+    assert notes.messages("error") == ["choose a code and press Edit first"]

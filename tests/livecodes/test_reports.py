@@ -11,7 +11,6 @@ import panel as pn
 import pytest
 import sqlalchemy as sa
 from bokeh.model import Model
-from panel.io.notifications import NotificationArea
 
 from siyu.cli import main
 from siyu.core.errors import NotFound, ValidationError
@@ -340,11 +339,8 @@ def test_a_custom_period_reloads_the_numbers(wired, shop):
     assert page.download.filename == "livecode-report-code-all-time.csv"
 
 
-def test_a_custom_period_without_its_days_is_a_notification(wired, monkeypatch):
-    area = NotificationArea()
-    monkeypatch.setattr(pn.state, "_notification", area)
+def test_a_custom_period_without_its_days_is_a_notification(wired, notes):
     page = LiveCodeReportsPage(wired.ws)
     page.period.value = -1
     page.days.value = None
-    errors = [n.message for n in area.notifications if n.notification_type == "error"]
-    assert errors == ["pick the first and the last day of the period"]
+    assert notes.messages("error") == ["pick the first and the last day of the period"]
