@@ -316,18 +316,22 @@ def _hint_url(url: str, given: str | None) -> str:
     return repr(describe_url(url))
 
 
-def _demo_sandbox(ws: Any, args: argparse.Namespace) -> Any:
-    """The built-in WeCom sandbox wired to the demo (``None`` with ``--no-sandbox`` or when
-    the WeCom plugin is disabled)."""
+def _start_demo_services(ws: Any, args: argparse.Namespace) -> list[Any]:
+    """What the plugins run beside the demo console (``start_demo``; the built-in WeCom
+    plugin's sandbox); none with ``--no-sandbox``."""
     if args.no_sandbox:
-        return None
-    if ws.pm.get_plugin("wecom") is None:
-        _out("WeCom plugin disabled: the demo runs without the sandbox")
-        return None
-    from siyu.plugins.wecom.demo import wire_sandbox
-
-    _out("Starting the built-in WeCom sandbox and syncing it …")
-    return wire_sandbox(ws)
+        return []
+    errors: list[Exception] = []
+    called = ws.pm.call_each("start_demo", on_error=errors.append, ws=ws)
+    started = [result for _name, result in called if result is not None]
+    if errors:
+        for service in started:
+            service.stop()
+        raise errors[0]
+    for name, result in called:
+        if result is not None:
+            _out(f"started {result.name} (plugin {name})")
+    return started
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -356,15 +360,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _out(report.summary())
         _print_summary(ws, url)
         if not args.no_serve:
-            demo = _demo_sandbox(ws, args)
+            services = _start_demo_services(ws, args)
+
+            def connect(port: int) -> list[str]:
+                return [line for service in services for line in service.connect(port)]
+
             try:
                 credentials = first_admin(ws)
                 banner = ([f"First login: user {credentials[0]}, password {credentials[1]}"]
                           if credentials else [])
-                return serve(ws, args, banner, on_ready=demo.connect if demo else None)
+                return serve(ws, args, banner, on_ready=connect)
             finally:
-                if demo is not None:
-                    demo.stop()
+                for service in services:
+                    service.stop()
     finally:
         ws.close()
     _out("")
@@ -522,8 +530,8 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
     p.add_argument("--no-serve", action="store_true",
                    help="load and summarise only; do not start the console")
     p.add_argument("--no-sandbox", action="store_true",
-                   help="serve without the built-in WeCom sandbox (by default the demo "
-                        "starts one, syncs it and makes a live code to scan)")
+                   help="serve without what plugins start for the demo (by default the "
+                        "built-in WeCom sandbox: synced, with a live code to scan)")
     add_serve_options(p)
     p.set_defaults(func=cmd_demo)
     add_console_commands(sub, common)

@@ -389,3 +389,41 @@ def test_user_commands_manage_console_users(capsys, db):
     assert run(capsys, "user", "disable", "ada", "--db", db)[0] == 0
     code, out, _ = run(capsys, "user", "list", "--db", db)
     assert "ada  analyst (disabled)" in out
+
+
+def test_demo_services_start_connect_and_stop_and_a_failing_one_stops_the_others(db):
+    import argparse
+
+    import siyu
+    from siyu.cli import _start_demo_services
+    from siyu.core.records import DemoService
+
+    stopped = []
+
+    class Starts:
+        @siyu.hookimpl
+        def start_demo(self, ws):
+            return DemoService("acme", lambda port: [f"acme on {port}"],
+                               lambda: stopped.append("acme"))
+
+    class Fails:
+        @siyu.hookimpl
+        def start_demo(self, ws):
+            raise RuntimeError("no sandbox today")
+
+    args = argparse.Namespace(no_sandbox=False)
+    ws = siyu.open(db, plugins=[Starts()], load_entry_points=False, disable=["wecom"])
+    try:
+        (service,) = _start_demo_services(ws, args)
+        assert service.connect(5006) == ["acme on 5006"]
+        assert _start_demo_services(ws, argparse.Namespace(no_sandbox=True)) == []
+    finally:
+        ws.close()
+    ws = siyu.open(db, plugins=[Starts(), Fails()], load_entry_points=False,
+                   disable=["wecom"])
+    try:
+        with pytest.raises(Exception, match="no sandbox today"):
+            _start_demo_services(ws, args)
+        assert stopped == ["acme"]
+    finally:
+        ws.close()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ChannelSpec,
         CommandSpec,
         ConnectorSpec,
+        DemoService,
         JobSpec,
         ModelSet,
         PageSpec,
@@ -116,6 +117,21 @@ def register_commands() -> list[CommandSpec] | None:
 
     :return: a list of :class:`siyu.core.records.CommandSpec`; names must be unique and must
         not shadow a built-in command.
+    """
+
+
+@hookspec
+def start_demo(ws: Workspace) -> DemoService | None:
+    """Start what the plugin needs to show itself in ``siyu demo`` (a sandbox, sample data).
+
+    Called by ``siyu demo`` after the sample business is loaded and before the console
+    starts (not with ``--no-serve`` or ``--no-sandbox``). Raising stops the demo with the
+    error; services already started are stopped.
+
+    :param ws: the demo workspace.
+    :return: a :class:`siyu.core.records.DemoService` whose ``connect(port)`` is called
+        once the console listens and whose ``stop()`` is called when the demo ends, or
+        ``None`` when the plugin has nothing to run.
     """
 
 

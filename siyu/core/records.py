@@ -151,3 +151,18 @@ class CommandSpec:
     help: str
     configure: Callable[[Any], None]
     run: Callable[[Any, Any], int | None]
+
+
+@dataclass(frozen=True)
+class DemoService:
+    """Something a plugin runs beside ``siyu demo``'s console (e.g. a sandbox).
+
+    :param name: what it is, e.g. ``"wecom-sandbox"``.
+    :param connect: ``connect(console_port) -> lines``: called once the console listens;
+        returns lines to print for people trying the demo.
+    :param stop: ``stop()``: called when the demo stops.
+    """
+
+    name: str
+    connect: Callable[[int], list[str]]
+    stop: Callable[[], None]

@@ -37,8 +37,10 @@ def test_a_scan_in_the_demo_sandbox_reaches_the_console(ws):
             assert link.startswith(demo.sandbox.base_url + "/sandbox/scan?config_id=")
             scanned = httpx.get(link, timeout=10).json()
             wait_until(lambda: (api.adds_df(ws)["welcome"] == "sent").any())
-            added = api.adds_df(ws)
             contact = ws.contacts.get(scanned["external_userid"])
+            wait_until(lambda: ws.tags.of(contact.id))  # tags follow the welcome
+            added = api.adds_df(ws)
+            contact = ws.contacts.get(contact.id)
             assert added["userid"].tolist() == [scanned["userid"]]
             assert ws.tags.of(contact.id) == ["渠道/演示海报"]
             assert contact.source_channel == "演示海报"

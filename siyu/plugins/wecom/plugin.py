@@ -62,6 +62,17 @@ def on_contact_added(ws, contact, via):
 
 
 @hookimpl
+def start_demo(ws):
+    """The built-in sandbox for ``siyu demo``: configured, synced, one live code to scan,
+    its callbacks sent to the demo console."""
+    from siyu.core.records import DemoService
+    from siyu.plugins.wecom.demo import wire_sandbox
+
+    demo = wire_sandbox(ws)
+    return DemoService("wecom-sandbox", demo.connect, demo.stop)
+
+
+@hookimpl
 def register_commands():
     """``siyu wecom``, ``siyu doctor`` and ``siyu sandbox``."""
     from siyu.plugins.wecom.commands import COMMANDS
