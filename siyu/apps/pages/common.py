@@ -154,6 +154,14 @@ def yuan(fen: int | float | None) -> str:
     return f"¥{(fen or 0) / 100:,.2f}"
 
 
+def readonly_note(can_write: bool, what: str) -> list[pn.pane.Alert]:
+    """``[]`` for a role that may change ``what``; else one note saying it can only look."""
+    if can_write:
+        return []
+    return [pn.pane.Alert(f"Your role can see {what} but not change them.",
+                          alert_type="info", css_classes=["siyu-readonly-note"])]
+
+
 def section(title: str, *objects: Any, css_class: str = "") -> pn.Column:
     """A titled block of a page."""
     return pn.Column(pn.pane.Markdown(f"### {title}", margin=(0, 10)), *objects,

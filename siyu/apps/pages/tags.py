@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import panel as pn
 
-from siyu.apps.pages.common import contact_ref, notify_errors, notify_success, section, table
+from siyu.apps.pages.common import (
+    contact_ref,
+    notify_errors,
+    notify_success,
+    readonly_note,
+    section,
+    table,
+)
 from siyu.core.errors import ValidationError
 from siyu.core.services.contacts import split_tag_name
 
@@ -114,9 +121,7 @@ class TagsPage(pn.viewable.Viewer):
         return removed
 
     def __panel__(self) -> pn.Column:
-        note = ([] if self.can_write else
-                [pn.pane.Alert("Your role can see tags but not change them.",
-                               alert_type="info", css_classes=["siyu-readonly-note"])])
+        note = readonly_note(self.can_write, "tags")
         create = section("Create a tag", pn.Row(self.new_tag, self.create_button),
                          css_class="siyu-tags-create-section")
         bulk = section("Tag contacts in bulk", self.contacts_input,

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import panel as pn
 
-from siyu.apps.pages.common import notify_errors, notify_success, section, show_times, table
+from siyu.apps.pages.common import (
+    notify_errors,
+    notify_success,
+    readonly_note,
+    section,
+    show_times,
+    table,
+)
 from siyu.core.errors import ValidationError
 from siyu.plugins.livecodes import group_api as api
 from siyu.plugins.livecodes.assets import qr_png
@@ -79,33 +86,15 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.create_button = pn.widgets.Button(
             name="Create group code", button_type="primary", disabled=readonly,
             css_classes=["siyu-groupcodes-create-button"])
-        self.save_button = pn.widgets.Button(
-            name="Save changes to the chosen code", button_type="primary", disabled=True,
-            css_classes=["siyu-groupcodes-save-button"])
         # -- the chosen code
         self.code = pn.widgets.Select(name="Group code", width=260,
                                       css_classes=["siyu-groupcodes-code"])
-        self.pause_button = pn.widgets.Button(name="Pause", button_type="warning",
-                                              disabled=readonly,
-                                              css_classes=["siyu-groupcodes-pause"])
-        self.resume_button = pn.widgets.Button(name="Resume", button_type="success",
-                                               disabled=readonly,
-                                               css_classes=["siyu-groupcodes-resume"])
-        self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
-                                               disabled=readonly,
-                                               css_classes=["siyu-groupcodes-delete"])
-        self.edit_button = pn.widgets.Button(name="Edit", disabled=readonly,
-                                             css_classes=["siyu-groupcodes-edit"])
+        self.add_code_controls("siyu-groupcodes", readonly, self._png_file, "groupcode.png")
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False,
                                      css_classes=["siyu-groupcodes-warning"])
         self.error = pn.pane.Alert("", alert_type="danger", visible=False,
                                    css_classes=["siyu-groupcodes-error"])
         self.groups = table(css_class="siyu-groupcodes-groups")
-        self.qr = pn.pane.PNG(None, width=200, height=200,
-                              css_classes=["siyu-groupcodes-qr-image"])
-        self.png_download = pn.widgets.FileDownload(
-            callback=self._png_file, filename="groupcode.png", label="Download PNG",
-            button_type="default", css_classes=["siyu-groupcodes-download-png"])
         self.joins = table(css_class="siyu-groupcodes-joins", max_height=300)
         # -- staff codes inviting into the chosen code
         self.staff_code = pn.widgets.Select(name="Staff live code", width=260,
@@ -300,9 +289,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         return done
 
     def __panel__(self) -> pn.Column:
-        note = ([] if self.can_write else
-                [pn.pane.Alert("Your role can see group codes but not change them.",
-                               alert_type="info", css_classes=["siyu-readonly-note"])])
+        note = readonly_note(self.can_write, "group codes")
         create = section(
             "Create a group code, or edit the chosen one",
             pn.Row(self.code_name, self.reload_button),

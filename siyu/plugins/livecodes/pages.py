@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import panel as pn
 
-from siyu.apps.pages.common import notify_errors, notify_success, section, show_times, table
+from siyu.apps.pages.common import (
+    notify_errors,
+    notify_success,
+    readonly_note,
+    section,
+    show_times,
+    table,
+)
 from siyu.core.errors import ValidationError
 from siyu.plugins.livecodes import api
 from siyu.plugins.livecodes.assets import qr_png, qr_svg
@@ -76,29 +83,11 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.create_button = pn.widgets.Button(
             name="Create code", button_type="primary", disabled=readonly,
             css_classes=["siyu-livecodes-create-button"])
-        self.save_button = pn.widgets.Button(
-            name="Save changes to the chosen code", button_type="primary", disabled=True,
-            css_classes=["siyu-livecodes-save-button"])
         # -- the chosen code
         self.code = pn.widgets.Select(name="Code", width=260,
                                       css_classes=["siyu-livecodes-code"])
-        self.pause_button = pn.widgets.Button(name="Pause", button_type="warning",
-                                              disabled=readonly,
-                                              css_classes=["siyu-livecodes-pause"])
-        self.resume_button = pn.widgets.Button(name="Resume", button_type="success",
-                                               disabled=readonly,
-                                               css_classes=["siyu-livecodes-resume"])
-        self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
-                                               disabled=readonly,
-                                               css_classes=["siyu-livecodes-delete"])
-        self.edit_button = pn.widgets.Button(name="Edit", disabled=readonly,
-                                             css_classes=["siyu-livecodes-edit"])
+        self.add_code_controls("siyu-livecodes", readonly, self._png_file, "livecode.png")
         self.preview = table(css_class="siyu-livecodes-preview-table")
-        self.qr = pn.pane.PNG(None, width=200, height=200,
-                              css_classes=["siyu-livecodes-qr-image"])
-        self.png_download = pn.widgets.FileDownload(
-            callback=self._png_file, filename="livecode.png", label="Download PNG",
-            button_type="default", css_classes=["siyu-livecodes-download-png"])
         self.svg_download = pn.widgets.FileDownload(
             callback=self._svg_file, filename="livecode.svg", label="Download SVG",
             button_type="default", css_classes=["siyu-livecodes-download-svg"])
@@ -255,9 +244,7 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         return code
 
     def __panel__(self) -> pn.Column:
-        note = ([] if self.can_write else
-                [pn.pane.Alert("Your role can see live codes but not change them.",
-                               alert_type="info", css_classes=["siyu-readonly-note"])])
+        note = readonly_note(self.can_write, "live codes")
         create = section(
             "Create a live code, or edit the chosen one",
             pn.Row(self.code_name, self.strategy, self.channel),

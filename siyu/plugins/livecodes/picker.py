@@ -1,8 +1,10 @@
-"""What the Live codes and Group codes pages share: choosing one code from a table.
+"""What the Live codes and Group codes pages share: choosing one code from a table, and
+the controls for the chosen code.
 
 A page keeps a ``table`` (Tabulator of codes, ``id`` column first) and a ``code`` Select
 whose values are code ids, and implements ``show_code()``. Selecting a table row chooses
-that code; reloading keeps the chosen code when it still exists.
+that code; reloading keeps the chosen code when it still exists. :meth:`add_code_controls`
+makes the Save, Edit, Pause, Resume and Delete buttons, the QR image and its PNG download.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import panel as pn
 
 
 class CodePicker:
@@ -20,6 +23,26 @@ class CodePicker:
     #: The page's own method showing the chosen code (or nothing when none is chosen).
     show_code: Any
     _reloading: bool = False
+
+    def add_code_controls(self, prefix: str, readonly: bool, png: Any, png_name: str) -> None:
+        """Make the chosen-code controls as attributes, CSS classes ``<prefix>-pause`` etc.
+
+        :param png: callback returning the QR PNG file for the download.
+        """
+        self.save_button = pn.widgets.Button(
+            name="Save changes to the chosen code", button_type="primary", disabled=True,
+            css_classes=[f"{prefix}-save-button"])
+        for attribute, label, kind in (("pause_button", "Pause", "warning"),
+                                       ("resume_button", "Resume", "success"),
+                                       ("delete_button", "Delete", "danger"),
+                                       ("edit_button", "Edit", "default")):
+            setattr(self, attribute, pn.widgets.Button(
+                name=label, button_type=kind, disabled=readonly,
+                css_classes=[f"{prefix}-{attribute.removesuffix('_button')}"]))
+        self.qr = pn.pane.PNG(None, width=200, height=200, css_classes=[f"{prefix}-qr-image"])
+        self.png_download = pn.widgets.FileDownload(
+            callback=png, filename=png_name, label="Download PNG", button_type="default",
+            css_classes=[f"{prefix}-download-png"])
 
     def watch_choice(self) -> None:
         """Connect the table's row selection and the Select to :meth:`show_code`."""
