@@ -7,16 +7,13 @@ import argparse
 from typing import Any
 
 from siyu.core.records import CommandSpec
+from siyu.plugins.livecodes.commands import _code
 from siyu.plugins.livecodes.groups import DEFAULT_ROTATE_AT, DEFAULT_WARN_AT
 
 ACTIONS = ("show", "pause", "resume", "delete", "members", "joins")
 SHOWN = ("id", "name", "state", "status", "chats", "pool", "retired", "auto_create_room",
          "room_base_name", "room_base_id", "warn_at", "rotate_at", "tags", "invited_by",
          "qr_url", "warning", "last_error")
-
-
-def _code(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
