@@ -1,17 +1,28 @@
 """Contacts: a searchable, filterable table paged on the server, and the customer card.
 
 Only the current page is ever read from the database (``ws.contacts.df(limit=, offset=)``);
-the total comes from ``ws.contacts.count()`` with the same filters.
+the total comes from ``ws.contacts.count()`` with the same filters, counted once per set of
+filters (paging reuses it), so paging through a search spends one search per page of the
+user's per-minute search budget (see :data:`siyu.core.services.contacts.SEARCHES_PER_MINUTE`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import panel as pn
 
-from siyu.apps.pages.common import Pager, contact_ref, notify_errors, show_times, table
+from siyu.apps.pages.common import (
+    Pager,
+    contact_ref,
+    notify_error,
+    notify_errors,
+    show_times,
+    table,
+)
 from siyu.apps.pages.customer_card import CustomerCard
+from siyu.core.errors import SiyuError
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -56,11 +67,13 @@ class ContactsPage(pn.viewable.Viewer):
                                              margin=(24, 10, 10, 10))
         self.card = CustomerCard(ws)
         self._quiet = False
+        #: The filters ``pager.total`` was counted for (``None``: count again).
+        self._counted: dict[str, Any] | None = None
 
         self._load_options()
         for widget in (self.search, self.tag, self.owner, self.channel):
             widget.param.watch(self._filters_changed, "value")
-        self.pager.param.watch(lambda _event: self.refresh(), "page")
+        self.pager.param.watch(self._page_changed, "page")
         self.table.param.watch(self._row_selected, "selection")
         self.reset.on_click(lambda _event: self.clear_filters())
         self.open_button.on_click(lambda _event: self.open_contact(self.open_input.value))
@@ -109,12 +122,38 @@ class ContactsPage(pn.viewable.Viewer):
 
     # -- table ----------------------------------------------------------------------------
 
-    @notify_errors
-    def refresh(self) -> None:
-        """Count the matching contacts and show the current page of them."""
+    def _page_changed(self, *_events: Any) -> None:
+        if not self._quiet:
+            self.refresh(recount=False)
+
+    def refresh(self, *, recount: bool = True) -> None:
+        """Count the matching contacts and show the current page of them.
+
+        A refused or rate-limited search is shown as a notification and leaves an empty
+        table, never rows of an earlier search under the new search term.
+
+        :param recount: count again even when the filters are the ones last counted.
+        """
+        try:
+            self._show_page(recount)
+        except SiyuError as exc:
+            self._counted = None
+            self._quiet = True
+            try:
+                self.pager.total = 0
+                self.pager.page = 1
+            finally:
+                self._quiet = False
+            self.table.selection = []
+            self.table.value = pd.DataFrame(columns=COLUMNS)
+            notify_error(str(exc))
+
+    def _show_page(self, recount: bool) -> None:
         filters = self.filters()
-        total = self.ws.contacts.count(**filters)
-        self.pager.total = total
+        if recount or filters != self._counted:
+            self._counted = None  # an error while counting must not leave a stale total
+            self.pager.total = self.ws.contacts.count(**filters)
+            self._counted = filters
         if self.pager.page > self.pager.pages:
             self.pager.page = self.pager.pages  # the page watcher refreshes
             return

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import select
 
-from siyu.core.errors import NotFound, ValidationError
-from siyu.core.pii import mask_phone_series, normalize_phone
+from siyu.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from siyu.core.permissions import LOCAL
+from siyu.core.pii import _SEPARATORS, mask_phone, mask_phone_series, normalize_phone
 from siyu.core.services.base import Service, as_utc
-from siyu.storage.models import Contact, ContactTag, Staff, Store, Tag, TagGroup
+from siyu.storage.like import ESCAPE as LIKE_ESCAPE
+from siyu.storage.like import contains, ends_with, escape_like
+from siyu.storage.models import AuditLog, Contact, ContactTag, Staff, Store, Tag, TagGroup
 from siyu.storage.types import utcnow
 
 GENDERS = {"": 0, "0": 0, "unknown": 0, "未知": 0, "1": 1, "m": 1, "male": 1, "男": 1,
@@ -21,6 +26,22 @@ GENDERS = {"": 0, "0": 0, "unknown": 0, "未知": 0, "1": 1, "m": 1, "male": 1, 
 #: Columns ``ws.contacts.df()`` returns by default, in order.
 DEFAULT_COLUMNS = ("id", "external_userid", "unionid", "name", "phone", "gender", "city",
                    "owner", "store", "source_channel", "remark", "added_at", "removed_at")
+
+#: Contact searches (``count()`` / ``df()`` / ``query()`` with a ``search`` term) one console
+#: user may run per :data:`SEARCH_WINDOW`. Generous enough for paging: the Contacts page
+#: counts a term once and reads one page per click, so this is 30 new terms or 60 pages a
+#: minute, while guessing hidden phone digits one search at a time stays hopeless.
+SEARCHES_PER_MINUTE = 60
+SEARCH_WINDOW = timedelta(minutes=1)
+#: The audit action each console search writes (and the rate limit counts).
+SEARCH_ACTION = "contact.search"
+
+#: Digits with an optional leading ``+`` and ``*`` for masked digits (separators removed).
+_PHONE_LIKE = re.compile(r"^\+?[\d*]*\d[\d*]*$")
+#: A country code in front of a whole (or masked) eleven-character mobile number.
+_COUNTRY = re.compile(r"^(?:\+?86|0086)(?=1[\d*]{10}$)")
+#: What a masked phone shows: ``138****0001`` (head, tail) or ``****0001`` (tail only).
+_MASKED = re.compile(r"^(\d{3})?\*+(\d{4})$")
 
 
 def parse_gender(value: Any) -> int:
@@ -34,6 +55,64 @@ def parse_gender(value: Any) -> int:
     if key not in GENDERS:
         raise ValidationError(f"gender {value!r} is not one of 男/女/未知, male/female, 0/1/2")
     return GENDERS[key]
+
+
+def phone_term(term: str) -> str | None:
+    """The phone search ``term`` stands for, compacted, or ``None`` when it is not one.
+
+    A term is phone-like when it is digits (``*`` for masked ones) with optional
+    separators and ``+86`` / ``0086``: ``"+86 138-****-0001"`` → ``"138****0001"``,
+    ``"0001"`` → ``"0001"``, ``"王0001"`` → ``None``.
+    """
+    compact = _SEPARATORS.sub("", term)
+    if not _PHONE_LIKE.match(compact):
+        return None
+    return _COUNTRY.sub("", compact).lstrip("+")
+
+
+def phone_condition(phone: sa.ColumnElement, term: str, *, full_access: bool,
+                    who: str = "this role") -> sa.ColumnElement[bool] | None:
+    """The condition a phone-like ``term`` (see :func:`phone_term`) puts on ``phone``.
+
+    Everyone may search by what a masked phone shows: the last four digits (``0001``: the
+    phone ends with them) or the masked form (``138****0001``). Only ``full_access``
+    (``pii.view``) may search by other digits: the full number or any run of 4 or more.
+    Fewer than four digits never match phones (names and remarks still do).
+
+    :return: the condition, or ``None`` when the term does not search phones.
+    :raises PermissionDenied: without ``full_access``, a term that would probe hidden digits
+        (otherwise 10,000 searches would reveal any masked number).
+    """
+    digits = sum(ch.isdigit() for ch in term)
+    if digits < 4:
+        return None
+    masked = _MASKED.match(term)
+    if masked:
+        head, tail = masked.groups()
+        if head is None:
+            return ends_with(phone, tail)
+        # Phones are stored as eleven digits: the four hidden ones are "any character".
+        return phone.like(f"{escape_like(head)}____{escape_like(tail)}", escape=LIKE_ESCAPE)
+    if "*" not in term:
+        if full_access:
+            return phone == term if len(term) == 11 else contains(phone, term)
+        if len(term) == 4:
+            return ends_with(phone, term)
+    elif full_access:
+        return None  # stars that are not the masked form: no phone matches that
+    raise PermissionDenied(
+        f"{who} may search phone numbers only by their last four digits (e.g. 0001) or as "
+        f"shown masked (e.g. 138****0001); searching other digits needs the pii.view "
+        f"permission")
+
+
+def _audited_term(term: str) -> str:
+    """``term`` as the audit log keeps it: a long digit run masked like a phone, so the log
+    does not become a list of full numbers."""
+    phone = phone_term(term)
+    if phone is not None and sum(ch.isdigit() for ch in phone) >= 7:
+        return mask_phone(phone) or ""
+    return term[:100]
 
 
 def split_tag_name(full: str) -> tuple[str, str]:
@@ -168,8 +247,13 @@ class ContactsService(Service):
         :param active: ``True`` only current friends, ``False`` only removed ones.
         :param added_since: added at or after (date or datetime, workspace timezone).
         :param added_until: added before.
-        :param search: substring of name, remark or external_userid, or a phone's digits.
+        :param search: substring of name or remark (``%`` and ``_`` match literally), the
+            exact external_userid, or a phone: see :func:`phone_condition` for what each role
+            may search by. A console user's searches are audited (``contact.search``) and
+            limited to :data:`SEARCHES_PER_MINUTE` a minute.
         :raises NotFound: an unknown tag.
+        :raises PermissionDenied: a phone search by hidden digits without ``pii.view``.
+        :raises RateLimited: too many searches in the last minute.
         """
         c = Contact.__table__
         owner_t = Staff.__table__.alias("owner_staff")
@@ -187,7 +271,11 @@ class ContactsService(Service):
                    active: bool | None = None, added_since: Any = None,
                    added_until: Any = None, search: str | None = None
                    ) -> list[sa.ColumnElement]:
-        """The filters of :meth:`query` as conditions on the ``contact`` table alone."""
+        """The filters of :meth:`query` as conditions on the ``contact`` table alone.
+
+        A ``search`` term is checked, rate-limited and audited here, so every door that
+        filters by it (``count``, ``df``, ``query``) counts as one search.
+        """
         c = Contact.__table__.c
         where: list[sa.ColumnElement] = []
         tz = self.ws.timezone
@@ -211,15 +299,59 @@ class ContactsService(Service):
             tag_id = self._tag_id(tag)
             where.append(c.id.in_(sa.select(ContactTag.contact_id)
                                   .where(ContactTag.tag_id == tag_id)))
-        if search:
-            term = search.strip()
-            like = f"%{term}%"
-            clauses = [c.name.like(like), c.remark.like(like), c.external_userid == term]
-            digits = "".join(ch for ch in term if ch.isdigit())
-            if len(digits) == 11:
-                clauses.append(c.phone == digits)
-            where.append(sa.or_(*clauses))
+        term = str(search or "").strip()
+        if term:
+            where.append(self._search(term))
         return where
+
+    def _search(self, term: str) -> sa.ColumnElement[bool]:
+        """The condition for ``search=term``, after the console user's budget and audit."""
+        c = Contact.__table__.c
+        principal = self.ws.principal
+        # The CLI and notebooks act as LOCAL on their own machine: nothing to limit there.
+        console = principal is not LOCAL
+        if console:
+            self._check_search_budget()
+        clauses = [contains(c.name, term), contains(c.remark, term), c.external_userid == term]
+        phone = phone_term(term)
+        try:
+            if phone is not None:
+                condition = phone_condition(c.phone, phone, full_access=principal.can("pii.view"),
+                                            who=f"{principal.name} ({principal.role})")
+                if condition is not None:
+                    clauses.append(condition)
+        except PermissionDenied:
+            if console:  # a refused probe is worth keeping, and it spends the budget too
+                self.ws.audit(SEARCH_ACTION, "contacts",
+                              {"term": _audited_term(term), "denied": True})
+            raise
+        if console:
+            self.ws.audit(SEARCH_ACTION, "contacts", {"term": _audited_term(term)})
+        return sa.or_(*clauses)
+
+    def _check_search_budget(self) -> None:
+        """Raise :class:`RateLimited` when the acting user already ran
+        :data:`SEARCHES_PER_MINUTE` searches in the last minute.
+
+        Counted from the audit log, not in memory, so the limit holds across console
+        processes and restarts.
+        """
+        a = AuditLog.__table__
+        now = utcnow()
+        # The SEARCHES_PER_MINUTE-th newest search: while it is inside the window the
+        # budget is spent, and it frees a search when it leaves the window.
+        query = (sa.select(a.c.at)
+                 .where(a.c.actor == self.ws.principal.name, a.c.action == SEARCH_ACTION,
+                        a.c.at >= now - SEARCH_WINDOW)
+                 .order_by(a.c.at.desc()).offset(SEARCHES_PER_MINUTE - 1).limit(1))
+        with self.ws.engine.connect() as conn:
+            oldest = conn.execute(query).scalar()
+        if oldest is None:
+            return
+        wait = max(1.0, (oldest + SEARCH_WINDOW - now).total_seconds())
+        raise RateLimited(f"too many contact searches: {self.ws.principal.name} ran "
+                          f"{SEARCHES_PER_MINUTE} in the last minute; try again in "
+                          f"{math.ceil(wait)} s", retry_after=wait)
 
     def _tag_id(self, full: str) -> int:
         group, name = split_tag_name(full)

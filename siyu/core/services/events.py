@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from siyu.core.errors import ValidationError
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.dialect import insert_for
+from siyu.storage.like import glob
 from siyu.storage.models import Event
 from siyu.storage.types import utcnow
 
@@ -46,7 +47,7 @@ class EventsService(Service):
         query = sa.select(e).order_by(e.c.occurred_at.desc(), e.c.id.desc())
         tz = self.ws.timezone
         if kind:
-            query = query.where(e.c.kind.like(kind.replace("*", "%")))
+            query = query.where(glob(e.c.kind, kind))  # only * is a wildcard
         if contact is not None:
             query = query.where(e.c.contact_id == contact)
         if since is not None:
