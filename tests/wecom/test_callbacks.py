@@ -47,12 +47,18 @@ def test_customer_deleting_staff_marks_the_contact_removed(wired, wait):
 
 
 def test_forged_callback_is_rejected_and_logged(wired, wait):
+    import time
+
     ws = wired.ws
     answer = httpx.post(f"{wired.base}/wecom/callback",
-                        params={"msg_signature": "0" * 40, "timestamp": "1", "nonce": "x"},
+                        params={"msg_signature": "0" * 40, "timestamp": str(int(time.time())),
+                                "nonce": "x"},
                         content="<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>")
-    assert answer.status_code == 403
-    assert len(ws.events.df(kind="wecom.callback_rejected")) == 1
+    assert (answer.status_code, answer.text) == (403, "invalid signature")
+    (counted,) = wired.service.rejections()  # counted per reason, not an event row each
+    assert (counted.reason, counted.total, counted.sample_ip) == ("invalid signature", 1,
+                                                                  "127.0.0.1")
+    assert len(ws.events.df(kind="wecom.callback_rejected")) == 0
     assert ws.contacts.count() == 0
 
 

@@ -2,7 +2,8 @@
 
 Steps: settings present → access token (corp id and secret; 60020 untrusted IP) →
 customer-contact permission (48002) → callback crypto round trip → callback URL answers
-WeCom's verification. A step that cannot run because an earlier one failed is skipped.
+WeCom's verification → callbacks refused lately. A step that cannot run because an earlier
+one failed is skipped.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import secrets
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.plugins.wecom.models import WeComCallback
 from siyu.plugins.wecom.service import wecom
+from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -99,6 +104,7 @@ def run_checks(ws: Workspace, *, timeout: float = 5.0) -> list[Check]:
     else:
         checks.append(Check("callback crypto", None, "needs corp id, token and key"))
     checks.append(_check_callback_url(ws, config.callback_url, timeout))
+    checks.append(_check_rejections(ws))
     return checks
 
 
@@ -132,3 +138,36 @@ def _check_callback_url(ws: Workspace, url: str, timeout: float) -> Check:
         return Check("callback URL", False, f"answered correctly but took {took:.1f} s",
                      "WeCom needs the verification answered within 1 s")
     return Check("callback URL", True, f"{url} verified in {took * 1000:.0f} ms")
+
+
+#: Refusals older than this say nothing about the current set-up.
+RECENT_REFUSALS = timedelta(hours=24)
+
+
+def _check_rejections(ws: Workspace) -> Check:
+    """Fails when requests were refused for a reason a wrong setting (or clock) gives
+    WeCom's own callbacks, recently, and no callback was accepted since; refusals of
+    strangers' requests alone (too large, missing parameters) never fail it."""
+    from siyu.plugins.wecom.receiver import SETUP_REASONS
+
+    rows = wecom(ws).rejections()
+    if not rows:
+        return Check("callback rejections", True, "none recorded")
+    latest = rows[0]
+    when = latest.last_at.astimezone(ws.timezone).strftime("%Y-%m-%d %H:%M")
+    detail = (f"{sum(r.total for r in rows)} refused "
+              f"({', '.join(f'{r.reason} {r.total}' for r in rows)}); latest: "
+              f"{latest.reason} at {when} from {latest.sample_ip} ({latest.sample_detail})")
+    since = utcnow() - RECENT_REFUSALS
+    setup = [r.last_at for r in rows if r.reason in SETUP_REASONS and r.last_at >= since]
+    if not setup:
+        return Check("callback rejections", True, detail)
+    table = WeComCallback.__table__
+    with ws.engine.connect() as conn:
+        accepted = conn.execute(sa.select(sa.func.max(table.c.received_at))).scalar()
+    if accepted is not None and accepted > max(setup):
+        return Check("callback rejections", True, f"{detail}; callbacks accepted since")
+    return Check("callback rejections", False, f"{detail}; none accepted since",
+                 "if WeCom sent these, its callbacks are being lost: copy the token, "
+                 "EncodingAESKey and corp id again from the app's API receive settings and "
+                 "check this server's clock (NTP); requests from strangers can be ignored")

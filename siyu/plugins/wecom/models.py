@@ -100,3 +100,23 @@ class WeComMassResult(SQLModel, table=True):
     status: str = Field(default="pending", max_length=20, index=True)
     sent_at: datetime | None = Field(default=None,
                                      sa_column=sa.Column(UTCDateTime(), nullable=True))
+
+
+class WeComCallbackRejection(SQLModel, table=True):
+    """Requests to the public callback URL that were refused, counted per reason.
+
+    One row per reason, not per request: anyone can post to the callback URL, so a row each
+    would let them fill the database (see :mod:`siyu.plugins.wecom.rejections`). ``total``
+    adds up every process's counts; ``sample_*`` describe the latest refusal written.
+    """
+
+    __tablename__ = "wecom_callback_rejection"
+
+    reason: str = Field(primary_key=True, max_length=64)
+    # 64-bit: a steady flood of 1,000 requests a second overflows 32 bits in 25 days.
+    total: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    first_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    last_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    sample_ip: str = Field(default="", max_length=64)
+    sample_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    sample_detail: str = Field(default="", max_length=200)

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from siyu.core.errors import ConfigError
 from siyu.plugins.wecom.config import WeComConfig, load_config
+from siyu.plugins.wecom.rejections import RejectionCounter, stored_rejections
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
     from siyu.plugins.wecom.client import WeComClient
     from siyu.plugins.wecom.crypto import WeComCrypto
+    from siyu.plugins.wecom.rejections import Rejection
 
 #: WeCom accepts a welcome code for 20 s after the event; we stop trying a little earlier.
 WELCOME_WINDOW_S = 19.0
@@ -37,6 +39,8 @@ class WeComService:
         self._config: WeComConfig | None = None
         self._welcome: dict[tuple[str, str], tuple[str, float]] = {}
         self.processor = None
+        #: Counts the callbacks the receiver refused (written at most every few seconds).
+        self.rejects = RejectionCounter(ws)
 
     @property
     def config(self) -> WeComConfig:
@@ -125,8 +129,17 @@ class WeComService:
         self.client.send_welcome_msg(welcome_code=code, **body)
         return True
 
+    # -- refused callbacks ---------------------------------------------------------------
+
+    def rejections(self) -> list[Rejection]:
+        """Refused callbacks per reason, the most recent first, counts of this process
+        included (what other processes hold is at most one write interval behind)."""
+        self.rejects.flush()
+        return stored_rejections(self.ws)
+
     def close(self) -> None:
-        """Stop the processor and close the client."""
+        """Stop the processor, write the refusals still counted and close the client."""
         if self.processor is not None:
             self.processor.stop()
+        self.rejects.close()
         self.reload()
