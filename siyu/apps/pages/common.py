@@ -1,12 +1,13 @@
 """Pieces every console page shares: notifications, a pager, read-only tables, formatting.
 
 Nothing here holds state between browser sessions: every function builds new objects.
+Text that reaches HTML is escaped by :mod:`siyu.apps.safe`: notifications take plain text,
+pane text is built with ``md()`` / ``html()``.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import math
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from siyu.apps.safe import escape, md, notification_area
 from siyu.core.errors import SiyuError
 
 log = logging.getLogger("siyu.console")
@@ -28,9 +30,9 @@ TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def notify_error(message: str) -> None:
-    """Show ``message`` as an error notification (logged when no notification area
-    exists, e.g. outside a browser session)."""
-    area = pn.state.notifications
+    """Show ``message`` (plain text: the area escapes it) as an error notification (logged
+    when no notification area exists, e.g. outside a browser session)."""
+    area = notification_area()
     if area is None:
         log.warning("%s", message)
         return
@@ -38,8 +40,9 @@ def notify_error(message: str) -> None:
 
 
 def notify_success(message: str) -> None:
-    """Show ``message`` as a success notification (logged when there is no area)."""
-    area = pn.state.notifications
+    """Show ``message`` (plain text) as a success notification (logged when there is no
+    area)."""
+    area = notification_area()
     if area is None:
         log.info("%s", message)
         return
@@ -117,7 +120,7 @@ class Pager(pn.viewable.Viewer):
         self.page = min(max(1, page), self.pages)
 
     def _update(self, *_events: Any) -> None:
-        self.indicator.object = html.escape(self.text)
+        self.indicator.object = escape(self.text)
         self.previous.disabled = self.page <= 1
         self.next.disabled = (not self.has_more if self.total is None
                               else self.page >= self.pages)
@@ -158,13 +161,13 @@ def readonly_note(can_write: bool, what: str) -> list[pn.pane.Alert]:
     """``[]`` for a role that may change ``what``; else one note saying it can only look."""
     if can_write:
         return []
-    return [pn.pane.Alert(f"Your role can see {what} but not change them.",
+    return [pn.pane.Alert(md("Your role can see {what} but not change them.", what=what),
                           alert_type="info", css_classes=["siyu-readonly-note"])]
 
 
 def section(title: str, *objects: Any, css_class: str = "") -> pn.Column:
     """A titled block of a page."""
-    return pn.Column(pn.pane.Markdown(f"### {title}", margin=(0, 10)), *objects,
+    return pn.Column(pn.pane.Markdown(md("### {title}", title=title), margin=(0, 10)), *objects,
                      css_classes=[css_class] if css_class else [],
                      sizing_mode="stretch_width")
 

@@ -5,7 +5,6 @@ Phone numbers are masked unless the signed-in role holds ``pii.view``.
 
 from __future__ import annotations
 
-import html
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ import pandas as pd
 import panel as pn
 
 from siyu.apps.pages.common import section, show_times, table, yuan
+from siyu.apps.safe import Safe, escape, html, join, md
 from siyu.core.pii import mask_phone
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,9 +28,8 @@ EVENT_COLUMNS = ["occurred_at", "kind", "source", "payload"]
 ORDER_COLUMNS = ["external_id", "source", "store", "staff", "amount", "status", "paid_at"]
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return html.escape(text) or "—"
+def _cell(value: Any) -> Safe:
+    return escape("" if value is None else str(value)) or Safe("—")
 
 
 class CustomerCard(pn.viewable.Viewer):
@@ -71,7 +70,8 @@ class CustomerCard(pn.viewable.Viewer):
         removed = (row.removed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
                    if row.removed_at else "")
         name = str(row.name or row.external_userid or row.id)
-        self.title.object = f"<h3>{html.escape(name)}{' · removed' if removed else ''}</h3>"
+        self.title.object = html("<h3>{name}{removed}</h3>", name=name,
+                                 removed=" · removed" if removed else "")
         fields = [("Contact id", row.id), ("External user id", row.external_userid),
                   ("Unionid", row.unionid), ("Phone", phone),
                   ("Gender", GENDER.get(row.gender, row.gender)), ("City", row.city),
@@ -79,12 +79,12 @@ class CustomerCard(pn.viewable.Viewer):
                   ("Store", stores.get(row.store_id, "")),
                   ("Source channel", row.source_channel), ("Remark", row.remark),
                   ("Added", added), ("Removed", removed)]
-        self.profile.object = "<table>" + "".join(
-            f"<tr><th>{label}</th><td>{_cell(value)}</td></tr>" for label, value in fields
-        ) + "</table>"
+        self.profile.object = html("<table>{rows}</table>", rows=join("", (
+            html("<tr><th>{label}</th><td>{value}</td></tr>", label=label, value=_cell(value))
+            for label, value in fields)))
         tags = ws.tags.of(row.id)
-        self.tags.object = (" ".join(f'<span class="siyu-tag">{html.escape(tag)}</span>'
-                                     for tag in tags) or "<i>No tags</i>")
+        self.tags.object = (join(" ", (html('<span class="siyu-tag">{tag}</span>', tag=tag)
+                                       for tag in tags)) or "<i>No tags</i>")
         self._show_orders(row.id)
         events = ws.events.timeline(row.id).reindex(columns=EVENT_COLUMNS)
         events["payload"] = events["payload"].map(
@@ -96,9 +96,9 @@ class CustomerCard(pn.viewable.Viewer):
         frame = self.ws.orders.df(contact=contact_id, reveal_pii=self.reveal_pii)
         paid = frame[frame["status"] == "paid"] if not frame.empty else frame
         count = len(frame)
-        self.orders_summary.object = (
-            f"{count} order{'s' if count != 1 else ''} · "
-            f"{yuan(int(paid['amount_fen'].sum()) if count else 0)} paid")
+        self.orders_summary.object = md(
+            "{count} order{s} · {paid} paid", count=count, s="s" if count != 1 else "",
+            paid=yuan(int(paid["amount_fen"].sum()) if count else 0))
         if count:
             frame = frame.assign(amount=frame["amount_fen"].map(yuan))
             frame = show_times(frame[ORDER_COLUMNS], ["paid_at"], self.ws.timezone)

@@ -12,6 +12,7 @@ import pandas as pd
 import panel as pn
 
 from siyu.apps.pages.common import table
+from siyu.apps.safe import md
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -26,7 +27,7 @@ def plugins_frame(ws: Workspace) -> pd.DataFrame:
         if info.error:
             status = f"failed to load: {info.error}"
         elif info.blocked:
-            status = "disabled"
+            status = f"disabled: {info.reason}" if info.reason else "disabled"
         else:
             status = "loaded"
         rows.append({"name": info.name, "source": info.source, "version": info.version,
@@ -45,7 +46,8 @@ class PluginsPage(pn.viewable.Viewer):
         self.table = table(frame, css_class="siyu-plugins-table")
         problems = frame[frame["status"] != "loaded"]
         self.summary = pn.pane.Markdown(
-            f"{len(frame)} plugin(s); {len(problems)} disabled or broken.",
+            md("{count} plugin(s); {problems} disabled or broken.", count=len(frame),
+               problems=len(problems)),
             css_classes=["siyu-plugins-summary"])
 
     def __panel__(self) -> pn.Column:

@@ -21,6 +21,7 @@ from siyu.apps.pages.common import (
     show_times,
     table,
 )
+from siyu.apps.safe import labels, md
 from siyu.core.errors import ValidationError
 from siyu.plugins.livecodes import group_api as api
 from siyu.plugins.livecodes.assets import qr_png
@@ -131,7 +132,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         """Reload the codes table and the group, staff-code and code choices, keeping the
         chosen code."""
         choices = self._group_choices()
-        self.chats.options, self.pool.options = choices, dict(choices)
+        self.chats.options, self.pool.options = labels(choices), labels(choices)
         staff = api.staff_codes(self.ws)
         self.staff_code.options = {f"{i} · {n}": int(i)
                                    for i, n in zip(staff["id"], staff["name"], strict=True)}
@@ -154,8 +155,9 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
             self.invited.object = ""
             return
         code = api.get_group_code(self.ws, code_id)
-        self.warning.object, self.warning.visible = code["warning"], bool(code["warning"])
-        self.error.object, self.error.visible = code["last_error"], bool(code["last_error"])
+        self.warning.object = md("{text}", text=code["warning"])
+        self.error.object = md("{text}", text=code["last_error"])
+        self.warning.visible, self.error.visible = bool(code["warning"]), bool(code["last_error"])
         self.pause_button.disabled = not (writable and code["status"] == "active")
         self.resume_button.disabled = not (writable and code["status"] == "paused")
         self.delete_button.disabled = not writable
@@ -167,10 +169,10 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.joins.value = show_times(joins[JOIN_COLUMNS], ["joined_at", "left_at"],
                                       self.ws.timezone)
         names = {v: k for k, v in self.staff_code.options.items()}
-        self.invited.object = ("New customers of " + ", ".join(
-            names.get(i, str(i)) for i in code["invited_by"]) + " get this QR in their "
-            "welcome." if code["invited_by"] else "No staff live code invites into this "
-                                                  "group code yet.")
+        self.invited.object = (
+            md("New customers of {codes} get this QR in their welcome.",
+               codes=", ".join(names.get(i, str(i)) for i in code["invited_by"]))
+            if code["invited_by"] else "No staff live code invites into this group code yet.")
 
     def _chosen(self) -> int:
         if self.code.value is None:

@@ -8,7 +8,6 @@ Reading needs ``data.read``; the write controls are disabled without ``data.writ
 
 from __future__ import annotations
 
-import html
 import io
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from siyu.apps.pages.common import (
     show_times,
     table,
 )
+from siyu.apps.safe import join, labels, md
 from siyu.core.errors import ValidationError
 from siyu.plugins.livecodes import api
 from siyu.plugins.livecodes.assets import qr_png, qr_svg
@@ -109,13 +109,13 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
     def refresh(self) -> None:
         """Reload the codes table, the staff and code choices, keeping the chosen code."""
         staff = {f"{s.name} ({s.userid})": s.userid for s in self.ws.staff.list()}
-        self.members.options, self.backup.options = staff, dict(staff)
+        self.members.options, self.backup.options = labels(staff), labels(staff)
         frame = api.list_codes(self.ws)
         frame["listed"] = frame["listed"].map(lambda v: ", ".join(v or []))
         self.table.value = frame[COLUMNS]
         found = api.problems(self.ws)
-        self.problems.object = "**Needs attention**\n\n" + "\n".join(
-            f"- {html.escape(line)}" for line in found)
+        self.problems.object = md("**Needs attention**\n\n{lines}", lines=join(
+            "\n", (md("- {line}", line=line) for line in found)))
         self.problems.visible = bool(found)
         self.offer_codes(frame)
 

@@ -13,6 +13,7 @@ import pandas as pd
 import panel as pn
 
 from siyu.apps.pages.common import notify_errors, notify_success, section, table
+from siyu.apps.safe import join, md
 from siyu.plugins.wecom.config import load_config, public_config, save_config
 from siyu.plugins.wecom.receiver import CALLBACK_PATH
 from siyu.plugins.wecom.service import wecom
@@ -25,6 +26,10 @@ PLAIN = (("corp_id", "Corp ID (企业ID)"), ("agent_id", "AgentId"),
          ("base_url", "API base URL"), ("callback_url", "Public callback URL"))
 SECRET = (("secret", "App secret"), ("token", "Callback token"),
           ("encoding_aes_key", "EncodingAESKey"))
+#: Where WeCom must post events (a code constant, so it may be Markdown as it stands).
+CALLBACK_HINT = (f"WeCom posts events to **`<this server>{CALLBACK_PATH}`**. Enter that public "
+                 f"address as the app's API receive URL, with the same token and "
+                 f"EncodingAESKey.")
 
 
 class WeComSettingsPage(pn.viewable.Viewer):
@@ -76,9 +81,7 @@ class WeComSettingsPage(pn.viewable.Viewer):
               "detail": c.detail, "fix": c.fix} for c in results])
 
     def __panel__(self) -> pn.Column:
-        hint = pn.pane.Markdown(
-            f"WeCom posts events to **`<this server>{CALLBACK_PATH}`**. Enter that public "
-            f"address as the app's API receive URL, with the same token and EncodingAESKey.")
+        hint = pn.pane.Markdown(CALLBACK_HINT)
         return pn.Column(
             pn.pane.Markdown("## WeCom"), hint,
             section("Settings", *self.inputs.values(), *self.secrets.values(), self.welcome,
@@ -110,8 +113,9 @@ class WeComSyncPage(pn.viewable.Viewer):
     def _status(self) -> str:
         counts = callback_counts(self.ws)
         last = self.ws.settings.get("wecom.sync.last") or {}
-        return (f"**Callbacks:** {', '.join(f'{k} {v}' for k, v in counts.items())}  \n"
-                f"**Last sync:** {last.get('at', 'never')} {last.get('summary', '')}")
+        return md("**Callbacks:** {counts}  \n**Last sync:** {at} {summary}",
+                  counts=join(", ", (md("{k} {v}", k=k, v=v) for k, v in counts.items())),
+                  at=last.get("at", "never"), summary=last.get("summary", ""))
 
     def _start(self, _event: Any = None) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -139,18 +143,18 @@ class WeComSyncPage(pn.viewable.Viewer):
     def _refresh(self) -> None:
         state = self._state
         self.bar.value = int(100 * state.get("done", 0) / state.get("total", 1))
-        self.stage.object = f"Syncing **{state.get('stage', '')}** …"
+        self.stage.object = md("Syncing **{stage}** …", stage=state.get("stage", ""))
         if self._thread is not None and not self._thread.is_alive():
             if self._poll is not None:
                 self._poll.stop()
             self.button.disabled = False
             self.bar.visible = False
             if "error" in state:
-                self.stage.object = f"Sync stopped: {state['error']}"
+                self.stage.object = md("Sync stopped: {error}", error=state["error"])
                 from siyu.apps.pages.common import notify_error
                 notify_error(state["error"])
             else:
-                self.stage.object = state.get("result", "")
+                self.stage.object = md("{result}", result=state.get("result", ""))
                 notify_success("WeCom sync finished")
             self.status.object = self._status()
 
