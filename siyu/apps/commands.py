@@ -39,6 +39,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("name")
     q.add_argument("role", choices=sorted(ROLES))
     q.set_defaults(func=cmd_user_role)
+    q = user_sub.add_parser("unlock", parents=[common],
+                            help="lift the lock after too many failed sign-ins")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_user_unlock)
     for action, flag in (("disable", True), ("enable", False)):
         q = user_sub.add_parser(action, parents=[common], help=f"{action} a user")
         q.add_argument("name")
@@ -47,18 +51,50 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def add_serve_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``serve`` and ``demo``."""
-    p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006; 0: any "
-                                                          "free port)")
-    p.add_argument("--address", default="127.0.0.1",
+    from siyu.cli import whole_number
+
+    p.add_argument("--port", type=whole_number(0, 65535), default=5006,
+                   help="TCP port (default 5006; 0: any free port)")
+    p.add_argument("--address", type=_interface, default="127.0.0.1",
                    help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
-    p.add_argument("--num-procs", type=int, default=1,
+    p.add_argument("--num-procs", type=whole_number(1, 64), default=1,
                    help="worker processes (PostgreSQL only; for later scale)")
-    p.add_argument("--cookie-secret", default=None,
-                   help="secret that signs session cookies (default: kept in the workspace)")
-    p.add_argument("--session-hours", type=float, default=12.0,
+    p.add_argument("--session-hours", type=_positive_hours, default=12.0,
                    help="how long a sign-in lasts (default 12)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="mark session cookies Secure: the console is reached over HTTPS")
+    p.add_argument("--trust-proxy", action="store_true",
+                   help="a reverse proxy you run sets X-Forwarded-Proto/-For (cookies "
+                        "become Secure behind https; sign-in limits count the real client)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="a name browsers reach the console by (repeatable), e.g. "
+                        "console.example.com or https://scrm.example.com; needed with "
+                        "--address 0.0.0.0")
     p.add_argument("--no-scheduler", action="store_true",
                    help="do not run scheduled jobs in this process")
+
+
+def _interface(text: str) -> str:
+    """An address this machine can listen on (an IP or a name that resolves)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(text.strip(), None)
+    except (socket.gaierror, UnicodeError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address of this machine; give "
+                                         f"127.0.0.1, 0.0.0.0 or a local IP") from None
+    return text.strip()
+
+
+def _positive_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if not 0 < hours <= 24 * 30:
+        raise argparse.ArgumentTypeError(f"{text!r}: a sign-in lasts more than 0 and at most "
+                                         f"720 hours")
+    return hours
 
 
 def _open(args: argparse.Namespace):
@@ -81,8 +117,10 @@ def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None,
         raise ValidationError("--num-procs > 1 needs PostgreSQL; SQLite serves from one "
                               "process")
     server = make_server(ws, port=args.port, address=args.address,
-                         secret=args.cookie_secret, session_hours=args.session_hours,
-                         num_procs=args.num_procs, scheduler=not args.no_scheduler)
+                         session_hours=args.session_hours,
+                         num_procs=args.num_procs, scheduler=not args.no_scheduler,
+                         secure_cookies=args.secure_cookies, trust_proxy=args.trust_proxy,
+                         allow_origins=tuple(args.allow_origin))
     server.start()
     host = "127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address
     print(f"siyu console for {describe_url(ws.url)}", flush=True)
@@ -119,10 +157,13 @@ def first_admin(ws: Any) -> tuple[str, str] | None:
 
 
 def _password(args: argparse.Namespace) -> str:
-    if args.password:
+    """``--password``, or asked twice on the terminal. An empty ``--password ''`` is given
+    (and refused by the users service as too short), not "missing"."""
+    if args.password is not None:
         return args.password
     if not sys.stdin.isatty():
-        raise ValidationError("no --password given and no terminal to ask on")
+        raise ValidationError("no --password given and no terminal to ask on; pass "
+                              "--password PASSWORD")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Repeat password: "):
         raise ValidationError("the two passwords differ")
@@ -181,4 +222,12 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
     with _workspace(args) as ws:
         ws.users.update(args.name, disabled=args.disable)
     print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """``siyu user unlock NAME``."""
+    with _workspace(args) as ws:
+        ws.users.unlock(args.name)
+    print(f"unlocked {args.name}: they may sign in again")
     return 0

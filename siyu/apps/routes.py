@@ -14,20 +14,33 @@ import sqlalchemy as sa
 import tornado.web
 
 from siyu import __version__
-from siyu.apps.auth import current_principal
+from siyu.apps.auth import ConsoleSecurity, current_principal
 
 if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.permissions import Principal
     from siyu.core.records import RouteSpec
     from siyu.core.workspace import Workspace
 
 
 class SiyuHandler(tornado.web.RequestHandler):
-    """Base class for plugin routes: ``self.ws`` is the server's workspace."""
+    """Base class for plugin routes: ``self.ws`` is the server's workspace and
+    :attr:`principal` the signed-in console user, if any."""
 
-    def initialize(self, ws: Workspace, **kwargs: Any) -> None:
-        """Keep the workspace and the route's extra keyword arguments."""
+    def initialize(self, ws: Workspace, security: ConsoleSecurity | None = None,
+                   **kwargs: Any) -> None:
+        """Keep the workspace, the console's session settings and the route's extra
+        keyword arguments."""
         self.ws = ws
+        self.security = security
         self.route_kwargs = kwargs
+
+    @property
+    def principal(self) -> Principal | None:
+        """The console user signed in on this request (siyu's signed session), or
+        ``None``."""
+        if self.security is None:
+            return None
+        return current_principal(self.ws, self.security, self)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Answer errors as one short JSON object, never a traceback."""
@@ -36,10 +49,12 @@ class SiyuHandler(tornado.web.RequestHandler):
 
 
 class HealthHandler(SiyuHandler):
-    """``GET /health``: JSON with the database and scheduler state (public)."""
+    """``GET /health``: JSON status (public); signed-in users also see the database,
+    scheduler, version and workspace name."""
 
     def get(self) -> None:
-        """Answer 200 when the database answers, 503 otherwise."""
+        """Answer 200 when the database answers, 503 otherwise. Anonymous callers (load
+        balancers, monitors) learn only the status: nothing that helps an attacker."""
         try:
             with self.ws.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
@@ -48,10 +63,12 @@ class HealthHandler(SiyuHandler):
             database = f"error: {type(exc).__name__}"
         self.set_status(200 if database == "ok" else 503)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": "ok" if database == "ok" else "degraded",
-                                "database": database, "version": __version__,
-                                "scheduler": self.ws.scheduler.running,
-                                "workspace": self.ws.name}))
+        self.set_header("Cache-Control", "no-store")
+        answer: dict[str, Any] = {"status": "ok" if database == "ok" else "degraded"}
+        if database == "ok" and self.principal is not None:
+            answer.update(database=database, version=__version__,
+                          scheduler=self.ws.scheduler.running, workspace=self.ws.name)
+        self.finish(json.dumps(answer))
 
 
 class RootHandler(SiyuHandler):
@@ -59,7 +76,7 @@ class RootHandler(SiyuHandler):
 
     def get(self) -> None:
         """Redirect to the first page the user may open."""
-        principal = current_principal(self.ws, self)
+        principal = self.principal
         if principal is None:
             self.redirect("/login")
             return
@@ -71,12 +88,12 @@ class RootHandler(SiyuHandler):
         self.finish("Your role may not open any console page.")
 
 
-def protect(handler: type, ws: Workspace) -> type:
+def protect(handler: type, ws: Workspace, security: ConsoleSecurity) -> type:
     """A subclass of ``handler`` that answers 401 unless a console user is signed in."""
 
     class Protected(handler):
         def prepare(self):
-            if current_principal(ws, self) is None:
+            if current_principal(ws, security, self) is None:
                 self.set_status(401)
                 self.set_header("Content-Type", "application/json")
                 self.finish(json.dumps({"error": "sign in to the console first",
@@ -88,12 +105,18 @@ def protect(handler: type, ws: Workspace) -> type:
     return Protected
 
 
-def route_patterns(ws: Workspace) -> list[tuple]:
-    """Tornado patterns for the built-in routes and every plugin's ``register_routes``."""
-    patterns: list[tuple] = [(r"/health/?", HealthHandler, {"ws": ws}),
-                             (r"/", RootHandler, {"ws": ws})]
+def route_patterns(ws: Workspace, security: ConsoleSecurity) -> list[tuple]:
+    """Tornado patterns for the built-in routes and every plugin's ``register_routes``.
+
+    Handlers that are :class:`SiyuHandler` subclasses receive ``ws`` and ``security``;
+    others receive only ``ws`` and the record's ``kwargs``.
+    """
+    base = {"ws": ws, "security": security}
+    patterns: list[tuple] = [(r"/health/?", HealthHandler, base),
+                             (r"/", RootHandler, base)]
     spec: RouteSpec
     for spec in ws.routes().values():
-        handler = spec.handler if spec.public else protect(spec.handler, ws)
-        patterns.append((spec.pattern, handler, {"ws": ws, **spec.kwargs}))
+        handler = spec.handler if spec.public else protect(spec.handler, ws, security)
+        extra = base if issubclass(spec.handler, SiyuHandler) else {"ws": ws}
+        patterns.append((spec.pattern, handler, {**extra, **spec.kwargs}))
     return patterns

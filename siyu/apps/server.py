@@ -9,73 +9,116 @@ built: a role that may not open a page gets Panel's 403 page.
 from __future__ import annotations
 
 import logging
-import secrets
+import socket
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 from panel.config import config
 
-from siyu.apps.auth import make_auth_provider
+from siyu.apps.auth import ConsoleSecurity, document_principal, make_auth_provider
 from siyu.apps.routes import route_patterns
 from siyu.apps.shell import build_page
+from siyu.core.errors import ConfigError
 from siyu.core.scheduler import SchedulerBusy
+from siyu.core.secret_key import load_secret
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 log = logging.getLogger("siyu.console")
 
-COOKIE_SECRET_SETTING = "console.cookie_secret"
+#: Largest request body any console route accepts. WeCom callbacks are a few KB, the login
+#: form less; uploads go over the websocket. Tornado's default (100 MB) would let a few
+#: parallel posts take gigabytes of memory.
+MAX_BODY_BYTES = 1024 * 1024
 
 
-def cookie_secret(ws: Workspace, given: str | None) -> str:
-    """The secret that signs session cookies: ``given``, else one kept in the workspace
-    (created on first use), so sessions survive restarts."""
-    if given:
-        return given
-    stored = ws.settings.get(COOKIE_SECRET_SETTING)
-    if not stored:
-        stored = secrets.token_urlsafe(32)
-        ws.settings.set(COOKIE_SECRET_SETTING, stored)
-    return stored
-
-
-def _page_app(ws: Workspace, name: str):
+def _page_app(ws: Workspace, security: ConsoleSecurity, name: str):
     """A plain function Panel calls once per browser session to build page ``name``
     (Panel treats only functions as app factories)."""
     def app():
-        return build_page(ws, name)
+        return build_page(ws, security, name)
     app.__name__ = f"page_{name}"
     return app
 
 
-def _authorize(ws: Workspace, user_info: dict | None, path: str) -> bool:
-    name = (user_info or {}).get("user") or pn.state.user
-    principal = ws.users.principal(name or "")
+def _authorize(ws: Workspace, security: ConsoleSecurity, user_info: dict | None,
+               path: str) -> bool:
+    """Panel's authorization callback. ``user_info`` is ignored on purpose: Panel derives it
+    from cookies the browser can set (``is_guest``); the principal comes from siyu's signed
+    session in the document being built."""
+    principal = document_principal(ws, security)
     if principal is None:
         return False
     page = ws.pages().get(path.strip("/").split("/")[0])
     return page is None or principal.can(page.permission)
 
 
+def free_port(address: str) -> int:
+    """A TCP port that is free on ``address`` now (for ``port=0``: the websocket origins
+    must name the real port before the server binds it)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        return probe.getsockname()[1]
+
+
+def websocket_origins(address: str, port: int, allowed: tuple[str, ...] | list[str]
+                      ) -> list[str]:
+    """The ``host:port`` values a browser's websocket ``Origin`` may carry: this machine's
+    names for the console, plus every ``--allow-origin`` the admin gave (a host without a
+    port means port 80, or 443 for an ``https://`` value)."""
+    origins = {f"localhost:{port}", f"127.0.0.1:{port}"}
+    if address not in ("0.0.0.0", "::", "", "localhost", "127.0.0.1", "::1"):
+        origins.add(f"{address}:{port}")
+    for value in allowed:
+        value = value.strip().rstrip("/")
+        default = "443" if value.startswith("https://") else "80"
+        host = value.split("://", 1)[-1]
+        if not host:
+            continue
+        if host == "*":
+            raise ConfigError("--allow-origin '*' would let any web site drive the console "
+                              "with its users' sessions; name the hosts instead")
+        origins.add(host if ":" in host else f"{host}:{default}")
+    return sorted(origins)
+
+
 def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
                 secret: str | None = None, session_hours: float = 12.0, num_procs: int = 1,
-                scheduler: bool = True, show: bool = False) -> Any:
+                scheduler: bool = True, show: bool = False, secure_cookies: bool = False,
+                trust_proxy: bool = False, allow_origins: tuple[str, ...] = ()) -> Any:
     """Build (not start) the console server for ``ws``.
 
     :param port: TCP port; 0 picks a free one (read it from ``server.port``).
     :param address: interface to listen on.
-    :param secret: cookie secret; default: kept in the workspace settings.
+    :param secret: the signing secret; default: ``$SIYU_SECRET_KEY`` or the workspace's
+        secret file (:mod:`siyu.core.secret_key`), never the database.
     :param session_hours: a sign-in lasts this long.
     :param num_procs: Tornado worker processes (PostgreSQL only; run the scheduler in one).
     :param scheduler: run the workspace's scheduler in this process.
+    :param secure_cookies: mark cookies ``Secure`` (serve behind HTTPS).
+    :param trust_proxy: honour ``X-Forwarded-Proto`` / ``X-Forwarded-For`` from a reverse
+        proxy in front of the console (only when one is there: clients could forge them).
+    :param allow_origins: extra ``host[:port]`` names browsers reach the console by (for
+        ``--address 0.0.0.0`` behind a DNS name or proxy).
     :return: a started-but-not-looping Bokeh ``Server``; call ``server.io_loop.start()``.
     """
+    security = ConsoleSecurity(secret=secret or load_secret(ws.url),
+                               session_hours=session_hours, secure_cookies=secure_cookies,
+                               trust_proxy=trust_proxy)
+    if port == 0:
+        port = free_port(address if address not in ("0.0.0.0", "") else "127.0.0.1")
+    origins = websocket_origins(address, port, allow_origins)
     config.oauth_expiry = session_hours / 24
     config.notifications = True
-    apps = {name: _page_app(ws, name) for name in ws.pages()}
-    config.authorize_callback = partial(_authorize, ws)
+    apps = {name: _page_app(ws, security, name) for name in ws.pages()}
+    config.authorize_callback = partial(_authorize, ws, security)
+    if address in ("0.0.0.0", "::") and not allow_origins:
+        log.warning("the console listens on every interface but no --allow-origin was "
+                    "given: browsers reaching it by a name other than localhost will be "
+                    "refused; pass --allow-origin console.example.com")
     if scheduler:
         try:
             ws.scheduler.start()
@@ -84,9 +127,12 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
     server = pn.serve(
         apps, port=port, address=address, show=show, start=False, threaded=False,
         title={name: spec.title for name, spec in ws.pages().items()},
-        cookie_secret=cookie_secret(ws, secret), auth_provider=make_auth_provider(ws),
-        extra_patterns=route_patterns(ws), num_procs=num_procs,
-        websocket_origin="*" if address in ("0.0.0.0", "::") else None,
+        cookie_secret=security.secret, auth_provider=make_auth_provider(ws, security),
+        extra_patterns=route_patterns(ws, security), num_procs=num_procs,
+        websocket_origin=origins,
+        sign_sessions=True, secret_key=security.bokeh_secret(),
+        use_xheaders=trust_proxy,
+        http_server_kwargs={"max_body_size": MAX_BODY_BYTES, "xheaders": trust_proxy},
         admin=False, verbose=False)
     return server
 

@@ -6,13 +6,14 @@ in one place.
 
 from __future__ import annotations
 
-import html
 import logging
 import traceback
 from typing import TYPE_CHECKING
 
 import panel as pn
 
+from siyu.apps.auth import ConsoleSecurity, document_principal
+from siyu.apps.safe import EscapedTitles, html, join, md, notification_area
 from siyu.core.permissions import Principal
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,11 +31,12 @@ def allowed_pages(ws: Workspace, principal: Principal) -> list[PageSpec]:
 
 def navigation(pages: list[PageSpec], current: str) -> pn.pane.HTML:
     """The sidebar: one link per page, the current one marked."""
-    items = []
-    for page in pages:
-        mark = ' class="siyu-nav-current" aria-current="page"' if page.name == current else ""
-        items.append(f'<li><a href="/{page.name}"{mark}>{html.escape(page.title)}</a></li>')
-    return pn.pane.HTML(f'<nav class="siyu-nav"><ul>{"".join(items)}</ul></nav>',
+    items = [html('<li><a href="/{name}" class="siyu-nav-current" aria-current="page">'
+                  '{title}</a></li>' if page.name == current else
+                  '<li><a href="/{name}">{title}</a></li>', name=page.name, title=page.title)
+             for page in pages]
+    return pn.pane.HTML(html('<nav class="siyu-nav"><ul>{items}</ul></nav>',
+                             items=join("", items)),
                         sizing_mode="stretch_width",
                         stylesheets=[".siyu-nav ul{list-style:none;padding:0;margin:0}"
                                      ".siyu-nav li a{display:block;padding:8px 12px;"
@@ -46,39 +48,52 @@ def navigation(pages: list[PageSpec], current: str) -> pn.pane.HTML:
 
 def user_badge(ws: Workspace, principal: Principal) -> pn.pane.HTML:
     """Workspace name, signed-in user and role, and the logout link."""
-    return pn.pane.HTML(
-        f'<span class="siyu-user">{html.escape(ws.name)} · '
-        f'<b class="siyu-user-name">{html.escape(principal.name)}</b> '
-        f'({html.escape(principal.role)}) · <a href="/logout" style="color:inherit">'
-        f'Sign out</a></span>', styles={"color": "white"})
+    return pn.pane.HTML(html(
+        '<span class="siyu-user">{workspace} · <b class="siyu-user-name">{user}</b> ({role}) · '
+        '<a href="/logout" style="color:inherit">Sign out</a></span>',
+        workspace=ws.name, user=principal.name, role=principal.role), styles={"color": "white"})
 
 
 def error_card(title: str, exc: BaseException) -> pn.pane.Alert:
     """What a page that failed to build shows instead of a blank console."""
     log.error("page %s failed:\n%s", title, "".join(traceback.format_exception(exc)))
     return pn.pane.Alert(
-        f"**{html.escape(title)} could not be shown.** {html.escape(type(exc).__name__)}: "
-        f"{html.escape(str(exc))}\n\nThe error was logged on the server.",
+        md("**{title} could not be shown.** {kind}: {message}\n\n"
+           "The error was logged on the server.",
+           title=title, kind=type(exc).__name__, message=str(exc)),
         alert_type="danger", css_classes=["siyu-error-card"])
 
 
+class ConsoleTemplate(EscapedTitles, pn.template.FastListTemplate):
+    """FastListTemplate whose header title is escaped (it holds the workspace name)."""
+
+
 def make_template(*, title: str, sidebar: list, header: list, main: list):
-    """Build the console template. The single place that picks the template class."""
-    return pn.template.FastListTemplate(title=title, sidebar=sidebar, header=header,
-                                        main=main, sidebar_width=220,
-                                        accent_base_color="#0078d4",
-                                        header_background="#0f3d66",
-                                        notifications=pn.state.notifications)
+    """Build the console template. The single place that picks the template class.
+
+    ``title`` is plain text (the template escapes it); notifications go to the session's
+    escaping area (:func:`siyu.apps.safe.notification_area`).
+    """
+    return ConsoleTemplate(title=title, sidebar=sidebar, header=header, main=main,
+                           sidebar_width=220, accent_base_color="#0078d4",
+                           header_background="#0f3d66", notifications=notification_area())
 
 
-def build_page(ws: Workspace, name: str):
-    """Build page ``name`` for the signed-in user of the current browser session."""
-    principal = ws.users.principal(pn.state.user or "")
-    if principal is None:  # signed out between the request and the session
+def build_page(ws: Workspace, security: ConsoleSecurity, name: str):
+    """Build page ``name`` for the signed-in user of the current browser session.
+
+    The user comes from siyu's signed session inside the (signed) Bokeh session token, and
+    is checked again here — expiry, sign-out, disabled user, the page's permission — because
+    a websocket session can outlive the request that authorised it.
+    """
+    principal = document_principal(ws, security)
+    if principal is None:  # signed out, expired or forged between the request and now
         return pn.pane.Markdown("Your session ended. [Sign in again](/login)")
+    spec = ws.pages().get(name)
+    if spec is None or not principal.can(spec.permission):
+        return pn.pane.Markdown("Your role may not open this page. [Back](/)")
     user_ws = ws.as_user(principal)
     pages = allowed_pages(ws, principal)
-    spec = ws.pages().get(name)
     try:
         content = spec.factory(user_ws)
     except Exception as exc:  # a broken page must not blank the console

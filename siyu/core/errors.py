@@ -40,3 +40,14 @@ class ImportFailed(SiyuError):
     def __init__(self, message: str, problems: list | None = None):
         super().__init__(message)
         self.problems = list(problems or [])
+
+
+class RateLimited(SiyuError):
+    """Too many attempts (logins, searches…) in a short time; try again later.
+
+    :ivar retry_after: seconds until another attempt is accepted.
+    """
+
+    def __init__(self, message: str, retry_after: float = 0.0):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -188,13 +188,31 @@ class User(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     last_failed_at: datetime | None = _ts()
     last_login_at: datetime | None = _ts()
+    locked_until: datetime | None = _ts()
     created_at: datetime = _created()
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A console sign-in. The browser holds a random token in a signed cookie; the table
+    keeps only its SHA-256, so reading the database does not yield usable sessions."""
+
+    __tablename__ = "console_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    user_name: str = Field(max_length=100, index=True)
+    address: str = Field(default="", max_length=64)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = _ts()
 
 
 class AuditLog(SQLModel, table=True):
     """Who changed what, when, on what. Written for every state-changing action."""
 
     __tablename__ = "audit_log"
+    # "How many searches did this user run in the last minute" (contact search rate limit).
+    __table_args__ = (sa.Index("ix_audit_log_actor_action_at", "actor", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))

@@ -12,7 +12,7 @@ import re
 import pytest
 
 import siyu
-from siyu.apps.auth import LOGIN_FAILED
+from siyu.apps.auth import LOGIN_ERRORS
 
 from .conftest import (
     USERS,
@@ -64,8 +64,8 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_message(page, console
     unknown_user = page.locator(".errormessage").inner_text().strip()
     screenshot(page, "unknown-user")
 
-    assert wrong_password == unknown_user == LOGIN_FAILED
-    assert not [c for c in page.context.cookies() if c["name"] == "user"]
+    assert wrong_password == unknown_user == LOGIN_ERRORS["failed"]
+    assert not [c for c in page.context.cookies() if c["name"] == "siyu_session"]
 
 
 def test_the_right_password_signs_in_and_shows_the_user_name(page, console):
@@ -79,7 +79,8 @@ def test_the_right_password_signs_in_and_shows_the_user_name(page, console):
 
 
 def test_a_forged_session_cookie_lands_on_the_login_page(page, console):
-    page.context.add_cookies([{"name": "user", "value": "admin", "url": console.url}])
+    page.context.add_cookies([{"name": "siyu_session", "value": "admin", "url": console.url},
+                              {"name": "is_guest", "value": "1", "url": console.url}])
 
     page.goto(f"{console.url}/overview")
 
@@ -99,14 +100,14 @@ def test_signing_out_ends_the_session(page, console):
     page.goto(f"{console.url}/contacts")
 
     assert page.url.startswith(f"{console.url}/login")
-    assert not [c for c in page.context.cookies() if c["name"] == "user"]
+    assert not [c for c in page.context.cookies() if c["name"] == "siyu_session"]
 
 
 def test_a_session_cookie_copied_before_signing_out_no_longer_opens_pages(browser, page,
                                                                            console):
     login_as(page, console, "admin")
     wait_for_shell(page)
-    copied = [c for c in page.context.cookies() if c["name"] in ("user", "id_token")]
+    copied = [c for c in page.context.cookies() if c["name"] == "siyu_session"]
     with page.expect_navigation():
         page.locator(".siyu-user a[href='/logout']").click()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -9,14 +12,32 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import select
 
-from siyu.core.errors import NotFound, ValidationError
+from siyu.core.errors import NotFound, RateLimited, ValidationError
 from siyu.core.passwords import DUMMY_HASH, hash_password, verify_password
 from siyu.core.permissions import ROLES, Principal
 from siyu.core.services.base import Service, as_utc
-from siyu.storage.models import AuditLog, User
+from siyu.storage.like import glob
+from siyu.storage.models import AuditLog, ConsoleSession, User
 from siyu.storage.types import utcnow
 
 MIN_PASSWORD = 8
+#: Names a console user may not have: Panel calls anonymous visitors "guest", and siyu's
+#: command line and notebooks act as "local".
+RESERVED_NAMES = frozenset({"guest", "local"})
+#: Failed sign-ins within FAILURE_WINDOW that lock a user for LOCK_FOR.
+LOCK_AFTER = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_FOR = timedelta(minutes=15)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _locked(remaining: timedelta) -> RateLimited:
+    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+    return RateLimited(f"too many failed sign-ins; this account is locked for {minutes} more "
+                       f"minute(s)", retry_after=remaining.total_seconds())
 
 
 class UsersService(Service):
@@ -31,6 +52,9 @@ class UsersService(Service):
         name = (name or "").strip()
         if not name or len(name) > 100:
             raise ValidationError("a user name must be 1 to 100 characters")
+        if name.lower() in RESERVED_NAMES:
+            raise ValidationError(f"the user name {name!r} is reserved (the console and the "
+                                  f"command line use it); choose another")
         self._check(role, password)
         with self.ws.session() as s:
             if s.exec(select(User).where(User.name == name)).first() is not None:
@@ -76,6 +100,11 @@ class UsersService(Service):
             if password is not None:
                 user.password_hash = hash_password(password)
                 changed["password"] = "changed"
+                # A new password ends the sessions the old one opened.
+                s.execute(sa.update(ConsoleSession)
+                          .where(ConsoleSession.user_name == name,
+                                 ConsoleSession.ended_at.is_(None))
+                          .values(ended_at=utcnow()))
             if disabled is not None:
                 user.disabled = changed["disabled"] = disabled
             s.add(user)
@@ -99,60 +128,110 @@ class UsersService(Service):
     def authenticate(self, name: str, password: str) -> Principal | None:
         """Check a login. Unknown users and wrong passwords cost the same time.
 
-        Failures are counted per user; the console slows down repeated failures with
-        :meth:`failure_delay`.
+        After :data:`LOCK_AFTER` failures within :data:`FAILURE_WINDOW` the user is locked
+        for :data:`LOCK_FOR`; a locked user is refused without the password being checked.
+        This runs scrypt: call it off any event loop.
 
-        :return: the user's :class:`Principal`, or ``None``.
+        :return: the user's :class:`Principal`, or ``None`` for a wrong name or password or
+            a disabled user.
+        :raises RateLimited: the user is locked; ``retry_after`` says for how long.
         """
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
+            now = utcnow()
+            if user is not None and user.locked_until and user.locked_until > now:
+                raise _locked(user.locked_until - now)
             ok = verify_password(password, user.password_hash if user else DUMMY_HASH)
-            if user is None:
+            if user is None or name in RESERVED_NAMES:
                 return None
-            if not ok or user.disabled:
-                user.failed_logins += 1
-                user.last_failed_at = utcnow()
+            accepted = ok and not user.disabled
+            if not accepted:
+                recent = user.last_failed_at and now - user.last_failed_at < FAILURE_WINDOW
+                user.failed_logins = (user.failed_logins if recent else 0) + 1
+                user.last_failed_at = now
+                if user.failed_logins >= LOCK_AFTER:
+                    user.locked_until = now + LOCK_FOR
                 s.add(user)
-                return None
-            user.failed_logins = 0
-            user.last_login_at = utcnow()
-            s.add(user)
-            principal = Principal(user.name, user.role)
+                locked = user.failed_logins >= LOCK_AFTER
+            else:
+                user.failed_logins = 0
+                user.locked_until = None
+                user.last_login_at = now
+                s.add(user)
+                principal = Principal(user.name, user.role)
+                locked = False
+        if not accepted:
+            if locked:
+                self.ws.audit("user.locked", name, {"failures": LOCK_AFTER}, actor=name)
+            return None
         self.ws.audit("user.login", name, actor=name)
         return principal
 
-    def failure_delay(self, name: str) -> float:
-        """Seconds to wait before answering a login for ``name``: grows with recent
-        failures (0, 0.5, 1, 2 … up to 5 s)."""
+    def unlock(self, name: str) -> None:
+        """Lift a lockout after failed sign-ins (``siyu user unlock``)."""
+        self.ws.principal.require("users.manage")
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
-        if user is None or not user.failed_logins:
-            return 0.5
-        if user.last_failed_at and utcnow() - user.last_failed_at > timedelta(minutes=15):
-            return 0.0
-        return min(5.0, 0.25 * 2 ** min(user.failed_logins, 5))
+            if user is None:
+                raise NotFound(f"unknown user {name!r}")
+            user.locked_until, user.failed_logins = None, 0
+            s.add(user)
+        self.ws.audit("user.unlock", name)
 
-    def end_sessions(self, name: str) -> None:
-        """Sign ``name`` out everywhere: session cookies issued until now stop working."""
-        from siyu.storage.models import Setting
+    # -- console sessions ------------------------------------------------------------------
 
-        key = f"console.sessions_ended.{name}"
+    def start_session(self, name: str, *, hours: float, address: str = "") -> str:
+        """Open a console session for ``name`` lasting ``hours``.
+
+        :return: the session token for the browser's cookie (the database keeps its hash).
+        """
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
         with self.ws.session() as s:
-            row = s.get(Setting, key) or Setting(key=key)
-            row.value = utcnow().timestamp()
-            s.add(row)
-        self.ws.audit("user.logout", name, actor=name)
+            # Sessions long over are of no use to anyone: prune them as new ones start.
+            s.execute(sa.delete(ConsoleSession).where(
+                ConsoleSession.expires_at < now - timedelta(days=1)))
+            s.add(ConsoleSession(token_hash=_token_hash(token), user_name=name,
+                                 address=address[:64], created_at=now,
+                                 expires_at=now + timedelta(hours=hours)))
+        return token
 
-    def sessions_ended_at(self, name: str) -> float:
-        """When ``name`` last signed out (POSIX seconds; 0 when never)."""
-        return float(self.ws.settings.get(f"console.sessions_ended.{name}", 0) or 0)
+    def session_principal(self, token: str | None) -> Principal | None:
+        """The principal signed in with session ``token``; ``None`` when the token is
+        unknown, expired or ended, or names a user who is gone or disabled."""
+        if not token:
+            return None
+        cs, u = ConsoleSession.__table__.c, User.__table__.c
+        query = (sa.select(u.name, u.role)
+                 .select_from(ConsoleSession.__table__.join(
+                     User.__table__, u.name == cs.user_name))
+                 .where(cs.token_hash == _token_hash(token), cs.ended_at.is_(None),
+                        cs.expires_at > utcnow(), u.disabled.is_(False)))
+        with self.ws.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.name in RESERVED_NAMES or row.role not in ROLES:
+            return None
+        return Principal(row.name, row.role)
+
+    def end_sessions(self, name: str) -> int:
+        """Sign ``name`` out everywhere: every open session of the user ends now.
+
+        :return: how many sessions ended.
+        """
+        with self.ws.session() as s:
+            ended = s.execute(sa.update(ConsoleSession)
+                              .where(ConsoleSession.user_name == name,
+                                     ConsoleSession.ended_at.is_(None))
+                              .values(ended_at=utcnow())).rowcount
+        self.ws.audit("user.logout", name, {"sessions": ended}, actor=name)
+        return ended
 
     def principal(self, name: str) -> Principal | None:
         """The principal for a signed-in ``name``, or ``None`` when the user is gone or
         disabled (so deleting a user ends their sessions)."""
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
-        if user is None or user.disabled:
+        if user is None or user.disabled or user.name in RESERVED_NAMES:
             return None
         return Principal(user.name, user.role)
 
@@ -176,7 +255,7 @@ class AuditService(Service):
         if actor:
             query = query.where(a.c.actor == actor)
         if action:
-            query = query.where(a.c.action.like(action.replace("*", "%")))
+            query = query.where(glob(a.c.action, action))  # only * is a wildcard
         if since is not None:
             query = query.where(a.c.at >= as_utc(since, self.ws.timezone))
         if limit:
