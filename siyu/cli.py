@@ -3,15 +3,22 @@
 Built-in sub-commands: ``init``, ``db upgrade`` / ``db status``, ``plugins``,
 ``import contacts|orders`` and ``demo``. Plugins add more with ``register_commands``.
 
-Every error a user can cause (a :class:`~siyu.core.errors.SiyuError`) is printed as one line,
+Every error a user can cause (a :class:`~siyu.core.errors.SiyuError`, a usage error, a
+file named on the command line that cannot be read or written) is printed as one line,
 ``siyu: error: <message>``, with exit code 2; Ctrl-C exits with 130. Anything else is a bug
 and keeps its traceback.
+
+Options are checked where they enter: the argument types below (:func:`whole_number`,
+:func:`seconds`, :func:`nonblank`) reject a bad value before any database or WeCom call, and
+plugin commands may use them too.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
 import os
 import re
 import sys
@@ -19,11 +26,10 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 
 from siyu import __version__
@@ -32,7 +38,6 @@ from siyu.apps.commands import add_serve_options, first_admin, serve
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
 from siyu.core.plugins import collect_records, get_plugin_manager
 from siyu.core.records import CommandSpec
-from siyu.storage import migrate as schema
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
 #: Sub-commands siyu itself provides; a plugin command may not reuse these names.
@@ -79,6 +84,66 @@ def _yuan(fen: int) -> str:
 def _progress(args: argparse.Namespace) -> bool:
     """Progress bars by default when a person watches (stderr is a terminal)."""
     return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+# -- argument types -----------------------------------------------------------------------
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """:class:`argparse.ArgumentParser` with siyu's error convention: a usage error (a bad
+    option value, a missing argument) is one line, ``siyu: error: …`` naming the ``--help``
+    to read, and exit code 2. Sub-command parsers (plugins' too) inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one ``siyu: error:`` line and exit 2 (no usage block)."""
+        self.exit(2, f"siyu: error: {_one_line(message)} (see `{self.prog} --help`)\n")
+
+
+def whole_number(minimum: int | None = None,
+                 maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number from ``minimum`` to ``maximum`` (each
+    optional), e.g. ``type=whole_number(1)`` for a count that must be positive."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number{_range(minimum, maximum)}") from None
+        if (minimum is not None and value < minimum) or (maximum is not None
+                                                          and value > maximum):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give a whole "
+                                             f"number{_range(minimum, maximum)}")
+        return value
+
+    return parse
+
+
+def _range(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" from {minimum:,} to {maximum:,}"
+    if minimum is not None:
+        return f" of at least {minimum:,}"
+    return f" of at most {maximum:,}" if maximum is not None else ""
+
+
+def seconds(text: str) -> float:
+    """An argparse ``type=`` for a duration in seconds: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; give a number of "
+                                         f"seconds above 0, e.g. 5 or 0.5")
+    return value
+
+
+def nonblank(text: str) -> str:
+    """An argparse ``type=`` for text that may not be empty (names); returns it stripped."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("may not be empty; give some text")
+    return text.strip()
 
 
 # -- database helpers ---------------------------------------------------------------------
@@ -134,6 +199,11 @@ def _model_sets() -> list:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create (or bring up to date) a workspace and store its name and timezone."""
+    # Alembic is imported by the commands that migrate, not by every `siyu` start.
+    from alembic.runtime.migration import MigrationContext
+
+    from siyu.storage import migrate as schema
+
     if args.timezone is not None:
         try:
             ZoneInfo(args.timezone)
@@ -172,6 +242,8 @@ def _shell_word(text: str) -> str:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Apply pending migrations (core and plugins)."""
+    from siyu.storage import migrate as schema
+
     url = resolve_url(args.db)
     engine = create_engine(url)
     try:
@@ -188,6 +260,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_db_status(args: argparse.Namespace) -> int:
     """Show pending migrations without applying them (nothing is created or changed)."""
+    from siyu.storage import migrate as schema
+
     url = resolve_url(args.db)
     path = _sqlite_file(url)
     if path is not None and not path.exists():
@@ -211,11 +285,24 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """List every plugin with its source, version and hooks (no database needed)."""
-    infos = get_plugin_manager().describe()
+    """List every plugin with its source, version, hooks, the plugins it requires and the
+    WeCom state prefixes it claims (no database needed).
+
+    :raises PluginError: after the list, when two plugins' state prefixes clash.
+    """
+    from siyu.core.plugins import collect_state_prefixes
+
+    pm = get_plugin_manager()
+    infos = pm.describe()
     if not infos:
         _out("No plugins.")
         return 0
+    # A clash is reported after the list, so the list still shows what is installed.
+    clash: PluginError | None = None
+    try:
+        claims = list(collect_state_prefixes(pm).values())
+    except PluginError as exc:
+        claims, clash = [], exc
     name_width = max(_width(info.name) for info in infos)
     for info in infos:
         head = f"{_pad(info.name, name_width)}  {info.source}"
@@ -225,11 +312,45 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             _out(f"{head}  failed to load: {_one_line(info.error)}")
             continue
         if info.blocked:
-            _out(f"{head}  (disabled)")
+            _out(f"{head}  ({_one_line(info.status)})")
             continue
         _out(head)
         _out(f"    hooks: {', '.join(info.hooks) if info.hooks else '(none)'}")
+        if info.requires:
+            _out(f"    requires: {', '.join(info.requires)}")
+        prefixes = [claim.name for claim in claims if claim.plugin == info.name]
+        if prefixes:
+            _out(f"    state prefixes: {', '.join(prefixes)}")
+    if clash is not None:
+        raise clash
     return 0
+
+
+def _explain_unknown_command(argv: Sequence[str], commands: dict[str, CommandSpec]) -> None:
+    """Name the plugins that are not loaded when ``argv`` asks for a command nobody offers.
+
+    A disabled plugin's commands are never asked for, so ``siyu livecode`` with the
+    live-code plugin disabled would otherwise be a bare "invalid choice".
+
+    :raises PluginError: the command is unknown and some plugin is disabled or broken.
+    """
+    words = iter(argv)
+    command = None
+    for word in words:
+        if word == "--db":
+            next(words, None)
+        elif not word.startswith("-"):
+            command = word
+            break
+        elif not word.startswith("--db="):
+            return  # --help, --version: argparse answers them
+    if command is None or command in BUILTIN_COMMANDS or command in commands:
+        return
+    missing = [f"{info.name} ({info.status})" for info in get_plugin_manager().describe()
+               if info.status != "loaded"]
+    if missing:
+        raise PluginError(f"unknown command {command!r}; it may belong to a plugin that is not "
+                          f"loaded: {'; '.join(missing)}; see `siyu plugins`")
 
 
 # -- import -------------------------------------------------------------------------------
@@ -252,6 +373,8 @@ def _print_problems(problems: Sequence[Any], write: Callable[..., None]) -> None
 def cmd_import(args: argparse.Namespace) -> int:
     """Import contacts or orders from a CSV or Excel file."""
     path = Path(args.file)
+    if path.is_dir():
+        raise ImportFailed(f"{str(path)!r} is a folder; give the path of a .csv or .xlsx file")
     if not path.is_file():
         raise ImportFailed(f"no such file {str(path)!r}; give the path of a .csv or .xlsx file")
     mapping = dict(args.map) if args.map else None
@@ -458,7 +581,7 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
     :raises PluginError: a plugin's ``configure`` fails or adds a clashing option.
     """
     db_help = "database URL or SQLite file (default: $SIYU_DATABASE_URL or ./siyu.db)"
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="siyu", description="siyu (私域): private-domain growth toolkit for WeCom.",
         epilog="Run `siyu demo` for a workspace with sample data.")
     parser.add_argument("--version", action="version", version=f"siyu {__version__}")
@@ -472,7 +595,7 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
 
     p = sub.add_parser("init", parents=[common], help="create a workspace (database)",
                        description="Create and migrate a workspace, store its settings.")
-    p.add_argument("--name", help="display name of the workspace")
+    p.add_argument("--name", type=nonblank, help="display name of the workspace")
     p.add_argument("--timezone", metavar="TZ",
                    help="timezone times are shown in (default Asia/Shanghai)")
     p.set_defaults(func=cmd_init)
@@ -564,7 +687,9 @@ def _show_plugin_trace() -> None:
 def _run(argv: list[str]) -> int:
     if os.environ.get("SIYU_TRACE_PLUGINS") == "1":
         _show_plugin_trace()
-    parser = build_parser(plugin_commands())
+    commands = plugin_commands()
+    _explain_unknown_command(argv, commands)
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -587,6 +712,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("siyu: interrupted")
         return 130
+    except OSError as exc:
+        # A port another program already listens on (serve, demo, sandbox --port) is the
+        # user's machine, not a bug. Every other OSError keeps its traceback: files the user
+        # names are checked where they enter (import, --zip, --csv).
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        _err(f"siyu: error: cannot listen: {exc.strerror}; another program uses that port, "
+             f"choose another with --port")
+        return 2
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         if exc.code is None:
             return 0

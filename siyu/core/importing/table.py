@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,20 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
                        f"UTF-8 CSV or .xlsx")
 
 
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    """The first sheet of an Excel workbook, every cell as text.
+
+    :raises ImportFailed: the file is no .xlsx workbook (a renamed CSV or .xls, a damaged or
+        password-protected file), which openpyxl reports as a bad ZIP or a missing part.
+    """
+    try:
+        return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ImportFailed(f"{path.name} is not an Excel .xlsx workbook (damaged, password-"
+                           f"protected or another format renamed); open it in Excel and "
+                           f"save it as .xlsx or CSV UTF-8") from exc
+
+
 def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
                mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
     """Read a CSV or .xlsx file and rename its columns to field names.
@@ -86,12 +101,14 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
         unknown field, two columns for one field.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ImportFailed(f"{path} is a folder; give the path of a .csv or .xlsx file")
     if not path.is_file():
         raise ImportFailed(f"no such file: {path}")
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            frame = _read_xlsx(path)
             encoding = "xlsx"
         elif suffix == ".xls":
             raise ImportFailed(f"{path.name}: old .xls files are not supported; save as .xlsx "

@@ -5,33 +5,134 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import string
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from siyu.cli import nonblank, whole_number
+from siyu.core.errors import SiyuError, ValidationError
 from siyu.core.records import CommandSpec
+from siyu.plugins.livecodes.checks import DEFAULT_PER_MINUTE, WECOM_PER_MINUTE
+from siyu.plugins.livecodes.models import STRATEGIES
+from siyu.plugins.livecodes.welcome import PLACEHOLDERS
 
 ACTIONS = ("show", "pause", "resume", "delete", "preview")
+WELCOME_EXAMPLE = '{"text": "你好 {nickname}，我是{staff}"}'
 
 
 def _code(value: str) -> int | str:
+    """A code id (digits) or state, as typed."""
     return int(value) if value.isdigit() else value
+
+
+# -- argument types: each rejects a bad value before the database or WeCom is touched ------
+
+
+def _member(value: str) -> dict[str, Any]:
+    """``--member USERID[:WEIGHT]`` as ``{"userid", "weight"}`` (weight only when given)."""
+    userid, colon, weight = value.partition(":")
+    if not userid.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} has no userid; give USERID or "
+                                         f"USERID:WEIGHT, e.g. zhangsan:2")
+    if not colon:
+        return {"userid": userid.strip()}
+    if not weight.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r}: the weight after the colon must be a "
+                                         f"whole number of 0 or more, e.g. {userid}:2")
+    return {"userid": userid.strip(), "weight": int(weight)}
+
+
+def _template_problem(text: str) -> str | None:
+    """Why ``text`` is no welcome or remark template, or ``None`` when it is one."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        return (f"{text!r} is not a valid template ({exc}); write {{{{ and }}}} for a "
+                f"literal brace")
+    unknown = [name for name in names if name not in PLACEHOLDERS]
+    if unknown:
+        return (f"{text!r} uses unknown placeholder {{{unknown[0]}}}; use "
+                + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
+    return None
+
+
+def _template(text: str) -> str:
+    """``--welcome`` and ``--remark``: text with {nickname}, {staff} and {store} only."""
+    problem = _template_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _welcome_texts(config: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    yield "text", config.get("text")
+    yield "fallback", config.get("fallback")
+    for n, variant in enumerate(config.get("variants") or [], 1):
+        yield f"variants[{n}].text", variant.get("text")
+
+
+def _welcome_json(text: str) -> dict[str, Any]:
+    """``--welcome-json``: a JSON object shaped like a welcome config (the service checks
+    the rest: fields, attachments, slots)."""
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); give an "
+            f"object such as {WELCOME_EXAMPLE}") from None
+    if not isinstance(config, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object such as {WELCOME_EXAMPLE}, "
+                                         f"not {text.strip()!r}")
+    variants = config.get("variants")
+    if variants is not None and not (isinstance(variants, list)
+                                     and all(isinstance(v, dict) for v in variants)):
+        raise argparse.ArgumentTypeError('"variants" must be a list of objects such as '
+                                         '[{"days": [5, 6], "text": "周末好"}]')
+    for where, value in _welcome_texts(config):
+        problem = _template_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise argparse.ArgumentTypeError(f"{where}: {problem}")
+    return config
+
+
+def _zip_path(text: str) -> Path:
+    """``--zip OUT.zip``: a file in a folder that exists and can be written to, checked
+    before any store code is created."""
+    target = Path(text).expanduser()
+    if target.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name such as "
+                                         f"{str(target / 'store-codes.zip')!r}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"folder {str(folder)!r} of {text!r} does not "
+                                         f"exist; create it or choose another")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"folder {str(folder)!r} of {text!r} is not "
+                                         f"writable; choose a folder you can write to")
+    return target
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="livecode_command", metavar="ACTION", required=True)
     p = sub.add_parser("create", help="create a staff live code in WeCom")
     p.add_argument("name")
-    p.add_argument("--member", action="append", required=True, metavar="USERID[:WEIGHT]",
+    p.add_argument("--member", action="append", required=True, type=_member,
+                   metavar="USERID[:WEIGHT]",
                    help="a member (repeat); an optional weight after a colon")
-    p.add_argument("--strategy", default="round_robin",
-                   choices=("round_robin", "weighted", "least_loaded", "schedule"))
+    p.add_argument("--strategy", default="round_robin", choices=STRATEGIES)
     p.add_argument("--channel", default="")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
-    p.add_argument("--backup", action="append", default=[], metavar="USERID")
-    p.add_argument("--daily-cap", type=int)
-    p.add_argument("--round-cap", type=int)
-    p.add_argument("--welcome", default="", help="welcome text ({nickname} {staff} {store})")
-    p.add_argument("--welcome-json", default="", help="a full welcome config as JSON")
-    p.add_argument("--remark", default="", help="remark template for new customers")
+    p.add_argument("--backup", action="append", default=[], type=nonblank, metavar="USERID")
+    p.add_argument("--daily-cap", type=whole_number(1), help="adds per member per day")
+    p.add_argument("--round-cap", type=whole_number(1), help="adds per member per round")
+    p.add_argument("--welcome", default="", type=_template,
+                   help="welcome text ({nickname} {staff} {store})")
+    p.add_argument("--welcome-json", type=_welcome_json, default=None,
+                   help=f"a full welcome config as a JSON object, e.g. {WELCOME_EXAMPLE}")
+    p.add_argument("--remark", default="", type=_template,
+                   help="remark template for new customers")
     p.add_argument("--store", default=None, help="store code")
     p.add_argument("--state", default=None, help="custom state starting with lc:")
     sub.add_parser("list", help="every live code with its adds and welcome latency")
@@ -47,48 +148,45 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("check", help="check every live code still exists in WeCom, and list "
                                      "codes with problems and unknown states (exit 1 when a "
                                      "code is missing or could not be checked)")
-    p.add_argument("--per-minute", type=int, default=None,
-                   help="get_contact_way calls per minute at most (default 5000; WeCom "
-                        "allows 10000)")
+    p.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE),
+                   default=DEFAULT_PER_MINUTE,
+                   help=f"get_contact_way calls per minute at most (default "
+                        f"{DEFAULT_PER_MINUTE}; WeCom allows {WECOM_PER_MINUTE})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = sub.add_parser("stores", help="one live code per store, from a CSV or Excel file "
                                       "(columns 门店/store, 员工/members, optional 备用员工, 名称)")
     p.add_argument("file")
-    p.add_argument("--strategy", default="round_robin",
-                   choices=("round_robin", "weighted", "least_loaded", "schedule"))
+    p.add_argument("--strategy", default="round_robin", choices=STRATEGIES)
     p.add_argument("--channel", default="门店")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
-    p.add_argument("--daily-cap", type=int)
-    p.add_argument("--welcome", default="", help="welcome text ({nickname} {staff} {store})")
-    p.add_argument("--zip", default=None, metavar="OUT.zip",
+    p.add_argument("--daily-cap", type=whole_number(1), help="adds per member per day")
+    p.add_argument("--welcome", default="", type=_template,
+                   help="welcome text ({nickname} {staff} {store})")
+    p.add_argument("--zip", default=None, type=_zip_path, metavar="OUT.zip",
                    help="also write every store code's QR (PNG) into this ZIP file")
     p = sub.add_parser("update", help="change one live code's settings (only the options "
                                       "given; --member and --tag replace the lists)")
     p.add_argument("code", help="code id or state")
     p.add_argument("--name")
-    p.add_argument("--member", action="append", metavar="USERID[:WEIGHT]",
+    p.add_argument("--member", action="append", type=_member, metavar="USERID[:WEIGHT]",
                    help="the new member list (repeat); members kept keep their caps and "
                         "shifts unless a weight is given")
-    p.add_argument("--strategy", choices=("round_robin", "weighted", "least_loaded",
-                                          "schedule"))
+    p.add_argument("--strategy", choices=STRATEGIES)
     p.add_argument("--channel")
     p.add_argument("--tag", action="append", metavar="GROUP/NAME",
                    help="the new channel tags (repeat)")
     p.add_argument("--no-tags", action="store_true", help="remove every channel tag")
-    p.add_argument("--backup", action="append", metavar="USERID",
+    p.add_argument("--backup", action="append", type=nonblank, metavar="USERID",
                    help="the new backup staff (repeat)")
-    p.add_argument("--daily-cap", type=int, help="per member per day; 0 = no cap")
-    p.add_argument("--round-cap", type=int, help="per member per round; 0 = no cap")
-    p.add_argument("--welcome", help="new welcome text (attachments and variants are kept)")
-    p.add_argument("--remark", help="remark template for new customers")
+    p.add_argument("--daily-cap", type=whole_number(0), help="per member per day; 0 = no cap")
+    p.add_argument("--round-cap", type=whole_number(0),
+                   help="per member per round; 0 = no cap")
+    p.add_argument("--welcome", type=_template,
+                   help="new welcome text (attachments and variants are kept)")
+    p.add_argument("--remark", type=_template, help="remark template for new customers")
     for action in ACTIONS:
         p = sub.add_parser(action, help=f"{action} one live code")
         p.add_argument("code", help="code id or state")
-
-
-def _member(value: str) -> dict[str, Any]:
-    userid, _, weight = value.partition(":")
-    return {"userid": userid, "weight": int(weight)} if weight else {"userid": userid}
 
 
 def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dict[str, Any]:
@@ -106,14 +204,25 @@ def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dic
             changes[key] = getattr(args, key) or None
     if args.welcome is not None:
         changes["welcome"] = {**(current.get("welcome") or {}), "text": args.welcome}
-    members = (api.merge_members(current["members"], [_member(m) for m in args.member])
-               if args.member else None)
+    members = api.merge_members(current["members"], args.member) if args.member else None
     if not changes and members is None:
-        from siyu.core.errors import ValidationError
-
         raise ValidationError("nothing to change: give at least one option, e.g. --name or "
                               "--member (see siyu livecode update --help)")
     return api.update_code(ws, code, members=members, **changes)
+
+
+def _write_zip(ws: Any, target: Path) -> None:
+    """Write every store code's QR into ``target`` (its folder was checked at parse time)."""
+    from siyu.plugins.livecodes.assets import codes_zip
+    from siyu.plugins.livecodes.stores import store_code_ids
+
+    try:
+        target.write_bytes(codes_zip(ws, store_code_ids(ws)))
+    except OSError as exc:  # the file the user named: full disk, read-only file…
+        raise SiyuError(f"cannot write the QR codes to {str(target)!r}: {exc.strerror}; the "
+                        f"store codes are created, run the command again with --zip in a "
+                        f"folder you can write to") from exc
+    print(f"QR codes written to {target}")
 
 
 def _run(ws: Any, args: argparse.Namespace) -> int:
@@ -121,9 +230,9 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
 
     action = args.livecode_command
     if action == "create":
-        welcome = json.loads(args.welcome_json) if args.welcome_json else (
+        welcome = args.welcome_json if args.welcome_json is not None else (
             {"text": args.welcome} if args.welcome else None)
-        code = api.create_code(ws, args.name, [_member(m) for m in args.member],
+        code = api.create_code(ws, args.name, args.member,
                                strategy=args.strategy, channel=args.channel, tags=args.tag,
                                welcome=welcome, backup=args.backup, daily_cap=args.daily_cap,
                                round_cap=args.round_cap, remark=args.remark, store=args.store,
@@ -140,18 +249,10 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
                                     daily_cap=args.daily_cap)
         print(result.summary())
         if args.zip:
-            from pathlib import Path
-
-            from siyu.plugins.livecodes.assets import codes_zip
-            from siyu.plugins.livecodes.stores import store_code_ids
-
-            Path(args.zip).write_bytes(codes_zip(ws, store_code_ids(ws)))
-            print(f"QR codes written to {args.zip}")
+            _write_zip(ws, args.zip)
         return 0
     if action == "check":
-        from siyu.plugins.livecodes.checks import DEFAULT_PER_MINUTE
-
-        report = api.check_codes(ws, per_minute=args.per_minute or DEFAULT_PER_MINUTE,
+        report = api.check_codes(ws, per_minute=args.per_minute,
                                  progress=False if args.no_progress else None)
         print(report.summary())
         for line in api.problems(ws):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from siyu.cli import nonblank, whole_number
+from siyu.core.errors import ValidationError
 from siyu.core.records import CommandSpec
 from siyu.plugins.livecodes.commands import _code
 from siyu.plugins.livecodes.groups import DEFAULT_ROTATE_AT, DEFAULT_WARN_AT
@@ -20,17 +22,18 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="groupcode_command", metavar="ACTION", required=True)
     p = sub.add_parser("create", help="create a group live code (a WeCom 「加入群聊」 QR code)")
     p.add_argument("name")
-    p.add_argument("--chat", action="append", required=True, metavar="CHAT_ID",
+    p.add_argument("--chat", action="append", required=True, type=nonblank, metavar="CHAT_ID",
                    help="a customer group in use (repeat, at most 5)")
-    p.add_argument("--pool", action="append", default=[], metavar="CHAT_ID",
+    p.add_argument("--pool", action="append", default=[], type=nonblank, metavar="CHAT_ID",
                    help="a fresh group that rotates in as groups fill (repeat)")
     p.add_argument("--no-auto-create", action="store_true",
                    help="do not let WeCom open new rooms when every group is full")
     p.add_argument("--room-name", default="", help="name prefix of rooms WeCom opens")
-    p.add_argument("--room-start", type=int, default=1, help="first room number (default 1)")
-    p.add_argument("--warn-at", type=int, default=DEFAULT_WARN_AT,
+    p.add_argument("--room-start", type=whole_number(0), default=1,
+                   help="first room number (default 1)")
+    p.add_argument("--warn-at", type=whole_number(), default=DEFAULT_WARN_AT,
                    help=f"members at which a group warns (default {DEFAULT_WARN_AT})")
-    p.add_argument("--rotate-at", type=int, default=DEFAULT_ROTATE_AT,
+    p.add_argument("--rotate-at", type=whole_number(), default=DEFAULT_ROTATE_AT,
                    help=f"members at which a group rotates out (default {DEFAULT_ROTATE_AT})")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME",
                    help="a tag put on joiners who are contacts (repeat)")
@@ -38,17 +41,18 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                                       "--chat, --pool and --tag replace the lists)")
     p.add_argument("code", help="group code id or state")
     p.add_argument("--name")
-    p.add_argument("--chat", action="append", metavar="CHAT_ID",
+    p.add_argument("--chat", action="append", type=nonblank, metavar="CHAT_ID",
                    help="the groups in use (repeat, at most 5); groups dropped retire")
-    p.add_argument("--pool", action="append", metavar="CHAT_ID",
+    p.add_argument("--pool", action="append", type=nonblank, metavar="CHAT_ID",
                    help="the fresh groups that rotate in (repeat)")
     p.add_argument("--no-pool", action="store_true", help="empty the pool")
     p.add_argument("--auto-create", choices=("on", "off"),
                    help="let WeCom open new rooms when every group is full")
     p.add_argument("--room-name", help="name prefix of rooms WeCom opens")
-    p.add_argument("--room-start", type=int, help="first room number")
-    p.add_argument("--warn-at", type=int, help="members at which a group warns")
-    p.add_argument("--rotate-at", type=int, help="members at which a group rotates out")
+    p.add_argument("--room-start", type=whole_number(0), help="first room number")
+    p.add_argument("--warn-at", type=whole_number(), help="members at which a group warns")
+    p.add_argument("--rotate-at", type=whole_number(),
+                   help="members at which a group rotates out")
     p.add_argument("--tag", action="append", metavar="GROUP/NAME",
                    help="the tags put on joiners who are contacts (repeat)")
     p.add_argument("--no-tags", action="store_true", help="put no tags on joiners")
@@ -83,8 +87,6 @@ def _update(api: Any, ws: Any, code: int | str, args: argparse.Namespace) -> dic
         changes["tags"] = [] if args.no_tags else args.tag
     pool = [] if args.no_pool else args.pool
     if not changes and args.chat is None and pool is None:
-        from siyu.core.errors import ValidationError
-
         raise ValidationError("nothing to change: give at least one option, e.g. --name or "
                               "--chat (see siyu groupcode update --help)")
     return api.update_group_code(ws, code, chats=args.chat, pool=pool, **changes)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import sys
 from typing import Any
 
+from siyu.cli import seconds, whole_number
+from siyu.core.errors import ConfigError
 from siyu.core.records import CommandSpec
 
 SETTABLE = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url",
             "callback_url", "welcome_text")
+#: Calls a minute WeCom allows per API; sync may not plan more.
+WECOM_PER_MINUTE = 10_000
+
+
+def _agent_id(text: str) -> str:
+    """``--agent-id``: the app's AgentID, digits (empty clears it)."""
+    if text.strip() and not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AgentID; WeCom shows the app's "
+                                         f"AgentID as digits, e.g. 1000002")
+    return text.strip()
 
 
 def _configure_wecom(parser: argparse.ArgumentParser) -> None:
@@ -17,15 +31,17 @@ def _configure_wecom(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("config", help="show or change the WeCom settings (secrets are "
                                       "write-only)")
     for name in SETTABLE:
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None)
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None,
+                       type=_agent_id if name == "agent_id" else str)
     p = sub.add_parser("sync", help="pull staff, tags, customers and groups from WeCom")
     p.add_argument("--restart", action="store_true",
                    help="start over instead of resuming an interrupted sync")
-    p.add_argument("--per-minute", type=int, default=5000,
+    p.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE), default=5000,
                    help="most calls a minute per API (default 5000, half of WeCom's limit)")
     p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("process", help="apply stored callbacks that are still pending")
-    p.add_argument("--limit", type=int, default=10000)
+    p.add_argument("--limit", type=whole_number(1), default=10000,
+                   help="most callbacks applied in this run (default 10000)")
     sub.add_parser("status", help="callbacks received, pending and failed; the last sync")
 
 
@@ -60,7 +76,12 @@ def _run_wecom(ws: Any, args: argparse.Namespace) -> int:
 
 
 def _sync(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.wecom.service import wecom
     from siyu.plugins.wecom.sync import sync
+
+    if not wecom(ws).config.api_ready:  # before sync stores where it starts
+        raise ConfigError("WeCom is not configured: set the corp id and app secret with "
+                          "`siyu wecom config --corp-id ID --secret SECRET`")
 
     bars: dict[str, Any] = {}
     show = not args.no_progress and sys.stderr.isatty()
@@ -86,7 +107,8 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
 
 
 def _configure_doctor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--timeout", type=seconds, default=5.0,
+                        help="seconds to wait for each answer (default 5)")
 
 
 def _run_doctor(ws: Any, args: argparse.Namespace) -> int:
@@ -104,10 +126,38 @@ def _configure_sandbox(parser: argparse.ArgumentParser) -> None:
     configure(parser)
 
 
+def _check_sandbox_options(args: argparse.Namespace) -> None:
+    """Reject option values the sandbox would take and then fail on (or serve nonsense):
+    a port out of range, a non-positive count, a negative or infinite duration.
+
+    :raises ConfigError: naming the option and the values it takes.
+    """
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port} is not a TCP port; give 1-65535, or 0 for "
+                          f"any free port")
+    for option, value in (("--agent-id", args.agent_id), ("--rate-limit", args.rate_limit),
+                          ("--group-capacity", args.group_capacity)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{option} {value} must be at least 1")
+    for option, value in (("--latency", args.latency),
+                          ("--revoke-tokens-after", args.revoke_tokens_after)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{option} {value} must be a number of seconds, 0 or more")
+
+
 def _run_sandbox(ws: Any, args: argparse.Namespace) -> int:
     from siyu.plugins.wecom.sandbox.server import run
 
-    return int(run(args) or 0)
+    _check_sandbox_options(args)
+    try:
+        return int(run(args) or 0)
+    except OSError as exc:
+        # Binding the port is the only OSError before serving starts: taken by another
+        # program, or privileged. That is the user's machine, not a bug.
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}; choose "
+                          f"another --port (0 picks a free one)") from exc
 
 
 COMMANDS = [
