@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
         RiskRule,
         RouteSpec,
         SegmentRule,
+        StatePrefix,
     )
     from siyu.core.workspace import Workspace
     from siyu.storage.models import Contact, Order
@@ -37,7 +38,9 @@ hookspec = pluggy.HookspecMarker("siyu")
 
 # --------------------------------------------------------------------------------------------
 # Registration: the Workspace calls these when it needs the records (models, channels, rules,
-# jobs and connectors once per Workspace; pages, routes and commands on each request for them).
+# jobs, connectors and state prefixes once per Workspace; pages, routes and commands on each
+# request for them). None of them is called for a plugin disabled for want of a plugin it
+# requires (``siyu_requires``, see siyu.core.plugins).
 # --------------------------------------------------------------------------------------------
 
 
@@ -117,6 +120,20 @@ def register_commands() -> list[CommandSpec] | None:
 
     :return: a list of :class:`siyu.core.records.CommandSpec`; names must be unique and must
         not shadow a built-in command.
+    """
+
+
+@hookspec
+def register_state_prefixes() -> list[StatePrefix] | None:
+    """Claim WeCom ``state`` prefixes: the callbacks whose ``state`` starts with one are this
+    plugin's to act on (``ws.state_owner(state)`` names the owner).
+
+    Not *firstresult*: every plugin's claims are collected, once per Workspace, when it first
+    asks (``ws.state_prefixes``, ``ws.state_owner``; ``siyu plugins`` lists them).
+
+    :return: a list of :class:`siyu.core.records.StatePrefix`; a prefix is 2 to 5 characters
+        ending with ``:``, and no prefix may equal or start another plugin's (a
+        :class:`~siyu.core.errors.PluginError` naming both plugins).
     """
 
 

@@ -10,6 +10,10 @@ Environment:
 A third-party plugin that raises while importing is reported by name (``load_errors``) and
 skipped: a broken add-on must not take the console down. A plugin whose hook names are
 misspelt fails loudly at load time (``check_pending``).
+
+A plugin that needs another one says so in ``siyu_requires``; when a requirement is missing,
+disabled or broken, the plugin is disabled too, with the reason (``disabled_reasons``), before
+any of its hooks is called. Plugins that require each other in a cycle are an error.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
@@ -26,6 +31,7 @@ import pluggy
 
 from siyu.core import hookspecs
 from siyu.core.errors import PluginError
+from siyu.core.records import StatePrefix
 
 log = logging.getLogger("siyu.plugins")
 
@@ -42,6 +48,18 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.livecodes.plugin",
 )
 
+#: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.
+#: ``siyu_requires = ("wecom",)``. It is plain data rather than a hook: requirements decide
+#: whether a plugin's hooks may be called at all, so they are read before any of its code
+#: runs (a hook would be such a call), and they belong to one plugin while a hook call asks
+#: every plugin. The ``siyu_`` prefix keeps an unrelated ``requires`` attribute from being
+#: taken for a declaration.
+REQUIRES_ATTRIBUTE = "siyu_requires"
+
+#: A WeCom ``state`` prefix: 2 to 5 characters ending with ``:``, so that a state (at most 30
+#: characters) keeps room for its own part, and lowercase so ``LC:`` cannot pass for ``lc:``.
+STATE_PREFIX_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,3}:")
+
 
 @dataclass
 class PluginInfo:
@@ -53,6 +71,21 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     blocked: bool = False
     error: str = ""
+    #: the plugins it declares in ``siyu_requires``
+    requires: tuple[str, ...] = ()
+    #: why it is disabled when a requirement is not there (``blocked`` is then True too),
+    #: e.g. ``"requires wecom, which is disabled"``
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        """``"loaded"``, ``"disabled"``, ``"disabled: <reason>"`` or
+        ``"failed to load: <error>"``."""
+        if self.error:
+            return f"failed to load: {self.error}"
+        if self.blocked:
+            return f"disabled: {self.reason}" if self.reason else "disabled"
+        return "loaded"
 
 
 class SiyuPluginManager(pluggy.PluginManager):
@@ -63,18 +96,72 @@ class SiyuPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, tuple[str, str]] = {}
         self.load_errors: dict[str, str] = {}
+        #: ``siyu_requires`` of every registered plugin, by plugin name
+        self.requirements: dict[str, tuple[str, ...]] = {}
+        #: plugins disabled because a requirement is missing, disabled or broken: the reason
+        self.disabled_reasons: dict[str, str] = {}
 
     def register_from(self, plugin: Any, name: str, source: str, version: str = "") -> None:
-        """Register ``plugin`` under ``name`` and remember its ``source`` for ``siyu plugins``."""
+        """Register ``plugin`` under ``name`` and remember its ``source`` for ``siyu plugins``.
+
+        :raises PluginError: the plugin does not match the hook specs, or its
+            ``siyu_requires`` is not a tuple of plugin names.
+        """
         if self.is_blocked(name):
             self.sources[name] = (source, version)
             return
+        requires = _declared_requirements(plugin, name)
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {name!r} ({source}) does not match the hook specs: "
                               f"{exc}; check docs/plugins.md") from exc
         self.sources[name] = (source, version)
+        self.requirements[name] = requires
+
+    def disable_unmet(self) -> None:
+        """Disable (block) every registered plugin whose requirements are not all loaded.
+
+        A requirement may be missing, disabled (``SIYU_DISABLE_PLUGINS``), broken (failed to
+        load) or itself disabled for want of another plugin; the reason names the chain, e.g.
+        ``"requires livecodes, which requires wecom, which is disabled"``. Reasons are worked
+        out for every plugin before any is blocked, so each names the first plugin really
+        missing rather than the one blocked a moment ago.
+
+        :raises PluginError: plugins require each other in a cycle (naming them).
+        """
+        _check_for_cycles(self.requirements)
+        reasons: dict[str, str | None] = {}
+
+        def unmet(name: str) -> str | None:
+            if name not in reasons:
+                reasons[name] = None
+                for required in self.requirements.get(name, ()):
+                    why = self._unavailable(required, unmet)
+                    if why:
+                        reasons[name] = f"requires {required}, which {why}"
+                        break
+            return reasons[name]
+
+        for name in list(self.requirements):
+            unmet(name)
+        for name, reason in reasons.items():
+            if reason and self.get_plugin(name) is not None:
+                self.set_blocked(name)
+                self.disabled_reasons[name] = reason
+                # INFO, not WARNING: disabling wecom on purpose disables its dependants on
+                # purpose too, and every CLI command would otherwise print this.
+                log.info("plugin %r disabled: %s", name, reason)
+
+    def _unavailable(self, name: str, unmet: Callable[[str], str | None]) -> str | None:
+        """Why plugin ``name`` cannot be relied on (``"is disabled"``…), or ``None``."""
+        if name in self.load_errors:
+            return "failed to load"
+        if self.is_blocked(name):
+            return "is disabled"
+        if self.get_plugin(name) is None:
+            return "is not installed"
+        return unmet(name)
 
     def describe(self) -> list[PluginInfo]:
         """Every known plugin (loaded, blocked or broken) with the hooks it implements."""
@@ -83,7 +170,9 @@ class SiyuPluginManager(pluggy.PluginManager):
             plugin = self.get_plugin(name)
             hooks = sorted(h.name for h in self.get_hookcallers(plugin) or []) if plugin else []
             infos.append(PluginInfo(name=name, source=source, version=version, hooks=hooks,
-                                    blocked=self.is_blocked(name)))
+                                    blocked=self.is_blocked(name),
+                                    requires=self.requirements.get(name, ()),
+                                    reason=self.disabled_reasons.get(name, "")))
         for name, error in self.load_errors.items():
             infos.append(PluginInfo(name=name, source="entry point", error=error))
         return infos
@@ -124,6 +213,48 @@ def _parse_blocklist(value: str | None) -> list[str]:
     return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
+def _declared_requirements(plugin: Any, name: str) -> tuple[str, ...]:
+    """The plugin's ``siyu_requires``, checked.
+
+    :raises PluginError: it is not a tuple (or list) of plugin names.
+    """
+    declared = getattr(plugin, REQUIRES_ATTRIBUTE, ())
+    if (isinstance(declared, (tuple, list))
+            and all(isinstance(item, str) and item.strip() for item in declared)):
+        return tuple(item.strip() for item in declared)
+    raise PluginError(f"plugin {name!r} declares {REQUIRES_ATTRIBUTE} = {declared!r}; give a "
+                      f"tuple of plugin names, e.g. {REQUIRES_ATTRIBUTE} = ('wecom',)")
+
+
+def _check_for_cycles(requirements: dict[str, tuple[str, ...]]) -> None:
+    """:raises PluginError: some plugins require each other, naming them in order."""
+    done: set[str] = set()
+
+    def visit(path: list[str]) -> None:
+        for required in requirements.get(path[-1], ()):
+            if required in path:
+                cycle = path[path.index(required):] + [required]
+                raise PluginError(_cycle_message(cycle))
+            if required in requirements and required not in done:
+                visit(path + [required])
+        done.add(path[-1])
+
+    for name in requirements:
+        if name not in done:
+            visit([name])
+
+
+def _cycle_message(cycle: list[str]) -> str:
+    if len(cycle) == 2:
+        return (f"plugin {cycle[0]!r} requires itself; remove {cycle[0]!r} from its "
+                f"{REQUIRES_ATTRIBUTE}")
+    names = [repr(name) for name in cycle[:-1]]
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    chain = f"{cycle[0]!r} requires " + ", which requires ".join(repr(n) for n in cycle[1:])
+    return (f"plugins {listed} require each other in a cycle ({chain}); remove one of these "
+            f"requirements from {REQUIRES_ATTRIBUTE}")
+
+
 def get_plugin_manager(
     *,
     plugins: Iterable[Any] = (),
@@ -136,8 +267,10 @@ def get_plugin_manager(
         built-ins, e.g. a test's temporary plugin. Named after their ``__name__`` or class.
     :param load_entry_points: load the ``siyu`` entry-point group (third-party plugins).
     :param disable: names to block; defaults to ``SIYU_DISABLE_PLUGINS``.
-    :return: a :class:`SiyuPluginManager` with ``check_pending()`` already passed.
-    :raises PluginError: a plugin implements a hook that does not exist (misspelt name).
+    :return: a :class:`SiyuPluginManager` with ``check_pending()`` already passed and the
+        plugins whose requirements are not loaded disabled (``disabled_reasons``).
+    :raises PluginError: a plugin implements a hook that does not exist (misspelt name), its
+        ``siyu_requires`` is malformed, or plugins require each other in a cycle.
     """
     pm = SiyuPluginManager()
     blocked = list(disable) if disable is not None else _parse_blocklist(
@@ -175,6 +308,8 @@ def get_plugin_manager(
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
         pm.register_from(plugin, name, "registered")
 
+    # Before check_pending: a plugin disabled for want of another is not validated or called.
+    pm.disable_unmet()
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -211,3 +346,46 @@ def collect_records(pm: SiyuPluginManager, hook_name: str, kind: str, **kwargs: 
             records[record.name] = record
             owners[record.name] = plugin_name
     return records
+
+
+def collect_state_prefixes(pm: SiyuPluginManager) -> dict[str, StatePrefix]:
+    """Call ``register_state_prefixes`` and index the claims by prefix.
+
+    :return: each :class:`~siyu.core.records.StatePrefix` with ``plugin`` set to the plugin
+        that registered it.
+    :raises PluginError: a prefix is malformed; two plugins claim one prefix, or one prefix
+        starts another (naming both plugins); a record names another plugin; a plugin raises.
+    """
+    claims: dict[str, StatePrefix] = {}
+    for plugin_name, result in pm.call_each("register_state_prefixes"):
+        for record in result or []:
+            claims[record.name] = _checked_claim(record, plugin_name, claims)
+    return claims
+
+
+def _checked_claim(record: Any, plugin_name: str,
+                   claims: dict[str, StatePrefix]) -> StatePrefix:
+    if not isinstance(record, StatePrefix):
+        raise PluginError(f"plugin {plugin_name!r} returned {record!r} from "
+                          f"register_state_prefixes; return StatePrefix records, e.g. "
+                          f"StatePrefix('ex:', description='...')")
+    prefix = record.name
+    if not isinstance(prefix, str) or not STATE_PREFIX_PATTERN.fullmatch(prefix):
+        raise PluginError(f"plugin {plugin_name!r} claims WeCom state prefix {prefix!r}; a "
+                          f"prefix is 2 to 5 lowercase letters, digits, '_', '-', '.' or ':' "
+                          f"ending with ':', e.g. 'ex:'")
+    if record.plugin and record.plugin != plugin_name:
+        raise PluginError(f"plugin {plugin_name!r} claims state prefix {prefix!r} for plugin "
+                          f"{record.plugin!r}; a plugin claims prefixes for itself only, "
+                          f"leave plugin= empty")
+    for taken in claims.values():
+        if taken.name == prefix:
+            raise PluginError(f"state prefix {prefix!r} is registered by both plugin "
+                              f"{taken.plugin!r} and plugin {plugin_name!r}; rename one")
+        if prefix.startswith(taken.name) or taken.name.startswith(prefix):
+            shorter, longer = sorted((prefix, taken.name), key=len)
+            raise PluginError(f"state prefix {prefix!r} of plugin {plugin_name!r} overlaps "
+                              f"prefix {taken.name!r} of plugin {taken.plugin!r} (every state "
+                              f"starting with {longer!r} starts with {shorter!r}); choose a "
+                              f"prefix that no other prefix starts")
+    return replace(record, plugin=plugin_name)

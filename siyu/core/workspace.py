@@ -20,7 +20,12 @@ from sqlmodel import Session
 
 from siyu.core.errors import ConfigError, PluginError
 from siyu.core.permissions import LOCAL, Principal
-from siyu.core.plugins import SiyuPluginManager, collect_records, get_plugin_manager
+from siyu.core.plugins import (
+    SiyuPluginManager,
+    collect_records,
+    collect_state_prefixes,
+    get_plugin_manager,
+)
 from siyu.storage import migrate as schema
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
@@ -152,6 +157,21 @@ class Workspace:
     def commands(self) -> dict[str, Any]:
         """``register_commands`` results by name."""
         return self._records("register_commands", "command")
+
+    @cached_property
+    def state_prefixes(self) -> dict[str, Any]:
+        """``register_state_prefixes`` claims by prefix, each naming its ``plugin``.
+
+        :raises PluginError: a malformed prefix, or two plugins' prefixes clash.
+        """
+        return collect_state_prefixes(self.pm)
+
+    def state_owner(self, state: str | None) -> str | None:
+        """The plugin that claimed the prefix of a WeCom ``state`` (to route a callback to
+        it), or ``None`` when no plugin claims it (no state, ``"staff"``, an unknown one).
+        """
+        claim = next((c for c in self.state_prefixes.values() if c.claims(state)), None)
+        return claim.plugin if claim else None
 
     # -- storage --------------------------------------------------------------------------
 

@@ -13,6 +13,10 @@ from siyu.core.records import JobSpec, ModelSet
 from siyu.plugins.livecodes import engine
 from siyu.plugins.livecodes.models import TABLES
 
+#: Live codes are WeCom 「联系我」 codes and join ways: without the WeCom plugin (its client,
+#: callbacks and group tables) nothing here works, so siyu disables this plugin with it.
+siyu_requires = ("wecom",)
+
 
 @hookimpl
 def register_models():
@@ -25,9 +29,17 @@ def register_models():
 @hookimpl
 def on_contact_added(ws, contact, via):
     """Handle a customer who arrived through a live code (``via`` starts with ``lc:``)."""
-    if not via or not via.startswith(engine.PREFIX):
+    if not engine.STATES.claims(via):
         return
     engine.handle_added(ws, contact, via)
+
+
+@hookimpl
+def register_state_prefixes():
+    """``lc:`` (staff live codes) and ``gl:`` (group live codes)."""
+    from siyu.plugins.livecodes import groups
+
+    return [engine.STATES, groups.STATES]
 
 
 @hookimpl
@@ -75,21 +87,12 @@ def register_pages(ws):
     ``data.write``)."""
     from siyu.core.records import PageSpec
 
-    def live_codes_page(user_ws):
-        from siyu.plugins.livecodes.pages import LiveCodesPage
-        return LiveCodesPage(user_ws)
-
-    def group_codes_page(user_ws):
-        from siyu.plugins.livecodes.group_pages import GroupCodesPage
-        return GroupCodesPage(user_ws)
-
-    def reports_page(user_ws):
-        from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage
-        return LiveCodeReportsPage(user_ws)
-
-    return [PageSpec("livecodes", "Live codes", live_codes_page, icon="qrcode",
-                     permission="data.read", order=40),
-            PageSpec("groupcodes", "Group codes", group_codes_page, icon="users-group",
-                     permission="data.read", order=41),
-            PageSpec("livecode-reports", "Live-code reports", reports_page, icon="chart-bar",
-                     permission="data.read", order=42)]
+    # Import paths, not classes: the page modules import Panel, loaded on first build only.
+    return [PageSpec("livecodes", "Live codes", "siyu.plugins.livecodes.pages:LiveCodesPage",
+                     icon="qrcode", permission="data.read", order=40),
+            PageSpec("groupcodes", "Group codes",
+                     "siyu.plugins.livecodes.group_pages:GroupCodesPage",
+                     icon="users-group", permission="data.read", order=41),
+            PageSpec("livecode-reports", "Live-code reports",
+                     "siyu.plugins.livecodes.report_pages:LiveCodeReportsPage",
+                     icon="chart-bar", permission="data.read", order=42)]
