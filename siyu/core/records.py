@@ -2,14 +2,82 @@
 
 Every record has a ``name``; two plugins registering the same name for the same kind of
 record is an error (:class:`siyu.core.errors.PluginError`), never a silent override.
+
+A page's ``factory`` and a command's ``run`` may be given as an import path,
+``"package.module:Name"`` (see :func:`lazy`): the module is imported the first time the page
+is built or the command runs, so registering a console page costs nothing to a CLI command or
+a notebook that never shows it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from siyu.core.errors import PluginError
+
+
+class LazyCallable:
+    """A callable named by its import path, ``"package.module:Name"`` (``Name`` may be dotted,
+    ``"module:Class.method"``), imported on first use.
+
+    Calling it calls the target with the same arguments. Two lazy callables are equal when
+    they name the same path, so records holding them compare as before.
+    """
+
+    __slots__ = ("_target", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._target: Callable[..., Any] | None = None
+
+    def resolve(self) -> Callable[..., Any]:
+        """Import the module (once) and return the callable the path names.
+
+        Every mistake surfaces here, at first use, and not when the plugin registers: a page
+        that cannot load shows an error card instead of taking the console down.
+
+        :raises PluginError: the path is malformed, the module cannot be imported or has no
+            such name, or the name is not callable.
+        """
+        if self._target is None:
+            module, sep, name = self.path.partition(":")
+            if not sep or not module.strip() or not name.strip():
+                raise PluginError(f"{self.path!r} is not an import path; write "
+                                  f"'package.module:Name', e.g. 'mypkg.pages:MyPage'")
+            try:
+                target: Any = importlib.import_module(module)
+                for part in name.split("."):
+                    target = getattr(target, part)
+            except (ImportError, AttributeError) as exc:
+                raise PluginError(f"cannot load {self.path!r}: {type(exc).__name__}: "
+                                  f"{exc}") from exc
+            if not callable(target):
+                raise PluginError(f"{self.path!r} names {type(target).__name__}, "
+                                  f"not something to call")
+            self._target = target
+        return self._target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LazyCallable) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"lazy({self.path!r})"
+
+
+def lazy(target: Callable[..., Any] | str) -> Callable[..., Any]:
+    """An import path ``"package.module:Name"`` as a :class:`LazyCallable` that imports it on
+    first call; anything else (a plain callable) unchanged."""
+    return LazyCallable(target) if isinstance(target, str) else target
 
 
 @dataclass(frozen=True)
@@ -91,7 +159,9 @@ class PageSpec:
 
     :param name: URL slug, unique.
     :param title: navigation title.
-    :param factory: ``factory(ws) -> viewable``; called once per browser session.
+    :param factory: ``factory(ws) -> viewable``; called once per browser session. Either the
+        callable, or its import path ``"package.module:PageClass"`` (imported when the page is
+        first built, so that loading the plugin does not import Panel).
     :param icon: icon name for the navigation.
     :param permission: permission required to open the page (see ``siyu.core.permissions``).
     :param order: position in the navigation (lower first).
@@ -99,10 +169,15 @@ class PageSpec:
 
     name: str
     title: str
-    factory: Callable[[Any], Any]
+    factory: Callable[[Any], Any] | str
     icon: str = ""
     permission: str = "console.view"
     order: int = 100
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: replace the import path by a callable once, so every caller
+        # (the console shell, tests, third-party code) just calls ``spec.factory(ws)``.
+        object.__setattr__(self, "factory", lazy(self.factory))
 
 
 @dataclass(frozen=True)
@@ -111,7 +186,9 @@ class RouteSpec:
 
     :param name: unique name.
     :param pattern: Tornado URL pattern, e.g. ``r"/wecom/callback"``.
-    :param handler: a ``tornado.web.RequestHandler`` subclass.
+    :param handler: a ``tornado.web.RequestHandler`` subclass. ``register_routes`` is called
+        only when the server starts, so import the handler's module inside the hook: then a
+        handler that needs Tornado or Panel costs the CLI nothing.
     :param public: when True, no console login is needed (the handler authenticates itself).
     :param kwargs: passed to the handler's ``initialize``.
     """
@@ -144,13 +221,19 @@ class CommandSpec:
     :param name: sub-command name, e.g. ``"wecom"``.
     :param help: one-line help.
     :param configure: ``configure(parser)`` adds arguments to an ``argparse`` parser.
-    :param run: ``run(ws, args) -> int | None``; the exit code.
+    :param run: ``run(ws, args) -> int | None``; the exit code. Either the callable or its
+        import path ``"package.module:function"``, imported only when this command runs.
     """
 
     name: str
     help: str
     configure: Callable[[Any], None]
-    run: Callable[[Any, Any], int | None]
+    run: Callable[[Any, Any], int | None] | str
+
+    def __post_init__(self) -> None:
+        # ``configure`` runs whenever the parser is built; ``run`` only for its own command,
+        # so only ``run`` is worth deferring.
+        object.__setattr__(self, "run", lazy(self.run))
 
 
 @dataclass(frozen=True)
@@ -166,3 +249,27 @@ class DemoService:
     name: str
     connect: Callable[[int], list[str]]
     stop: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class StatePrefix:
+    """A claim on the WeCom ``state`` strings that start with ``name``.
+
+    A "contact me" or join-way QR code carries a ``state`` (at most 30 characters) that comes
+    back with its callbacks; the plugin that claimed the state's prefix is the one that acts on
+    it (``ws.state_owner(state)``).
+
+    :param name: the prefix: 2 to 5 characters, lowercase letters, digits, ``_``, ``-``,
+        ``.`` or ``:``, ending with ``:`` (``"lc:"``). No prefix may start another.
+    :param description: what the states mean, e.g. ``"staff live codes: lc:<code id>"``.
+    :param plugin: the plugin that claims it; filled in by siyu with the registering plugin's
+        name (leave it empty, or give that same name).
+    """
+
+    name: str
+    description: str = ""
+    plugin: str = ""
+
+    def claims(self, state: str | None) -> bool:
+        """Whether ``state`` (a callback's state, or ``via``) is in this prefix."""
+        return bool(state) and str(state).startswith(self.name)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from siyu.core.workspace import Workspace
 
 
@@ -23,6 +25,8 @@ class Service:
 
     def _read_df(self, query: sa.Select, time_columns: tuple[str, ...] = ()) -> pd.DataFrame:
         """Run ``query`` and return a DataFrame with times in the workspace timezone."""
+        import pandas as pd  # here, not at the top: the CLI's commands mostly need no pandas
+
         with self.ws.engine.connect() as conn:
             result = conn.execute(query)
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -49,7 +53,9 @@ def as_utc(value: datetime | date | str | None, tz: ZoneInfo) -> datetime | None
         except ValueError as exc:
             raise ValidationError(f"{value!r} is not a date or time (use 2026-11-25 or "
                                   f"2026-11-25T10:30)") from exc
-    if isinstance(value, pd.Timestamp):
+    # A pandas Timestamp can only exist once pandas is imported; never import it just to ask.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)

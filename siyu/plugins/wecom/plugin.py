@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from siyu.core.plugins import hookimpl
 from siyu.core.records import ModelSet, RouteSpec
 from siyu.plugins.wecom import models
-from siyu.plugins.wecom.receiver import CALLBACK_PATH, WeComCallbackHandler
 from siyu.plugins.wecom.service import wecom
 from siyu.storage.models import Staff
 
@@ -28,14 +27,18 @@ def register_models():
                                models.WeComGroupChat.__table__,
                                models.WeComGroupMember.__table__,
                                models.WeComMassSend.__table__,
-                               models.WeComMassResult.__table__),
+                               models.WeComMassResult.__table__,
+                               models.WeComCallbackRejection.__table__),
                      Path(__file__).parent / "migrations")]
 
 
 @hookimpl
 def register_routes(ws):
     """The public callback endpoint; serving it also starts the callback processor."""
+    # Imported here, not at the top: the receiver pulls in Tornado and the console's auth
+    # (Panel), which only `siyu serve` needs; every other command stays quick to start.
     from siyu.plugins.wecom.processor import CallbackProcessor
+    from siyu.plugins.wecom.receiver import CALLBACK_PATH, WeComCallbackHandler
 
     service = wecom(ws)
     if service.processor is None:
@@ -113,18 +116,12 @@ def register_pages(ws):
     """WeCom settings (admins) and sync (operators and admins)."""
     from siyu.core.records import PageSpec
 
-    def settings_page(user_ws):
-        from siyu.plugins.wecom.pages import WeComSettingsPage
-        return WeComSettingsPage(user_ws)
-
-    def sync_page(user_ws):
-        from siyu.plugins.wecom.pages import WeComSyncPage
-        return WeComSyncPage(user_ws)
-
-    return [PageSpec("wecom-settings", "WeCom settings", settings_page, icon="settings",
+    # Import paths, not classes: the page module imports Panel, loaded on first build only.
+    return [PageSpec("wecom-settings", "WeCom settings",
+                     "siyu.plugins.wecom.pages:WeComSettingsPage", icon="settings",
                      permission="settings.write", order=70),
-            PageSpec("wecom-sync", "WeCom sync", sync_page, icon="refresh",
-                     permission="data.write", order=60)]
+            PageSpec("wecom-sync", "WeCom sync", "siyu.plugins.wecom.pages:WeComSyncPage",
+                     icon="refresh", permission="data.write", order=60)]
 
 
 def run_mass_results_job(ws):
