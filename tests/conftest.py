@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 import siyu
+from siyu.storage import guard
 
 PG_URL = os.environ.get("SIYU_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -32,6 +33,21 @@ def _postgres_available() -> str | None:
 
 
 _PG_PROBLEM = _postgres_available()
+
+
+@pytest.fixture(autouse=True)
+def no_network_in_transactions():
+    """Every test runs with :mod:`siyu.storage.guard` on: a network call made while a
+    database write transaction is open — in the test or in a console's background threads —
+    fails the test, even where the refusal was swallowed."""
+    was_on = guard.enabled()
+    guard.enable()
+    guard.clear()
+    yield
+    found = guard.violations()
+    if not was_on:
+        guard.disable()
+    assert not found, "network calls inside transactions:\n" + "\n".join(map(str, found))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -26,6 +26,7 @@ from siyu.core.plugins import (
     collect_state_prefixes,
     get_plugin_manager,
 )
+from siyu.storage import guard
 from siyu.storage import migrate as schema
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
@@ -63,6 +64,7 @@ class Workspace:
         self._parent = None
         self.url = resolve_url(url)
         self.engine = create_engine(self.url)
+        guard.enable_from_env()  # SIYU_STRICT_TRANSACTIONS=1: no network call in a transaction
         self.pm: SiyuPluginManager = get_plugin_manager(
             plugins=plugins, load_entry_points=load_entry_points, disable=disable)
         try:

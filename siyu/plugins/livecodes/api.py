@@ -8,11 +8,18 @@ Pausing: WeCom cannot hold a code with no members, and deleting the 「联系我
 QR code already printed on posters. A paused code therefore lists only its backup staff:
 customers who still scan are served by them and recorded, and rotation stops until
 :func:`resume_code`. A code without backup staff cannot be paused (delete it instead).
+
+Changes reach WeCom between transactions, never inside one: the change is recorded on the
+code and committed, WeCom is called, then its answer is stored. A second change of the same
+code waits for the first; a change whose answer was lost is settled by asking WeCom before
+the code changes again (see :mod:`siyu.plugins.livecodes.changes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,9 +28,9 @@ import sqlalchemy as sa
 from siyu.core.errors import NotFound, ValidationError
 from siyu.plugins.livecodes import engine
 from siyu.plugins.livecodes.checks import check_codes, problems, unknown_states  # noqa: F401
-from siyu.plugins.livecodes.engine import ADDS, CODES, DAYS, MEMBERS, PREFIX, member_error
+from siyu.plugins.livecodes.engine import ADDS, CHANGES, CODES, DAYS, MEMBERS, PREFIX
 from siyu.plugins.livecodes.models import STRATEGIES
-from siyu.plugins.livecodes.routing import check_slots
+from siyu.plugins.livecodes.routing import Member, check_slots, plan_members
 from siyu.plugins.livecodes.welcome import check_welcome
 from siyu.plugins.wecom.client import MAX_CONTACT_WAY_USERS, MAX_STATE
 from siyu.plugins.wecom.errors import WeComError, explain
@@ -33,6 +40,7 @@ from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
+    from siyu.plugins.livecodes.changes import Intent
 
 __all__ = ["adds_df", "create_code", "delete_code", "get_code", "list_codes", "merge_members",
            "pause_code", "preview", "resume_code", "update_code"]
@@ -141,10 +149,26 @@ def _code_id(ws: Workspace, code: int | str) -> int:
     return found
 
 
-def _wecom_error(exc: WeComError, userids: list[str]) -> Exception:
-    if exc.errcode in (41041, *engine.MEMBER_ERRCODES):
-        return member_error(exc, userids)
-    return exc
+def _send_members(ws: Workspace, intent: Intent, userids: list[str]) -> None:
+    """Send a recorded change of the code's member list to WeCom, then store the outcome
+    (see :class:`~siyu.plugins.livecodes.changes.Changes`)."""
+    CHANGES.send(ws, intent,
+                 lambda: wecom(ws).client.update_contact_way(intent.config_id, user=userids),
+                 refused=lambda exc: engine.member_problem(exc, userids))
+
+
+def _target(conn: sa.Connection, row: Any, values: dict[str, Any],
+            rows: list[dict[str, Any]] | None, now: datetime) -> list[str]:
+    """Who WeCom should list once ``values`` and the member ``rows`` are stored: the plan
+    of an active code, the backup staff of a paused one."""
+    code = SimpleNamespace(**{**row._mapping, **values})
+    if code.status != "active":
+        return list(code.backup or [])
+    members = (engine.members_of(conn, row.id) if rows is None else
+               [Member(r["userid"], r["weight"], r["daily_cap"], tuple(r["slots"]))
+                for r in rows])
+    counts = engine.counters_of(conn, row.id, now.date().isoformat())
+    return plan_members(engine.rules_of(code), members, counts, now).listed
 
 
 def create_code(ws: Workspace, name: str, members: Iterable[str | Mapping[str, Any]], *,
@@ -190,15 +214,18 @@ def create_code(ws: Workspace, name: str, members: Iterable[str | Mapping[str, A
         conn.execute(CODES.update().where(CODES.c.id == code_id).values(state=state))
         code = conn.execute(sa.select(CODES).where(CODES.c.id == code_id)).first()
         plan = engine.plan_for(conn, code, now)
-        try:
-            answer = wecom(ws).client.add_contact_way(
-                type=2, scene=2, state=state, user=plan.listed, remark=values["name"][:30],
-                skip_verify=True)
-        except WeComError as exc:
-            raise _wecom_error(exc, plan.listed) from exc
-        conn.execute(CODES.update().where(CODES.c.id == code_id).values(
-            config_id=answer["config_id"], qr_url=answer.get("qr_code", ""),
-            listed=plan.listed, next_change_at=plan.next_change_at))
+        conn.execute(CODES.update().where(CODES.c.id == code_id)
+                     .values(next_change_at=plan.next_change_at))
+        # the row reserves the state; WeCom is called after the commit
+        intent = CHANGES.intend(conn, code, "create", ws.principal.name,
+                                {"values": {"listed": plan.listed}, "users": plan.listed})
+    CHANGES.send(ws, intent,
+                 lambda: wecom(ws).client.add_contact_way(
+                     type=2, scene=2, state=state, user=plan.listed,
+                     remark=values["name"][:30], skip_verify=True),
+                 refused=lambda exc: engine.member_problem(exc, plan.listed),
+                 outcome=lambda answer: {"config_id": answer["config_id"],
+                                         "qr_url": answer.get("qr_code", "")})
     ws.audit("livecode.create", state, {"name": values["name"], "members": len(rows)})
     return get_code(ws, code_id)
 
@@ -232,33 +259,27 @@ def update_code(ws: Workspace, code: int | str, *,
     code_id = _code_id(ws, code)
     values = _settings(ws, changes)
     rows = _members(members) if members is not None else None
-    with ws.engine.begin() as conn:
-        row = engine._lock(conn, code_id)
+    now = engine.local_now(ws)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent | None:
         if row.status == "deleted":
             raise ValidationError(f"live code {row.state} is deleted; create a new one")
-        if values:
-            conn.execute(CODES.update().where(CODES.c.id == code_id).values(**values))
-        if rows is not None:
-            kept = dict(conn.execute(sa.select(MEMBERS.c.userid, MEMBERS.c.round_adds)
-                                     .where(MEMBERS.c.code_id == code_id)).all())
-            conn.execute(MEMBERS.delete().where(MEMBERS.c.code_id == code_id))
-            conn.execute(MEMBERS.insert(), [{**r, "code_id": code_id,
-                                             "round_adds": kept.get(r["userid"], 0)}
-                                            for r in rows])
-        row = conn.execute(sa.select(CODES).where(CODES.c.id == code_id)).first()
-        target = (engine.plan_for(conn, row, engine.local_now(ws)).listed
-                  if row.status == "active" else list(row.backup or []))
+        target = _target(conn, row, values, rows, now)
         if not target:
             raise ValidationError("a paused code needs backup staff")
-        if target != list(row.listed or []):
-            try:
-                wecom(ws).client.update_contact_way(row.config_id, user=target)
-            except WeComError as exc:
-                raise _wecom_error(exc, target) from exc
-            conn.execute(CODES.update().where(CODES.c.id == code_id).values(listed=target))
-    if row.status == "active":
+        if target == list(row.listed or []):  # WeCom keeps its list: store the change now
+            CHANGES.apply(conn, row, {"values": values, "members": rows})
+            return None
+        return CHANGES.intend(conn, row, "update", ws.principal.name, {
+            "values": {**values, "listed": target}, "members": rows, "users": target})
+
+    intent = CHANGES.begin(ws, code_id, prepare)
+    if intent is not None:
+        _send_members(ws, intent, intent.change["users"])
+    saved = get_code(ws, code_id)
+    if saved["status"] == "active":
         engine.replan(ws, code_id)
-    ws.audit("livecode.update", row.state, {"fields": sorted([*values, *(
+    ws.audit("livecode.update", saved["state"], {"fields": sorted([*values, *(
         ["members"] if rows is not None else [])])})
     return get_code(ws, code_id)
 
@@ -270,8 +291,8 @@ def pause_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     """
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = engine._lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "active":
             raise ValidationError(f"live code {row.state} is {row.status}, not active")
         backup = list(row.backup or [])
@@ -279,13 +300,13 @@ def pause_code(ws: Workspace, code: int | str) -> dict[str, Any]:
             raise ValidationError(f"live code {row.state} has no backup staff: WeCom cannot "
                                   "hold a code without members. Give backup staff "
                                   "(update_code(..., backup=[...])) or delete the code")
-        try:
-            wecom(ws).client.update_contact_way(row.config_id, user=backup)
-        except WeComError as exc:
-            raise _wecom_error(exc, backup) from exc
-        conn.execute(CODES.update().where(CODES.c.id == code_id).values(
-            status="paused", listed=backup, next_change_at=None))
-    ws.audit("livecode.pause", row.state)
+        return CHANGES.intend(conn, row, "pause", ws.principal.name, {
+            "values": {"status": "paused", "listed": backup, "next_change_at": None},
+            "users": backup})
+
+    intent = CHANGES.begin(ws, code_id, prepare)
+    _send_members(ws, intent, intent.change["users"])
+    ws.audit("livecode.pause", intent.state)
     return get_code(ws, code_id)
 
 
@@ -293,14 +314,17 @@ def resume_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     """Route to the members again after :func:`pause_code`."""
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = engine._lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> None:
         if row.status != "paused":
             raise ValidationError(f"live code {row.state} is {row.status}, not paused")
         conn.execute(CODES.update().where(CODES.c.id == code_id).values(status="active"))
-    engine.replan(ws, code_id)
-    ws.audit("livecode.resume", row.state)
-    return get_code(ws, code_id)
+
+    CHANGES.begin(ws, code_id, prepare)
+    engine.replan(ws, code_id)  # lists the members again, after the commit
+    resumed = get_code(ws, code_id)
+    ws.audit("livecode.resume", resumed["state"])
+    return resumed
 
 
 def delete_code(ws: Workspace, code: int | str) -> dict[str, Any]:
@@ -308,18 +332,26 @@ def delete_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     Arrivals already recorded keep pointing at it."""
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = engine._lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent | None:
         if row.status == "deleted":
-            return get_code(ws, code_id)
+            return None
+        return CHANGES.intend(conn, row, "delete", ws.principal.name, {
+            "values": {"status": "deleted", "listed": [], "next_change_at": None}})
+
+    intent = CHANGES.begin(ws, code_id, prepare)
+    if intent is None:
+        return get_code(ws, code_id)
+
+    def delete() -> None:
         try:
-            wecom(ws).client.del_contact_way(row.config_id)
+            wecom(ws).client.del_contact_way(intent.config_id)
         except WeComError as exc:
-            if exc.errcode != 41044:  # 41044: already gone in WeCom
+            if exc.errcode != engine.UNKNOWN_CONFIG_ID:  # already gone in WeCom
                 raise
-        conn.execute(CODES.update().where(CODES.c.id == code_id).values(
-            status="deleted", listed=[], next_change_at=None))
-    ws.audit("livecode.delete", row.state)
+
+    CHANGES.send(ws, intent, delete)
+    ws.audit("livecode.delete", intent.state)
     return get_code(ws, code_id)
 
 

@@ -7,6 +7,11 @@ still printed on posters, but its QR code adds nobody any more: WeCom answers 41
 plain warning in ``live_code.last_error`` and one ``livecode.missing`` event. It runs daily
 (the ``livecodes.check`` job), from ``siyu livecode check`` and from a notebook.
 
+Before that, a change of a code whose outcome was never recorded (WeCom's answer was lost, or
+the process stopped between recording the change and storing WeCom's answer) is settled by
+asking WeCom what it has (see :mod:`siyu.plugins.livecodes.changes`); the daily job does the
+same for group codes.
+
 A customer who arrives with an ``lc:`` state no code here has (its 「联系我」 code was made in
 another tool or workspace) is stored and kept with the member WeCom gave them,
 and recorded as an arrival without a code; :func:`problems` lists those states next to the
@@ -24,7 +29,9 @@ import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
 from siyu.core.importing.progress import progress_bar
-from siyu.plugins.livecodes.engine import ADDS, CODES
+from siyu.plugins.livecodes import groups
+from siyu.plugins.livecodes.changes import in_flight
+from siyu.plugins.livecodes.engine import ADDS, CHANGES, CODES
 from siyu.plugins.wecom.errors import WeComError
 from siyu.plugins.wecom.service import wecom
 from siyu.storage.types import utcnow
@@ -54,12 +61,14 @@ class CheckReport:
     :ivar missing: ``"name (state)"`` of each code WeCom no longer has.
     :ivar failed: ``"name (state): reason"`` of each code that could not be checked.
     :ivar skipped: codes not checked because WeCom asked to slow down.
+    :ivar settled: ``"name (state): done|dropped"`` of each earlier change settled with WeCom.
     """
 
     checked: int = 0
     missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     skipped: int = 0
+    settled: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +87,9 @@ class CheckReport:
             text += f"; {len(self.failed)} could not be checked: " + "; ".join(self.failed)
         if self.skipped:
             text += f"; {self.skipped} left for the next check (WeCom asked to slow down)"
+        if self.settled:
+            text += (f"; {len(self.settled)} unconfirmed changes settled with WeCom: "
+                     + ", ".join(self.settled))
         return text
 
 
@@ -110,13 +122,14 @@ def check_codes(ws: Workspace, *, per_minute: int = DEFAULT_PER_MINUTE,
         raise ValidationError(f"per_minute {per_minute} must be between 1 and "
                               f"{WECOM_PER_MINUTE:,} (WeCom's limit per API per minute)")
     client = wecom(ws).client
+    settled = CHANGES.reconcile_all(ws)  # before reading: a settled create gains its config_id
     with ws.engine.connect() as conn:
         codes = conn.execute(sa.select(CODES.c.id, CODES.c.name, CODES.c.state,
                                        CODES.c.config_id, CODES.c.last_error)
                              .where(CODES.c.status.in_(("active", "paused")),
                                     CODES.c.config_id != "")
                              .order_by(CODES.c.id)).all()
-    report = CheckReport()
+    report = CheckReport(settled=settled)
     interval = 60.0 / per_minute
     next_call = time.monotonic()
     with progress_bar(len(codes), "codes", progress) as bar:
@@ -191,7 +204,14 @@ def problems(ws: Workspace) -> list[str]:
         codes = conn.execute(sa.select(CODES.c.name, CODES.c.state, CODES.c.last_error)
                              .where(CODES.c.status != "deleted", CODES.c.last_error != "")
                              .order_by(CODES.c.id)).all()
+        pending = conn.execute(sa.select(CODES).where(CODES.c.pending != "",
+                                                      CODES.c.last_error == "")
+                               .order_by(CODES.c.id)).all()
     lines = [f"{c.name} ({c.state}): {c.last_error}" for c in codes]
+    lines += [f"{c.name} ({c.state}): the {c.pending} asked by {c.pending_by or 'siyu'} at "
+              f"{c.pending_at:%Y-%m-%d %H:%M} UTC was never confirmed (siyu stopped while "
+              "calling WeCom); siyu asks WeCom what it has at the code's next change or the "
+              "daily check" for c in pending if c.pending_at and not in_flight(c)]
     states = unknown_states(ws)
     for row in states.head(MAX_UNKNOWN_STATES).itertuples():
         last = pd.Timestamp(row.last_at)
@@ -212,7 +232,13 @@ def problems(ws: Workspace) -> list[str]:
 
 
 def run_check_job(ws: Workspace) -> str:
-    """Scheduled daily: :func:`check_codes`; skipped quietly while WeCom is not configured."""
+    """Scheduled daily: :func:`check_codes`, and unconfirmed changes of group codes settled
+    with WeCom; skipped quietly while WeCom is not configured."""
     if not wecom(ws).config.api_ready:
         return "WeCom not configured; skipped"
-    return check_codes(ws, progress=False).summary()
+    summary = check_codes(ws, progress=False).summary()
+    settled = groups.CHANGES.reconcile_all(ws)
+    if settled:
+        summary += (f"; {len(settled)} unconfirmed group-code changes settled with WeCom: "
+                    + ", ".join(settled))
+    return summary

@@ -5,8 +5,11 @@ changes on its own (a shift boundary, local midnight while a daily cap holds) st
 moment in ``next_change_at``; the shift job re-plans just the codes whose moment has passed,
 found by index. ``update_contact_way`` is called only when the member list changes.
 
-An arrival and its re-plan run in one transaction that first locks the code's row, so
-counters and round state stay right with several processes applying callbacks.
+An arrival is counted in one transaction that first locks the code's row, so counters and
+round state stay right with several processes applying callbacks. No transaction is open while
+WeCom is called: a new member list is recorded as the code's pending change and committed,
+then sent, then stored (see :class:`Changes`); a change whose answer was lost is settled by
+asking WeCom, never by sending it again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.core.records import StatePrefix
 from siyu.plugins.livecodes import welcome as welcomes
+from siyu.plugins.livecodes.changes import Changes, Intent
 from siyu.plugins.livecodes.models import LiveCode, LiveCodeAdd, LiveCodeDay, LiveCodeMember
 from siyu.plugins.livecodes.routing import CodeRules, Counts, Member, Plan, plan_members
 from siyu.plugins.wecom.errors import WeComError, explain
@@ -35,12 +40,20 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("siyu.livecodes")
 
 PREFIX = "lc:"
+#: The claim on ``lc:`` states that the plugin registers; arrivals are checked against it.
+STATES = StatePrefix(PREFIX, description="staff live codes: lc:<code id>")
 #: errcodes that name a member who cannot be on a code, and the ones meaning "too many"
 MEMBER_ERRCODES = (41054, 60011, 60111, 40098)
 WELCOME_NOT_RETRIED = {41051: "the customer and the member already chat, so WeCom no longer "
                               "accepts a welcome message (nothing to resend)",
                        41096: "another app is already sending this customer's welcome message "
                               "(not sent twice)"}
+
+#: Re-plans in a row for one code: after WeCom took a new list the code is planned once more,
+#: since arrivals counted meanwhile could not re-list it themselves.
+MAX_ROUNDS = 3
+#: errcode of a ``config_id`` WeCom does not know (any more).
+UNKNOWN_CONFIG_ID = 41044
 
 CODES = LiveCode.__table__
 MEMBERS = LiveCodeMember.__table__
@@ -63,6 +76,13 @@ def member_error(exc: WeComError, userids: list[str]) -> SiyuError:
            else "one of the members " + ", ".join(repr(u) for u in userids))
     return SiyuError(f"WeCom cannot route customers to {who} ({exc.errcode}): "
                      f"{explain(exc.errcode)}")
+
+
+def member_problem(exc: Exception, userids: list[str]) -> Exception:
+    """:func:`member_error` for a refusal about members; other errors unchanged."""
+    if getattr(exc, "errcode", None) in (41041, *MEMBER_ERRCODES):
+        return member_error(exc, userids)  # type: ignore[arg-type]
+    return exc
 
 
 def rules_of(code: Any) -> CodeRules:
@@ -98,33 +118,55 @@ def _lock(conn: sa.Connection, code_id: int) -> Any:
     return conn.execute(sa.select(CODES).where(CODES.c.id == code_id)).first()
 
 
-def _apply(ws: Workspace, conn: sa.Connection, code: Any, now: datetime) -> Plan | None:
-    """Re-plan a locked, active code; tell WeCom when the list changed."""
-    if code.status != "active" or not code.config_id:
-        return None
+def _intend_relist(conn: sa.Connection, code: Any, now: datetime, by: str
+                   ) -> tuple[Plan | None, Intent | None]:
+    """Re-plan a locked code: store the round and the next change, and record a relist when
+    WeCom's list must change. Nothing for a code that is not active or has a change pending
+    (whoever settles that change re-plans the code afterwards)."""
+    if code.status != "active" or not code.config_id or code.pending:
+        return None, None
     plan = plan_for(conn, code, now)
     if plan.new_round:
         conn.execute(MEMBERS.update().where(MEMBERS.c.code_id == code.id).values(round_adds=0))
-    values: dict[str, Any] = {"next_change_at": plan.next_change_at}
-    if plan.listed and plan.listed != list(code.listed or []):
-        try:
-            wecom(ws).client.update_contact_way(code.config_id, user=plan.listed)
-            values.update(listed=plan.listed, last_error="")
-        except WeComError as exc:
-            problem = (member_error(exc, plan.listed) if exc.errcode in (41041,
-                       *MEMBER_ERRCODES) else exc)
-            log.error("live code %s: could not re-list members: %s", code.id, problem)
-            values["last_error"] = str(problem)[:1000]
-    conn.execute(CODES.update().where(CODES.c.id == code.id).values(**values))
-    return plan
+    conn.execute(CODES.update().where(CODES.c.id == code.id)
+                 .values(next_change_at=plan.next_change_at))
+    if not plan.listed or plan.listed == list(code.listed or []):
+        return plan, None
+    return plan, CHANGES.intend(conn, code, "relist", by, {
+        "values": {"listed": plan.listed, "last_error": ""}, "users": plan.listed})
+
+
+def _relist(ws: Workspace, intent: Intent) -> bool:
+    """Send a recorded relist; whether WeCom took it (a refusal lands in ``last_error``)."""
+    users = intent.change["users"]
+    try:
+        CHANGES.send(ws, intent,
+                     lambda: wecom(ws).client.update_contact_way(intent.config_id, user=users),
+                     refused=lambda exc: member_problem(exc, users), note=True)
+    except SiyuError as exc:
+        log.error("live code %s: could not re-list members: %s", intent.code_id, exc)
+        return False
+    return True
 
 
 def replan(ws: Workspace, code_id: int, now: datetime | None = None) -> Plan | None:
-    """Re-plan one code now (after a settings change or at a shift boundary)."""
+    """Re-plan one code now (after an arrival or a settings change, at a shift boundary) and
+    give WeCom the new member list when it changed — after the commit, never during it.
+
+    :return: the plan, or ``None`` for a code that is not active or has a change pending.
+    """
     now = now or local_now(ws)
-    with ws.engine.begin() as conn:
-        code = _lock(conn, code_id)
-        return _apply(ws, conn, code, now) if code is not None else None
+    plan = None
+    for _ in range(MAX_ROUNDS):
+        CHANGES.reconcile(ws, code_id)
+        with ws.engine.begin() as conn:
+            code = _lock(conn, code_id)
+            if code is None:
+                return None
+            plan, intent = _intend_relist(conn, code, now, ws.principal.name)
+        if intent is None or not _relist(ws, intent):
+            break
+    return plan
 
 
 def replan_due(ws: Workspace, now: datetime | None = None) -> int:
@@ -138,11 +180,76 @@ def replan_due(ws: Workspace, now: datetime | None = None) -> int:
     return len(due)
 
 
+class CodeChanges(Changes):
+    """:class:`Changes` of staff live codes (「联系我」 codes)."""
+
+    table = CODES
+    noun = "live code"
+    audit = "livecode"
+
+    def lock(self, conn: sa.Connection, code_id: int) -> Any:
+        return _lock(conn, code_id)
+
+    def apply(self, conn: sa.Connection, row: Any, change: dict[str, Any]) -> None:
+        super().apply(conn, row, change)
+        if change.get("members") is not None:
+            store_members(conn, row.id, change["members"])
+
+    def discard(self, conn: sa.Connection, row: Any) -> None:
+        conn.execute(MEMBERS.delete().where(MEMBERS.c.code_id == row.id))
+        super().discard(conn, row)
+
+    def ask(self, ws: Workspace, row: Any) -> tuple[bool, dict[str, Any]]:
+        client = wecom(ws).client
+        if row.pending == "create":
+            way = find_contact_way(client, row.state, row.pending_at)
+            return (way is not None, {} if way is None else {
+                "config_id": way["config_id"], "qr_url": way.get("qr_code", "")})
+        try:
+            way = client.get_contact_way(row.config_id)["contact_way"]
+        except WeComError as exc:
+            if exc.errcode != UNKNOWN_CONFIG_ID:
+                raise
+            return row.pending == "delete", {}
+        users = list(way.get("user") or [])
+        taken = (row.pending != "delete"
+                 and sorted(users) == sorted((row.pending_change or {}).get("users") or []))
+        return taken, ({} if taken else {"listed": users})
+
+
+CHANGES = CodeChanges()
+
+
+def find_contact_way(client: Any, state: str, since: datetime | None) -> dict[str, Any] | None:
+    """The 「联系我」 code with ``state`` created since ``since`` (an hour of clock skew
+    allowed), or ``None``: how a create whose answer was lost is found."""
+    start = int((since or utcnow()).timestamp()) - 3600
+    cursor = None
+    while True:
+        page = client.list_contact_way(start_time=start, cursor=cursor, limit=1000)
+        for item in page.get("contact_way") or []:
+            way = client.get_contact_way(item["config_id"])["contact_way"]
+            if way.get("state") == state:
+                return way
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return None
+
+
+def store_members(conn: sa.Connection, code_id: int, rows: list[dict[str, Any]]) -> None:
+    """Replace the code's members; a member who stays keeps its count in the current round."""
+    kept = dict(conn.execute(sa.select(MEMBERS.c.userid, MEMBERS.c.round_adds)
+                             .where(MEMBERS.c.code_id == code_id)).all())
+    conn.execute(MEMBERS.delete().where(MEMBERS.c.code_id == code_id))
+    conn.execute(MEMBERS.insert(), [{**r, "code_id": code_id,
+                                     "round_adds": kept.get(r["userid"], 0)} for r in rows])
+
+
 # -- arrivals -----------------------------------------------------------------------------
 
 def _record(ws: Workspace, contact: ContactRow, state: str, userid: str,
             now: datetime) -> tuple[Any, int | None]:
-    """Store the arrival, count it, re-plan the code; returns ``(code row, add id)``."""
+    """Store the arrival and count it; returns ``(code row, add id)``."""
     at = contact.added_at or utcnow()
     with ws.engine.begin() as conn:
         code_id = conn.execute(sa.select(CODES.c.id).where(CODES.c.state == state)
@@ -160,7 +267,6 @@ def _record(ws: Workspace, contact: ContactRow, state: str, userid: str,
         conn.execute(MEMBERS.update().where(MEMBERS.c.code_id == code.id,
                                             MEMBERS.c.userid == userid)
                      .values(round_adds=MEMBERS.c.round_adds + 1))
-        _apply(ws, conn, code, now)
     return code, added
 
 
@@ -202,6 +308,7 @@ def handle_added(ws: Workspace, contact: ContactRow, via: str) -> None:
         _finish(ws, add_id, "none", f"unknown live-code state {via!r}: no code has it "
                                     f"(deleted, or made elsewhere); contact kept with {userid}")
         return
+    replan(ws, code.id, now)
     userid, values = _names(ws, contact, code)
     _welcome(ws, code, contact, userid, values, add_id, now)
     _tag_and_remark(ws, code, contact, userid, values)

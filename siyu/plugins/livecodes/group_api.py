@@ -12,12 +12,16 @@ printed. A paused group code therefore stops *growing*: WeCom's automatic new ro
 switched off and no group is rotated in; customers who still scan join the current groups
 while they have room and are recorded. :func:`resume_group_code` restores both (and rotates
 at once if a group passed ``rotate_at`` meanwhile).
+
+As for staff codes, WeCom is called between transactions: the change is recorded on the code
+and committed first (see :mod:`siyu.plugins.livecodes.changes`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -35,6 +39,7 @@ from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
+    from siyu.plugins.livecodes.changes import Intent
 
 __all__ = ["create_group_code", "delete_group_code", "get_group_code", "group_members_df",
            "invite_to_group", "joins_df", "known_groups", "list_group_codes",
@@ -192,23 +197,30 @@ def create_group_code(ws: Workspace, name: str, chats: Iterable[str], *,
             state="", config_id="", qr_url="", status="active", warning="", last_error="",
             created_at=utcnow(), updated_at=utcnow(), **values)).inserted_primary_key[0]
         state = f"{PREFIX}{code_id}"
+        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(state=state))
         groups.set_chats(conn, code_id, in_use, spare, [])
-        try:
-            config_id = client.add_join_way(
-                groups.SCENE_QR, in_use, remark=values["name"][:30],
-                auto_create_room=1 if values["auto_create_room"] else 0,
-                room_base_name=values["room_base_name"] or None,
-                room_base_id=values["room_base_id"], state=state)["config_id"]
-        except WeComError as exc:
-            raise groups.join_way_error(exc, values["name"]) from exc
+        row = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
+        # the row is the intent; WeCom is called after the commit
+        intent = groups.CHANGES.intend(conn, row, "create", ws.principal.name,
+                                       {"way": groups.way_of(row, in_use)})
+
+    def create() -> dict[str, str]:
+        config_id = client.add_join_way(
+            groups.SCENE_QR, in_use, remark=values["name"][:30],
+            auto_create_room=1 if values["auto_create_room"] else 0,
+            room_base_name=values["room_base_name"] or None,
+            room_base_id=values["room_base_id"], state=state)["config_id"]
         try:
             qr_url = client.get_join_way(config_id)["join_way"].get("qr_code", "")
         except WeComError:
             with contextlib.suppress(WeComError):  # keep nothing when the QR is unreadable
                 client.del_join_way(config_id)
             raise
-        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(
-            state=state, config_id=config_id, qr_url=qr_url))
+        return {"config_id": config_id, "qr_url": qr_url}
+
+    groups.CHANGES.send(ws, intent, create,
+                        refused=lambda exc: groups.join_way_error(exc, values["name"]),
+                        outcome=lambda answer: answer)
     ws.audit("groupcode.create", state, {"name": values["name"], "chats": in_use,
                                          "pool": spare})
     groups.check(ws, code_id)
@@ -242,24 +254,31 @@ def update_group_code(ws: Workspace, code: int | str, *, chats: Iterable[str] | 
                            current["pool"] if pool is None else pool)
     fresh = [c for c in in_use + spare if c not in current["in_use"] + current["pool"]]
     _check_groups(ws, fresh, rotate_at)
-    with ws.engine.begin() as conn:
-        locked = groups.lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, locked: Any) -> Intent | None:
+        if locked.status == "deleted":
+            raise ValidationError(f"group code {locked.state} is deleted; create a new one")
         # a rotation may have run since the groups were read: keep what was not given
         current = groups.chats_of(conn, code_id)
-        in_use = in_use if chats is not None else current["in_use"]
-        spare = spare if pool is not None else [c for c in current["pool"] if c not in in_use]
-        if values:
-            conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(**values))
+        use = in_use if chats is not None else current["in_use"]
+        kept = spare if pool is not None else [c for c in current["pool"] if c not in use]
         # groups taken off the join way are retired; pool groups dropped are forgotten
-        retired = [c for c in current["retired"] + current["in_use"]
-                   if c not in in_use + spare]
-        groups.set_chats(conn, code_id, in_use, spare, retired)
-        row = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
+        retired = [c for c in current["retired"] + current["in_use"] if c not in use + kept]
+        change = {"values": values, "chats": {"in_use": use, "pool": kept, "retired": retired}}
+        code = SimpleNamespace(**{**locked._mapping, **values})
         way_fields = ("name", "auto_create_room", "room_base_name", "room_base_id")
-        if in_use != current["in_use"] or any(
-                getattr(row, f) != getattr(locked, f) for f in way_fields):
-            groups.push(ws, row, in_use,
-                        auto_create_room=None if row.status == "active" else False)
+        if use == current["in_use"] and all(
+                getattr(code, f) == getattr(locked, f) for f in way_fields):
+            groups.CHANGES.apply(conn, locked, change)  # the join way stays: store it now
+            return None
+        way = groups.way_of(code, use,
+                            auto_create_room=None if code.status == "active" else False)
+        return groups.CHANGES.intend(conn, locked, "update", ws.principal.name,
+                                     {**change, "way": way, "name": code.name})
+
+    intent = groups.CHANGES.begin(ws, code_id, prepare)
+    if intent is not None:
+        groups.send_change(ws, intent)
     ws.audit("groupcode.update", row.state, {"fields": sorted([*values, *(
         ["chats"] if chats is not None else []), *(["pool"] if pool is not None else [])])})
     groups.check(ws, code_id)
@@ -273,13 +292,18 @@ def pause_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     """
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = groups.lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "active":
             raise ValidationError(f"group code {row.state} is {row.status}, not active")
-        groups.push(ws, row, groups.chats_of(conn, code_id)["in_use"], auto_create_room=False)
-        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(status="paused"))
-    ws.audit("groupcode.pause", row.state)
+        way = groups.way_of(row, groups.chats_of(conn, code_id)["in_use"],
+                            auto_create_room=False)
+        return groups.CHANGES.intend(conn, row, "pause", ws.principal.name, {
+            "values": {"status": "paused"}, "way": way, "name": row.name})
+
+    intent = groups.CHANGES.begin(ws, code_id, prepare)
+    groups.send_change(ws, intent)
+    ws.audit("groupcode.pause", intent.state)
     groups.check(ws, code_id)
     return get_group_code(ws, code_id)
 
@@ -292,13 +316,17 @@ def resume_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     """
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = groups.lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "paused":
             raise ValidationError(f"group code {row.state} is {row.status}, not paused")
-        groups.push(ws, row, groups.chats_of(conn, code_id)["in_use"])
-        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(status="active"))
-    ws.audit("groupcode.resume", row.state)
+        way = groups.way_of(row, groups.chats_of(conn, code_id)["in_use"])
+        return groups.CHANGES.intend(conn, row, "resume", ws.principal.name, {
+            "values": {"status": "active"}, "way": way, "name": row.name})
+
+    intent = groups.CHANGES.begin(ws, code_id, prepare)
+    groups.send_change(ws, intent)
+    ws.audit("groupcode.resume", intent.state)
     groups.check(ws, code_id)
     return get_group_code(ws, code_id)
 
@@ -308,19 +336,26 @@ def delete_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     stop staff codes inviting into it. Recorded joins keep pointing at it."""
     ws.principal.require("data.write")
     code_id = _code_id(ws, code)
-    with ws.engine.begin() as conn:
-        row = groups.lock(conn, code_id)
+
+    def prepare(conn: sa.Connection, row: Any) -> Intent | None:
         if row.status == "deleted":
-            return get_group_code(ws, code_id)
+            return None
+        return groups.CHANGES.intend(conn, row, "delete", ws.principal.name, {
+            "values": {"status": "deleted", "warning": ""}, "forget_invites": True})
+
+    intent = groups.CHANGES.begin(ws, code_id, prepare)
+    if intent is None:
+        return get_group_code(ws, code_id)
+
+    def delete() -> None:
         try:
-            wecom(ws).client.del_join_way(row.config_id)
+            wecom(ws).client.del_join_way(intent.config_id)
         except WeComError as exc:
-            if exc.errcode != 41044:  # 41044: already gone in WeCom
+            if exc.errcode != groups.UNKNOWN_CONFIG_ID:  # already gone in WeCom
                 raise
-        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(
-            status="deleted", warning=""))
-        conn.execute(INVITES.delete().where(INVITES.c.group_code_id == code_id))
-    ws.audit("groupcode.delete", row.state)
+
+    groups.CHANGES.send(ws, intent, delete)
+    ws.audit("groupcode.delete", intent.state)
     return get_group_code(ws, code_id)
 
 

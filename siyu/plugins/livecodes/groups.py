@@ -15,8 +15,10 @@ code watches its groups through WeCom's ``change_external_chat`` join/quit event
 - a room WeCom opened by itself is adopted when its first customer arrives;
 - a join through a ``gl:`` state that no code has is still recorded, unattributed.
 
-Each change runs in one transaction that first locks the code's row, so several processes
-applying callbacks rotate a code once.
+Each change runs in one short transaction that first locks the code's row, so several
+processes applying callbacks rotate a code once. A rotation is recorded as the code's pending
+change and committed before WeCom is called, and stored after WeCom answered (see
+:mod:`siyu.plugins.livecodes.changes`): no transaction waits on WeCom.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
-from siyu.plugins.livecodes.engine import corp_tag_ids
+from siyu.core.records import StatePrefix
+from siyu.plugins.livecodes.changes import Changes, Intent
+from siyu.plugins.livecodes.engine import MAX_ROUNDS, UNKNOWN_CONFIG_ID, corp_tag_ids
 from siyu.plugins.livecodes.models import (
     GROUP_CHAT_ROLES,
     LiveCodeInvite,
@@ -52,6 +56,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("siyu.livecodes")
 
 PREFIX = "gl:"
+#: The claim on ``gl:`` states that the plugin registers; joins are checked against it.
+STATES = StatePrefix(PREFIX, description="group live codes: gl:<code id>")
 #: Members a customer group takes through a join way's QR code; past it WeCom moves on.
 WECOM_GROUP_LIMIT = 200
 DEFAULT_WARN_AT = 180
@@ -144,29 +150,97 @@ def set_chats(conn: sa.Connection, code_id: int, in_use: list[str], pool: list[s
         conn.execute(CHATS.insert(), list(rows.values()))
 
 
-def join_way_error(exc: WeComError, name: str) -> SiyuError:
+def join_way_error(exc: Exception, name: str) -> Exception:
     """A WeCom refusal of a join way, explained with the fix."""
-    if exc.errcode == 41091:
+    if getattr(exc, "errcode", None) == 41091:
         return SiyuError(f"WeCom refused the groups of group code {name!r} (41091): "
                          f"{explain(41091)}. Keep at most 5 groups in use and give the others "
                          "as the pool: they rotate in as groups fill")
     return exc
 
 
-def push(ws: Workspace, code: Any, chat_ids: list[str], *,
-         auto_create_room: bool | None = None) -> None:
-    """Overwrite the code's join way in WeCom (``update_join_way`` replaces every field).
-
-    :raises SiyuError: WeCom refused (41091 explained).
-    """
+def way_of(code: Any, chat_ids: list[str], *, auto_create_room: bool | None = None
+           ) -> dict[str, Any]:
+    """The join way WeCom should hold for ``code`` over ``chat_ids``: every field, since
+    ``update_join_way`` overwrites them all."""
     auto = code.auto_create_room if auto_create_room is None else auto_create_room
-    try:
-        wecom(ws).client.update_join_way(
-            code.config_id, SCENE_QR, list(chat_ids), remark=code.name[:30],
-            auto_create_room=1 if auto else 0, room_base_name=code.room_base_name or None,
-            room_base_id=code.room_base_id, state=code.state)
-    except WeComError as exc:
-        raise join_way_error(exc, code.name) from exc
+    return {"chat_id_list": list(chat_ids), "remark": code.name[:30],
+            "auto_create_room": 1 if auto else 0, "room_base_name": code.room_base_name or "",
+            "room_base_id": code.room_base_id, "state": code.state}
+
+
+def same_way(expected: dict[str, Any], way: dict[str, Any]) -> bool:
+    """Whether WeCom's join way ``way`` is ``expected`` (:func:`way_of`). ``room_base_id`` is
+    left out: WeCom moves it on by itself as it opens rooms."""
+    return (list(way.get("chat_id_list") or []) == expected.get("chat_id_list")
+            and int(way.get("auto_create_room") or 0) == expected.get("auto_create_room")
+            and (way.get("remark") or "") == expected.get("remark", "")
+            and (way.get("room_base_name") or "") == expected.get("room_base_name", "")
+            and (way.get("state") or "") == expected.get("state", ""))
+
+
+def send_change(ws: Workspace, intent: Intent, *, note: bool = False) -> Any:
+    """Overwrite the join way in WeCom with a recorded change (``intent.change["way"]``),
+    after its commit, then store the outcome.
+
+    :raises SiyuError: WeCom refused (41091 explained); nothing changed.
+    """
+    way = intent.change["way"]
+
+    def update() -> Any:
+        return wecom(ws).client.update_join_way(
+            intent.config_id, SCENE_QR, way["chat_id_list"], remark=way["remark"],
+            auto_create_room=way["auto_create_room"],
+            room_base_name=way["room_base_name"] or None, room_base_id=way["room_base_id"],
+            state=way["state"])
+
+    name = intent.change.get("name") or intent.state
+    return CHANGES.send(ws, intent, update, refused=lambda exc: join_way_error(exc, name),
+                        note=note)
+
+
+class GroupChanges(Changes):
+    """:class:`~siyu.plugins.livecodes.changes.Changes` of group codes (join ways)."""
+
+    table = GROUPS
+    noun = "group code"
+    audit = "groupcode"
+
+    def lock(self, conn: sa.Connection, code_id: int) -> Any:
+        return lock(conn, code_id)
+
+    def apply(self, conn: sa.Connection, row: Any, change: dict[str, Any]) -> None:
+        super().apply(conn, row, change)
+        chats = change.get("chats")
+        if chats is not None:
+            set_chats(conn, row.id, chats["in_use"], chats["pool"], chats["retired"])
+        if change.get("forget_invites"):
+            conn.execute(INVITES.delete().where(INVITES.c.group_code_id == row.id))
+
+    def discard(self, conn: sa.Connection, row: Any) -> None:
+        conn.execute(CHATS.delete().where(CHATS.c.code_id == row.id))
+        super().discard(conn, row)
+
+    def ask(self, ws: Workspace, row: Any) -> tuple[bool, dict[str, Any]]:
+        if row.pending == "create":
+            # WeCom cannot list join ways: a join way made without its answer reaching us
+            # stays unused (nobody has its QR code)
+            log.warning("group code %s: WeCom's answer to creating its join way was lost; "
+                        "forgetting the code (a join way with state %s, if WeCom made one, "
+                        "is unused)", row.id, row.state)
+            return False, {}
+        try:
+            way = wecom(ws).client.get_join_way(row.config_id)["join_way"]
+        except WeComError as exc:
+            if exc.errcode != UNKNOWN_CONFIG_ID:
+                raise
+            return row.pending == "delete", {}
+        if row.pending == "delete":
+            return False, {}
+        return same_way((row.pending_change or {}).get("way") or {}, way), {}
+
+
+CHANGES = GroupChanges()
 
 
 def _warning(code: Any, plan: Rotation, pool: list[str], info: dict[str, tuple[str, int]]
@@ -218,58 +292,92 @@ def _adopt(conn: sa.Connection, code: Any, chats: dict[str, list[str]],
     return roles, adopted
 
 
+def _read_way(ws: Workspace, code_id: int) -> tuple[dict[str, Any] | None, SiyuError | None]:
+    """The code's join way as WeCom has it (asked outside any transaction), or the error."""
+    with ws.engine.connect() as conn:
+        config_id = conn.execute(sa.select(GROUPS.c.config_id).where(
+            GROUPS.c.id == code_id, GROUPS.c.status != "deleted")).scalar()
+    if not config_id:
+        return None, None
+    try:
+        return wecom(ws).client.get_join_way(config_id)["join_way"], None
+    except SiyuError as exc:
+        log.error("group code %s: could not read its join way: %s", code_id, exc)
+        return None, exc
+
+
+def _assess(ws: Workspace, conn: sa.Connection, code: Any, chats: dict[str, list[str]],
+            rotate: bool, problem: SiyuError | None
+            ) -> tuple[Rotation, Intent | None, str, str]:
+    """Plan a locked code's groups: record a rotation (returned as an intent, sent after the
+    commit) or store the warning. Returns ``(plan, intent, warning, situation)``."""
+    info = group_info(conn, chats["in_use"] + chats["pool"])
+    counts = {c: members for c, (_name, members) in info.items()}
+    plan = plan_rotation(chats["in_use"], chats["pool"], counts, code.warn_at, code.rotate_at)
+    if code.status != "active" or code.pending or not rotate:
+        plan = Rotation(chats["in_use"], [], [], [])
+    if plan.out:
+        pool = [c for c in chats["pool"] if c not in plan.into]
+        return plan, CHANGES.intend(conn, code, "rotate", ws.principal.name, {
+            "values": {"last_error": ""}, "name": code.name,
+            "chats": {"in_use": plan.in_use, "pool": pool,
+                      "retired": chats["retired"] + plan.out},
+            "way": way_of(code, plan.in_use), "out": plan.out, "in": plan.into}), "", ""
+    warning, situation = _warning(code, plan, chats["pool"], info)
+    values: dict[str, Any] = {"warning": warning}
+    if problem is not None:
+        values["last_error"] = str(problem)[:1000]
+    conn.execute(GROUPS.update().where(GROUPS.c.id == code.id).values(**values))
+    return plan, None, warning, situation
+
+
 def check(ws: Workspace, code_id: int, *, sync: bool = False) -> Rotation | None:
     """Re-assess one code from its groups' member counts: warn, and rotate full groups out
     of the join way. ``sync`` first reads the join way back from WeCom (after WeCom may have
-    opened a room by itself). Refusals land in ``last_error``, not in an exception.
+    opened a room by itself). Refusals land in ``last_error``, not in an exception. WeCom is
+    called between transactions, never inside one.
 
-    :return: the rotation applied (``None`` for a deleted or unknown code).
+    :return: the rotation applied, else the code's plan (``None`` for a deleted or unknown
+        code).
     """
     events: list[tuple[str, str, dict[str, Any]]] = []
-    with ws.engine.begin() as conn:
-        code = lock(conn, code_id)
-        if code is None or code.status == "deleted":
-            return None
-        chats = chats_of(conn, code_id)
-        values: dict[str, Any] = {}
-        try:
-            if sync:
-                way = wecom(ws).client.get_join_way(code.config_id)["join_way"]
+    way, problem = _read_way(ws, code_id) if sync else (None, None)
+    rotate, before, applied = problem is None, None, None
+    for round_ in range(MAX_ROUNDS):
+        rotate = rotate and round_ < MAX_ROUNDS - 1  # the last round stores the warning
+        CHANGES.reconcile(ws, code_id)
+        with ws.engine.begin() as conn:
+            code = lock(conn, code_id)
+            if code is None or code.status == "deleted":
+                return None
+            before = code.warning if before is None else before
+            chats = chats_of(conn, code_id)
+            if way is not None and not code.pending:
                 chats, adopted = _adopt(conn, code, chats, way)
                 code = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
                 events += [("groupcode.room_adopted", f"groupcode.room:{code_id}:{c}",
                             {"code_id": code_id, "chat_id": c}) for c in adopted]
-            info = group_info(conn, chats["in_use"] + chats["pool"])
-            counts = {c: members for c, (_name, members) in info.items()}
-            plan = plan_rotation(chats["in_use"], chats["pool"], counts, code.warn_at,
-                                 code.rotate_at)
-            if code.status != "active":
-                plan = Rotation(chats["in_use"], [], [], [])
-            if plan.out:
-                push(ws, code, plan.in_use)
-                pool = [c for c in chats["pool"] if c not in plan.into]
-                set_chats(conn, code_id, plan.in_use, pool, chats["retired"] + plan.out)
-                chats = {"in_use": plan.in_use, "pool": pool,
-                         "retired": chats["retired"] + plan.out}
-                events.append(("groupcode.rotated",
-                               f"groupcode.rotated:{code_id}:{utcnow().isoformat()}",
-                               {"code_id": code_id, "out": plan.out, "in": plan.into}))
-                values["last_error"] = ""
+                way = None
+            plan, intent, warning, situation = _assess(ws, conn, code, chats, rotate, problem)
+        if intent is None:
+            break
+        try:
+            send_change(ws, intent, note=True)
         except SiyuError as exc:
             log.error("group code %s: could not rotate its groups: %s", code_id, exc)
-            values["last_error"] = str(exc)[:1000]
-            plan = Rotation(chats["in_use"], [], [], [])
-            info = group_info(conn, chats["in_use"] + chats["pool"])
-        warning, situation = _warning(code, plan, chats["pool"], info)
-        values["warning"] = warning
-        conn.execute(GROUPS.update().where(GROUPS.c.id == code_id).values(**values))
-    if warning and warning != code.warning:
+            rotate = False  # assess once more without rotating: the warning says what is left
+            continue
+        applied = plan
+        events.append(("groupcode.rotated",
+                       f"groupcode.rotated:{code_id}:{utcnow().isoformat()}",
+                       {"code_id": code_id, "out": plan.out, "in": plan.into}))
+    if warning and warning != before:
         digest = hashlib.sha1(situation.encode()).hexdigest()[:16]
         events.append(("groupcode.warning", f"groupcode.warning:{code_id}:{digest}",
                        {"code_id": code_id, "warning": warning}))
     for kind, key, payload in events:
         ws.events.record(kind, dedupe_key=key, source="livecodes", payload=payload)
-    return plan
+    return applied or plan
 
 
 # -- joins and leaves --------------------------------------------------------------------
@@ -290,7 +398,7 @@ def handle_member_change(ws: Workspace, chat_id: str, joined: list[dict[str, Any
     Replays change nothing twice: a join is unique per group, member and time.
     """
     ours = [{**m, "state": str(m["state"])[:30]} for m in joined
-            if m.get("type", 2) == 2 and str(m.get("state") or "").startswith(PREFIX)]
+            if m.get("type", 2) == 2 and STATES.claims(m.get("state"))]
     ids = [m["userid"] for m in ours]
     with ws.engine.begin() as conn:
         states = {m.get("state") for m in ours}

@@ -22,6 +22,13 @@ from siyu.storage.types import UTCDateTime, utcnow
 
 STRATEGIES = ("round_robin", "weighted", "least_loaded", "schedule")
 STATUSES = ("active", "paused", "deleted")
+#: A change sent to WeCom is recorded before the call and settled after it (never inside a
+#: transaction that is open during the call): ``pending`` names it (:data:`PENDING`),
+#: ``pending_state`` is ``intent`` while the call may be under way and ``unknown`` once its
+#: answer was lost; ``pending_change`` is what to store when WeCom took it; ``pending_by`` and
+#: ``pending_at`` say who asked and when. All empty when nothing is pending.
+PENDING_COLUMNS = ("pending", "pending_state", "pending_change", "pending_by", "pending_at")
+PENDING = ("create", "update", "pause", "resume", "relist", "rotate", "delete")
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -34,7 +41,8 @@ class LiveCode(SQLModel, table=True):
 
     ``listed`` is the member list WeCom currently has for the code; ``next_change_at`` the
     next moment the plan changes without an arrival (a shift boundary, local midnight for a
-    daily cap), which the shift job looks up by index.
+    daily cap), which the shift job looks up by index. The ``pending*`` columns hold a change
+    sent to WeCom whose outcome is not recorded yet (see :data:`PENDING_COLUMNS`).
     """
 
     __tablename__ = "live_code"
@@ -62,6 +70,11 @@ class LiveCode(SQLModel, table=True):
                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,
                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
+    pending: str = Field(default="", max_length=10)
+    pending_state: str = Field(default="", max_length=10)
+    pending_change: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    pending_by: str = Field(default="", max_length=64)
+    pending_at: datetime | None = _ts()
 
 
 class LiveCodeMember(SQLModel, table=True):
@@ -150,6 +163,11 @@ class LiveGroupCode(SQLModel, table=True):
                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,
                                  sa_column=sa.Column(UTCDateTime(), nullable=False))
+    pending: str = Field(default="", max_length=10)
+    pending_state: str = Field(default="", max_length=10)
+    pending_change: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    pending_by: str = Field(default="", max_length=64)
+    pending_at: datetime | None = _ts()
 
 
 class LiveGroupChat(SQLModel, table=True):
