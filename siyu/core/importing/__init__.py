@@ -7,19 +7,34 @@ first; a file with bad rows imports nothing (each problem names its line and rea
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from siyu.core.importing.contacts import FIELDS as CONTACT_FIELDS
-from siyu.core.importing.contacts import import_contacts
-from siyu.core.importing.orders import FIELDS as ORDER_FIELDS
-from siyu.core.importing.orders import import_orders
-from siyu.core.importing.table import ImportReport, RowProblem
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from siyu.core.importing.contacts import FIELDS as CONTACT_FIELDS
+    from siyu.core.importing.orders import FIELDS as ORDER_FIELDS
+    from siyu.core.importing.table import ImportReport, RowProblem
     from siyu.core.workspace import Workspace
 
 __all__ = ["CONTACT_FIELDS", "ORDER_FIELDS", "ImportReport", "Importer", "RowProblem"]
+
+#: Imported on first use (PEP 562): the importers need pandas, and modules that only want
+#: :mod:`siyu.core.importing.progress` (the CLI at start) should not pay for it.
+_LAZY = {"CONTACT_FIELDS": ("siyu.core.importing.contacts", "FIELDS"),
+         "ORDER_FIELDS": ("siyu.core.importing.orders", "FIELDS"),
+         "ImportReport": ("siyu.core.importing.table", "ImportReport"),
+         "RowProblem": ("siyu.core.importing.table", "RowProblem")}
+
+
+def __getattr__(name: str) -> Any:
+    """The names of :data:`_LAZY`, imported the first time they are asked for."""
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'siyu.core.importing' has no attribute {name!r}")
 
 
 class Importer:
@@ -45,6 +60,8 @@ class Importer:
         :return: an :class:`ImportReport`.
         :raises ImportFailed: unreadable file or bad rows (nothing written).
         """
+        from siyu.core.importing.contacts import import_contacts
+
         return import_contacts(self.ws, path, mapping=mapping, key=key,
                                skip_bad_rows=skip_bad_rows, create_tags=create_tags,
                                progress=progress)
@@ -62,5 +79,7 @@ class Importer:
         :return: an :class:`ImportReport`.
         :raises ImportFailed: unreadable file or bad rows (nothing written).
         """
+        from siyu.core.importing.orders import import_orders
+
         return import_orders(self.ws, path, mapping=mapping, source=source,
                              skip_bad_rows=skip_bad_rows, progress=progress)

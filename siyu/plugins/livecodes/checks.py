@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
@@ -37,6 +36,8 @@ from siyu.plugins.wecom.service import wecom
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from siyu.core.workspace import Workspace
 
 #: WeCom allows 10,000 calls of one API per corp per minute (reference §1.4); the check
@@ -179,6 +180,8 @@ def _mark_missing(ws: Workspace, code) -> None:
 def unknown_states(ws: Workspace) -> pd.DataFrame:
     """Arrivals whose ``lc:`` state no code has, per state, most recent first: ``state``,
     ``arrivals``, ``first_at``, ``last_at`` and ``staff`` (who WeCom gave them to)."""
+    import pandas as pd  # here: the CLI imports this module for its constants alone
+
     ws.principal.require("data.read")
     with ws.engine.connect() as conn:
         rows = conn.execute(sa.select(ADDS.c.state, ADDS.c.userid, ADDS.c.at)
@@ -212,6 +215,8 @@ def problems(ws: Workspace) -> list[str]:
               f"{c.pending_at:%Y-%m-%d %H:%M} UTC was never confirmed (siyu stopped while "
               "calling WeCom); siyu asks WeCom what it has at the code's next change or the "
               "daily check" for c in pending if c.pending_at and not in_flight(c)]
+    import pandas as pd
+
     states = unknown_states(ws)
     for row in states.head(MAX_UNKNOWN_STATES).itertuples():
         last = pd.Timestamp(row.last_at)
