@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,7 +92,7 @@ def _definite(exc: BaseException) -> bool:
     return isinstance(exc, SiyuError) and not isinstance(exc, WeComTransportError)
 
 
-class Changes:
+class Changes(ABC):
     """The steps of a change (see the module notes) for one kind of code.
 
     Subclasses give the table, how to lock a row, store a change, drop a code whose creation
@@ -102,9 +103,9 @@ class Changes:
     noun = "code"
     audit = "code"
 
+    @abstractmethod
     def lock(self, conn: sa.Connection, code_id: int) -> Any:
         """Take the code's row lock and read the row (``None`` when it does not exist)."""
-        raise NotImplementedError
 
     def apply(self, conn: sa.Connection, row: Any, change: dict[str, Any]) -> None:
         """Store a change WeCom took (the pending columns are cleared by the caller)."""
@@ -116,13 +117,13 @@ class Changes:
         """Remove a code whose creation WeCom did not take."""
         conn.execute(self.table.delete().where(self.table.c.id == row.id))
 
+    @abstractmethod
     def ask(self, ws: Workspace, row: Any) -> tuple[bool, dict[str, Any]]:
         """Whether WeCom has the row's pending change, and column values to store with the
         outcome (what WeCom really has).
 
         :raises SiyuError: WeCom could not be asked.
         """
-        raise NotImplementedError
 
     # -- the steps ------------------------------------------------------------------------
 
