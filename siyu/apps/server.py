@@ -124,6 +124,8 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
             ws.scheduler.start()
         except SchedulerBusy as exc:
             log.warning("%s; this process serves the console without it", exc)
+    # Retries, bulk notices and what a crashed process left (every serving process may).
+    ws.hooks.start()
     server = pn.serve(
         apps, port=port, address=address, show=show, start=False, threaded=False,
         title={name: spec.title for name, spec in ws.pages().items()},

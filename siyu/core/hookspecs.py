@@ -153,37 +153,50 @@ def start_demo(ws: Workspace) -> DemoService | None:
 
 
 # --------------------------------------------------------------------------------------------
+# Notifications (``on_*`` below, but for on_message_received). Durable delivery: the core
+# writes each notification as a row in the same transaction as the change it describes, and
+# a dispatcher calls every implementation at least once after the commit (again after a
+# crash or a failure, with backoff), in order per subject (one contact's notices in the order
+# they were written). Implementations get a ``delivery_id``, the same on every redelivery:
+# apply a notification once per delivery id. A failing implementation does not hold up the
+# others; its failures are listed by ``siyu hooks`` and on the console's Hooks page.
+# --------------------------------------------------------------------------------------------
+
+# --------------------------------------------------------------------------------------------
 # Contact lifecycle
 # --------------------------------------------------------------------------------------------
 
 
 @hookspec
-def on_contact_added(ws: Workspace, contact: Contact, via: str) -> None:
+def on_contact_added(ws: Workspace, contact: Contact, via: str, delivery_id: str) -> None:
     """A customer became a contact (a new friend of a staff member, or an imported member).
 
-    Called after the contact row is committed. Fired once per new contact: replays and
-    re-imports do not fire it again.
+    Delivered after the contact row is committed (see *Durable delivery* above). Notified
+    once per new contact: replays and re-imports do not notify again.
 
-    :param ws: the Workspace.
-    :param contact: the stored :class:`siyu.storage.models.Contact`.
+    :param ws: the Workspace, acting as the plugin (admin rights).
+    :param contact: the stored contact, a read-only view with the attributes of
+        :class:`siyu.storage.models.Contact`, as it is when delivered.
     :param via: how the contact arrived: a WeCom ``state`` string (e.g. ``"lc:42"``),
         ``"staff"`` (added without a state), ``"import"`` or ``"api"``.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 
 @hookspec
-def on_contact_removed(ws: Workspace, contact: Contact, by: str) -> None:
+def on_contact_removed(ws: Workspace, contact: Contact, by: str, delivery_id: str) -> None:
     """A contact left: the customer deleted the staff member, or the staff member deleted them.
 
     :param ws: the Workspace.
-    :param contact: the contact, with ``removed_at`` set.
+    :param contact: the contact (a read-only view), with ``removed_at`` set.
     :param by: ``"customer"`` or ``"staff"``.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 
 @hookspec
 def on_contact_tagged(ws: Workspace, contact: Contact, added: list[str], removed: list[str],
-                      source: str) -> None:
+                      source: str, delivery_id: str) -> None:
     """A contact's tags changed.
 
     :param ws: the Workspace.
@@ -191,12 +204,13 @@ def on_contact_tagged(ws: Workspace, contact: Contact, added: list[str], removed
     :param added: tags added, as ``"group/tag"`` names.
     :param removed: tags removed, as ``"group/tag"`` names.
     :param source: who changed them: ``"manual"``, ``"import"``, a plugin name, ``"wecom"``.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 
 @hookspec
 def on_group_member_changed(ws: Workspace, chat_id: str, joined: list[dict[str, Any]],
-                            left: list[str], at: datetime) -> None:
+                            left: list[str], at: datetime, delivery_id: str) -> None:
     """People joined or left a customer group chat (客户群).
 
     Fired once per WeCom ``change_external_chat`` join/quit event, after the group and its
@@ -213,6 +227,7 @@ def on_group_member_changed(ws: Workspace, chat_id: str, joined: list[dict[str, 
         ``join_time`` = ``at`` and an empty ``state``.
     :param left: the userids / external userids who left.
     :param at: when the change happened (the event's time, aware UTC).
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 
@@ -293,11 +308,32 @@ def on_delivery(ws: Workspace, delivery: Any) -> None:
 
 
 @hookspec
-def on_order(ws: Workspace, order: Order) -> None:
-    """A new order was stored (from a connector or an import). Not fired again on re-sync.
+def on_order(ws: Workspace, order: Order, delivery_id: str) -> None:
+    """A new order was stored (from a connector or an import). Not notified again on
+    re-sync; a later change of the same order is ``on_order_changed``.
 
-    :param ws: the Workspace.
-    :param order: the stored :class:`siyu.storage.models.Order`.
+    :param ws: the Workspace, acting as the plugin.
+    :param order: the stored order, a read-only view with the attributes of
+        :class:`siyu.storage.models.Order`.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
+    """
+
+
+@hookspec
+def on_order_changed(ws: Workspace, order: Order, changes: dict[str, list[Any]],
+                     delivery_id: str) -> None:
+    """A stored order changed: a refund, a corrected amount, a cancellation, a buyer matched
+    later (``ws.orders.upsert``, an order import, a connector's sync). Notified once per
+    change that altered something, in the transaction of the change; a re-sync that changes
+    nothing notifies nothing. A new order is ``on_order``, never this.
+
+    :param ws: the Workspace, acting as the plugin.
+    :param order: the order, a read-only view with the attributes of
+        :class:`siyu.storage.models.Order`, as it is when delivered.
+    :param changes: what this change altered, ``{"field": [old, new]}``, among
+        ``amount_fen``, ``status``, ``refunded_fen`` and ``contact_id``, e.g.
+        ``{"status": ["paid", "refunded"], "refunded_fen": [0, 128800]}``.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 

@@ -7,8 +7,8 @@ the domain services (``ws.contacts``, ``ws.tags``, ``ws.orders``…).
 from __future__ import annotations
 
 import logging
+import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
-from siyu.core.errors import ConfigError, PluginError
+from siyu.core.errors import ConfigError
 from siyu.core.permissions import LOCAL, Principal
 from siyu.core.plugins import (
     SiyuPluginManager,
@@ -31,6 +31,7 @@ from siyu.storage import migrate as schema
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
 log = logging.getLogger("siyu")
+_DISPATCHER_LOCK = threading.Lock()
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: How long a process trusts its cached copy of the timezone setting.
@@ -95,25 +96,69 @@ class Workspace:
         arguments nobody will read)."""
         return bool(getattr(self.pm.hook, name).get_hookimpls())
 
-    def notify(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Fire a notification hook (``on_*``) on every plugin, one at a time.
+    def notify(self, hook_name: str, *, session: Session | None = None,
+               subject: str | None = None, **kwargs: Any) -> int | None:
+        """Notify the plugins implementing hook ``hook_name`` (``on_contact_added``…).
 
-        The change that triggered the hook is already committed, so a plugin that raises
-        does not undo it or stop the other plugins: the failure is logged and stored as a
-        ``plugin.error`` event naming the plugin and the hook.
+        The notice is written as rows in ``session``'s transaction (so it commits, or not,
+        with the change it describes) and delivered to each implementation after that
+        commit, at least once, with a ``delivery_id`` to be idempotent with (see
+        :mod:`siyu.core.dispatch`). Without ``session`` it is written in a transaction of its
+        own and delivered at once.
 
-        :return: the non-``None`` results.
+        :param session: the caller's session, from :meth:`session` (its commit delivers).
+        :param subject: what the notice is about (default ``contact:<id>`` for a
+            ``contact`` argument); one plugin sees one subject's notices in order.
+        :param kwargs: the hook's arguments except ``ws`` and ``delivery_id``; stored rows
+            are passed by reference and read back when delivered.
+        :return: the notice id, or ``None`` when no plugin implements the hook.
         """
-        if not getattr(self.pm.hook, hook_name).get_hookimpls():
+        from siyu.core import notices
+
+        plugins = notices.implementers(self.pm, hook_name)
+        if not plugins:
+            return None
+        payload = notices.encode(kwargs)
+        if subject is None:
+            subject = notices.subject_of(kwargs)
+        if session is None:
+            with self.session() as own:
+                return self.notify(hook_name, session=own, subject=subject, **kwargs)
+        notice_id = notices.write_notice(session.connection(), hook_name, plugins,
+                                         payload=payload, subject=subject, items=1)
+        session.info.setdefault("siyu_notices", []).append((notice_id, False))
+        return notice_id
+
+    def notify_each(self, hook_name: str, *, session: Session,
+                    refs: dict[str, tuple[Any, list[int]]],
+                    each: dict[str, list[Any]] | None = None, **common: Any) -> list[int]:
+        """Notify plugins of many items at once (an import's new contacts), in bulk notices
+        of up to :data:`~siyu.core.notices.BULK_ITEMS` items each.
+
+        Each implementation is still called once per item, with delivery id
+        ``"<notice>:<index>"``.
+
+        :param refs: argument name → ``(model, ids)``, e.g. ``{"contact": (Contact, ids)}``.
+        :param each: argument name → one value per item (``{"added": [[...], ...]}``).
+        :param common: arguments every item shares (``via="import"``).
+        :return: the notice ids (none when no plugin implements the hook).
+        """
+        from siyu.core import notices
+
+        plugins = notices.implementers(self.pm, hook_name)
+        each = each or {}
+        count = len(next(iter(refs.values()))[1]) if refs else 0
+        if not plugins or not count:
             return []
-
-        def report(error: PluginError) -> None:
-            log.error("%s", error)
-            self.events.record("plugin.error", dedupe_key=f"plugin.error:{uuid.uuid4()}",
-                               source=hook_name, payload={"error": str(error)})
-
-        called = self.pm.call_each(hook_name, on_error=report, ws=self, **kwargs)
-        return [result for _name, result in called if result is not None]
+        ids = []
+        for start in range(0, count, notices.BULK_ITEMS):
+            stop = min(start + notices.BULK_ITEMS, count)
+            payload = notices.bulk_payload(refs, each, common, start, stop)
+            ids.append(notices.write_notice(session.connection(), hook_name, plugins,
+                                            payload=payload, subject=None,
+                                            items=stop - start))
+        session.info.setdefault("siyu_notices", []).extend((i, True) for i in ids)
+        return ids
 
     def _records(self, hook_name: str, kind: str, **kwargs: Any) -> dict[str, Any]:
         return collect_records(self.pm, hook_name, kind, **kwargs)
@@ -190,6 +235,10 @@ class Workspace:
             except BaseException:
                 session.rollback()
                 raise
+            written = session.info.pop("siyu_notices", None)
+        if written:
+            self.hooks.after_commit([notice for notice, _bulk in written],
+                                    bulk=any(bulk for _notice, bulk in written))
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -223,6 +272,19 @@ class Workspace:
     # -- services -------------------------------------------------------------------------
 
     @cached_property
+    def hooks(self):
+        """:class:`~siyu.core.dispatch.Hooks`: hook notices' deliveries, delivered by one
+        :class:`~siyu.core.dispatch.HookDispatcher` per process and database."""
+        from siyu.core.dispatch import HookDispatcher, Hooks
+
+        root = self._parent or self
+        with _DISPATCHER_LOCK:
+            dispatcher = root.__dict__.get("_hook_dispatcher")
+            if dispatcher is None:
+                dispatcher = root.__dict__["_hook_dispatcher"] = HookDispatcher(root)
+        return Hooks(self, dispatcher)
+
+    @cached_property
     def settings(self):
         """:class:`~siyu.core.services.settings.SettingsService`."""
         from siyu.core.services.settings import SettingsService
@@ -245,6 +307,13 @@ class Workspace:
         """:class:`~siyu.core.services.contacts.ContactsService`."""
         from siyu.core.services.contacts import ContactsService
         return ContactsService(self)
+
+    @cached_property
+    def follows(self):
+        """:class:`~siyu.core.services.follows.FollowsService`: which staff members each
+        contact follows, and the owner rule."""
+        from siyu.core.services.follows import FollowsService
+        return FollowsService(self)
 
     @cached_property
     def tags(self):
@@ -283,14 +352,15 @@ class Workspace:
         return AuditService(self)
 
     def audit(self, action: str, target: Any = "", detail: dict | None = None, *,
-              actor: str | None = None) -> None:
+              actor: str | None = None, session: Session | None = None) -> None:
         """Write one audit-log entry for a state-changing action by the acting principal.
 
         :param action: dotted verb, e.g. ``"tag.create"``.
         :param target: what it acted on (a name or id).
         :param detail: anything JSON can hold.
+        :param session: write in the caller's transaction.
         """
-        self.audit_log.record(action, str(target), detail, actor=actor)
+        self.audit_log.record(action, str(target), detail, actor=actor, session=session)
 
     @cached_property
     def imports(self):
@@ -328,7 +398,7 @@ class Workspace:
 
     def summary(self) -> dict[str, int]:
         """Counts of the core objects and paid revenue, for a first look."""
-        orders = self.orders.summary(status="paid")
+        orders = self.orders.summary(paid=True)
         return {"stores": len(self.stores.list()), "staff": len(self.staff.list()),
                 "contacts": self.contacts.count(), "tags": len(self.tags.names()),
                 "orders": orders["orders"], "revenue_fen": orders["revenue_fen"]}
@@ -342,6 +412,8 @@ class Workspace:
                 extension.close()
         if "scheduler" in self.__dict__:
             self.scheduler.shutdown()
+        if "_hook_dispatcher" in self.__dict__:
+            self.__dict__["_hook_dispatcher"].stop()
         self.engine.dispose()
 
     def __enter__(self) -> Workspace:

@@ -1,4 +1,4 @@
-"""Built-in console pages: Overview, Contacts, Tags, Jobs, Plugins and the Audit log.
+"""Built-in console pages: Overview, Contacts, Tags, Jobs, Hooks, Plugins and the Audit log.
 
 The page modules import Panel, so each page is named by its import path and imported only
 when it is first built, not when the plugin loads: notebooks and the CLI do not pay for the
@@ -16,6 +16,7 @@ PAGES = (
     ("contacts", "Contacts", "siyu.apps.pages.contacts:ContactsPage", "users", "data.read", 20),
     ("tags", "Tags", "siyu.apps.pages.tags:TagsPage", "tags", "data.read", 30),
     ("jobs", "Jobs", "siyu.apps.pages.jobs:JobsPage", "clock", "jobs.manage", 80),
+    ("hooks", "Hooks", "siyu.apps.pages.hooks:HooksPage", "webhook", "jobs.manage", 85),
     ("plugins", "Plugins", "siyu.apps.pages.plugins:PluginsPage", "plug", "plugins.read", 90),
     ("audit", "Audit log", "siyu.apps.pages.audit:AuditPage", "history", "audit.read", 95),
 )

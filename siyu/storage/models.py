@@ -75,6 +75,8 @@ class Contact(SQLModel, table=True):
                                  ondelete="SET NULL")
     source_channel: str = Field(default="", max_length=100, index=True)
     remark: str = Field(default="", max_length=200)
+    #: A CRM's member (loyalty card) number; orders and members are matched by it too.
+    member_id: str | None = Field(default=None, max_length=64, index=True)
     added_at: datetime | None = _ts(index=True)
     removed_at: datetime | None = _ts(index=True)
     created_at: datetime = _created()
@@ -132,11 +134,21 @@ class Event(SQLModel, table=True):
     payload: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
 
 
+#: Order statuses that count as sales (revenue is the amount less what was refunded).
+PAID_STATUSES = ("paid", "partially_refunded")
+
+
 class Order(SQLModel, table=True):
-    """An order from a connector or an import; ``(source, external_id)`` is unique."""
+    """An order from a connector or an import; ``(source, external_id)`` is unique.
+
+    ``status`` is ``paid``, ``partially_refunded``, ``refunded`` or ``cancelled``;
+    ``refunded_fen`` (0 to ``amount_fen``) is how much of it was refunded.
+    """
 
     __tablename__ = "orders"
-    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
+    __table_args__ = (sa.UniqueConstraint("source", "external_id"),
+                      sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen",
+                                         name="ck_orders_refunded_fen"))
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(default="import", max_length=64)
@@ -149,6 +161,7 @@ class Order(SQLModel, table=True):
                                  ondelete="SET NULL")
     amount_fen: int = Field(default=0)
     status: str = Field(default="paid", max_length=20)
+    refunded_fen: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     paid_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     buyer_phone: str | None = Field(default=None, max_length=20, index=True)
     buyer_unionid: str | None = Field(default=None, max_length=64)
@@ -223,3 +236,98 @@ class AuditLog(SQLModel, table=True):
 
 
 CORE_TABLES = CORE_TABLES + (User.__table__, AuditLog.__table__)
+
+
+class HookNotice(SQLModel, table=True):
+    """A hook notification (``on_contact_added``…), written in the transaction of the change
+    it describes. One row may carry many items (an import's new contacts), delivered one by
+    one with delivery ids ``"<id>:<index>"``; a single notice's delivery id is ``"<id>"``."""
+
+    __tablename__ = "hook_notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hook: str = Field(max_length=100, index=True)
+    #: What the notice is about (``contact:42``); notices about one subject reach each
+    #: plugin in the order they were written. ``None`` for a bulk notice.
+    subject: str | None = Field(default=None, max_length=200)
+    items: int = Field(default=1)
+    payload: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    created_at: datetime = _created()
+
+
+class HookDelivery(SQLModel, table=True):
+    """One plugin's delivery of one notice (or of one item of a bulk notice, split off when
+    it failed): pending until ``due_at``, retried with backoff, ``done`` or ``failed``."""
+
+    __tablename__ = "hook_delivery"
+    __table_args__ = (sa.Index("ix_hook_delivery_status_due", "status", "due_at"),
+                      sa.Index("ix_hook_delivery_plugin_subject", "plugin", "subject",
+                               "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="hook_notice.id", index=True, ondelete="CASCADE")
+    plugin: str = Field(max_length=100)
+    subject: str | None = Field(default=None, max_length=200)
+    #: For a split-off item of a bulk notice, its index; ``None`` for the whole notice.
+    item: int | None = Field(default=None)
+    #: Items of a bulk notice delivered so far (resumes there after a crash).
+    position: int = Field(default=0)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0)
+    due_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    error: str = Field(default="", max_length=2000)
+    delivered_at: datetime | None = _ts()
+
+
+CORE_TABLES = CORE_TABLES + (HookNotice.__table__, HookDelivery.__table__)
+
+
+#: Who ended a follow: the customer deleted the member (``del_follow_user``), the member
+#: deleted the customer (``del_external_contact``), or an on-job transfer moved the customer
+#: to another member (``del_external_contact`` with Source ``DELETE_BY_TRANSFER``).
+FOLLOW_DELETED_BY = ("customer", "staff", "transfer")
+
+
+class ContactFollow(SQLModel, table=True):
+    """One staff member's friendship with one contact (a WeCom ``follow_user`` entry).
+
+    WeCom lets one customer be the friend of several members; each relation is a row, kept
+    (with ``deleted_at``) after it ends, and revived when the same member adds the customer
+    again. The contact's ``owner_id`` is chosen among its live follows (see
+    :mod:`siyu.core.services.follows`).
+    """
+
+    __tablename__ = "contact_follow"
+    __table_args__ = (
+        sa.UniqueConstraint("contact_id", "staff_id", name="uq_contact_follow_contact_staff"),
+        # The follows of a staff member, by when they were added.
+        sa.Index("ix_contact_follow_staff_added", "staff_id", "added_at"),
+        # The contacts a staff member still follows (live follows only).
+        sa.Index("ix_contact_follow_staff_live", "staff_id", "contact_id",
+                 sqlite_where=sa.text("deleted_at IS NULL"),
+                 postgresql_where=sa.text("deleted_at IS NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", ondelete="CASCADE")
+    staff_id: int = Field(foreign_key="staff.id", ondelete="CASCADE")
+    #: When the member added the customer (``None`` when only the deletion is known).
+    added_at: datetime | None = _ts()
+    #: The WeCom ``state`` of the add (the live code or link it came through), ≤ 30 chars.
+    state: str = Field(default="", max_length=64)
+    #: The member's own remark for the customer.
+    remark: str = Field(default="", max_length=200)
+    #: The member's own tags for the customer: ``[{"id", "name": "group/tag", "type"}]``
+    #: (``type`` as WeCom gives it: 1 corp, 2 the member's personal tag, 3 rule group).
+    tags: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    #: When the relation ended; ``None`` while the member and the customer are friends.
+    deleted_at: datetime | None = _ts()
+    #: One of :data:`FOLLOW_DELETED_BY`; ``None`` while live (and for removals migrated
+    #: from before follows were kept, when nothing recorded who removed).
+    deleted_by: str | None = Field(default=None, max_length=20)
+    #: When a user made this member the contact's owner explicitly
+    #: (``ws.contacts.set_owner``); the choice holds until this follow is deleted.
+    owner_pinned_at: datetime | None = _ts()
+
+
+CORE_TABLES = CORE_TABLES + (ContactFollow.__table__,)

@@ -34,6 +34,7 @@ PAGES = {
     "contacts": ("Contacts", ".siyu-contacts-table .tabulator-row"),
     "tags": ("Tags", ".siyu-tags-table .tabulator-row"),
     "jobs": ("Jobs", ".siyu-jobs-scheduler p"),
+    "hooks": ("Hooks", ".siyu-hooks-dispatcher p"),
     "plugins": ("Plugins", ".siyu-plugins-table .tabulator-row"),
     "audit": ("Audit log", ".siyu-audit-table .tabulator-row"),
 }

@@ -42,8 +42,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "remark": ("备注", "备注名"),
     "added_at": ("添加时间", "加好友时间", "创建时间", "added", "createtime"),
     "tags": ("标签", "客户标签", "tag"),
+    "member_id": ("会员号", "会员卡号", "member_id"),
 }
-KEYS = ("external_userid", "phone", "unionid")
+KEYS = ("external_userid", "phone", "unionid", "member_id")
 #: Columns compared to decide whether an existing contact changed.
 COMPARED = ("name", "unionid", "phone", "gender", "city", "owner_id", "store_id",
             "source_channel", "remark")
@@ -69,6 +70,8 @@ def _clean(ws: Workspace, frame: pd.DataFrame, key: str, problems: Problems,
     out = pd.DataFrame(index=frame.index)
     for name in ("external_userid", "unionid", "name", "city", "source_channel", "remark"):
         out[name] = frame[name] if name in frame else ""
+    if "member_id" in frame:  # only then: a file without member numbers keeps them
+        out["member_id"] = frame["member_id"]
     if key not in frame:
         raise ImportFailed(f"the file has no column for the key {key!r}; map one with "
                            f"--map COLUMN={key}")
@@ -180,28 +183,18 @@ def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportRepor
     fail_or_skip(problems, report, skip_bad_rows, Path(report.path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
 
-    tagged: dict[int, list[str]] = {}
-    created_ids = _write(ws, out, key, report, create_tags, progress,
-                         tagged if ws.has_hook("on_contact_tagged") else None)
+    _write(ws, out, key, report, create_tags, progress, via)
     name = Path(report.path).name
     ws.audit(f"{via}.contacts", name, {"summary": report.summary()})
     ws.events.record(f"{via}.contacts", dedupe_key=f"{via}:{uuid.uuid4()}",
                      source=via, payload={"file": name, "summary": report.summary()})
-    if created_ids and ws.has_hook("on_contact_added"):
-        for contact_id in created_ids:
-            ws.notify("on_contact_added", contact=ws.contacts.get(contact_id), via=via)
-    for contact_id, names in tagged.items():
-        ws.notify("on_contact_tagged", contact=ws.contacts.get(contact_id), added=names,
-                  removed=[], source=via)
     return report
 
 
 def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
-           create_tags: bool, progress: bool | None,
-           tagged: dict[int, list[str]] | None = None) -> list[int]:
-    """Insert new contacts, update changed ones, tag them; one transaction.
-
-    :param tagged: when given, filled with the tags each contact newly received.
+           create_tags: bool, progress: bool | None, via: str) -> None:
+    """Insert new contacts, update changed ones, tag them, and notify ``on_contact_added``
+    and ``on_contact_tagged`` in bulk notices; one transaction, delivered after it commits.
     """
     table = Contact.__table__
     if create_tags and "tags" in out:
@@ -209,10 +202,14 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
             ws.tags.create(tag)
     tag_ids = _tag_ids(ws) if "tags" in out else {}
     now = utcnow()
-    created: list[int] = []
+    notify_added = ws.has_hook("on_contact_added")
+    notify_tagged = ws.has_hook("on_contact_tagged")
     # Contact ids are only needed to tag contacts or to tell plugins who was added.
-    need_ids = "tags" in out or ws.has_hook("on_contact_added")
-    with ws.engine.begin() as conn, progress_bar(len(out), "contacts", progress) as bar:
+    need_ids = "tags" in out or notify_added
+    member = "member_id" in out
+    compared = (*COMPARED, "member_id") if member else COMPARED
+    with ws.session() as s, progress_bar(len(out), "contacts", progress) as bar:
+        conn = s.connection()
         # A first import into an empty table has nothing to compare against.
         empty = conn.execute(sa.select(table.c.id).limit(1)).first() is None
         now_db = db_times(conn, pd.Series([now]))[0]
@@ -222,13 +219,13 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
             chunk = out.iloc[start:start + CHUNK]
             keys = chunk[key].tolist()
             existing = {} if empty else {row[0]: row for row in conn.execute(
-                sa.select(table.c[key], table.c.id, *[table.c[c] for c in COMPARED])
+                sa.select(table.c[key], table.c.id, *[table.c[c] for c in compared])
                 .where(table.c[key].in_(keys)))}
             is_new = ~chunk[key].isin(existing.keys())
             fresh = chunk[is_new]
             columns = ["external_userid", "unionid", "name", "phone", "gender", "city",
                        "owner_id", "store_id", "source_channel", "remark", "added_at",
-                       "created_at", "updated_at"]
+                       "created_at", "updated_at"] + (["member_id"] if member else [])
             rows = list(zip(
                 _nullable(fresh["external_userid"]), _nullable(fresh["unionid"]),
                 fresh["name"].tolist(), _nullable(fresh["phone"]),
@@ -236,11 +233,11 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                 _ints(fresh["owner_id"]), _ints(fresh["store_id"]),
                 fresh["source_channel"].tolist(), fresh["remark"].tolist(),
                 fresh["added_db"].tolist(), [now_db] * len(fresh), [now_db] * len(fresh),
-                strict=True))
+                *([_nullable(fresh["member_id"])] if member else []), strict=True))
             insert_rows(conn, table, columns, rows)
             report.created += len(rows)
-            changes = _changed_rows(chunk[~is_new], existing, key)
-            update_rows(conn, table, [*COMPARED, "updated_at"],
+            changes = _changed_rows(chunk[~is_new], existing, key, member)
+            update_rows(conn, table, [*compared, "updated_at"],
                         [(*values, now_db, row_id) for row_id, values in changes])
             report.updated += len(changes)
             report.unchanged += int((~is_new).sum()) - len(changes)
@@ -249,11 +246,22 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                 continue
             ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
                                     .where(table.c[key].in_(keys))).all())
-            created += [ids[k] for k in fresh[key]]
+            if notify_added and len(fresh):
+                ws.notify_each("on_contact_added", session=s,
+                               refs={"contact": (Contact, [ids[k] for k in fresh[key]])},
+                               via=via)
             if "tags" in chunk:
-                _tag_rows(conn, chunk, key, ids, tag_ids, now_db, tagged)
+                tagged: dict[int, list[str]] = {}
+                _tag_rows(conn, chunk, key, ids, tag_ids, now_db,
+                          tagged if notify_tagged else None)
+                if tagged:
+                    contact_ids = sorted(tagged)
+                    ws.notify_each("on_contact_tagged", session=s,
+                                   refs={"contact": (Contact, contact_ids)},
+                                   each={"added": [tagged[i] for i in contact_ids],
+                                         "removed": [[] for _ in contact_ids]},
+                                   source=via)
             bar.update(len(chunk))
-    return created
 
 
 def _nullable(values: pd.Series) -> list:
@@ -266,7 +274,8 @@ def _ints(values: pd.Series) -> list:
     return [None if pd.isna(v) else int(v) for v in values]
 
 
-def _changed_rows(chunk: pd.DataFrame, existing: dict, key: str) -> list[tuple[int, tuple]]:
+def _changed_rows(chunk: pd.DataFrame, existing: dict, key: str,
+                  member: bool = False) -> list[tuple[int, tuple]]:
     changes = []
     for record in chunk.itertuples(index=False):
         row = existing[getattr(record, key)]
@@ -274,6 +283,8 @@ def _changed_rows(chunk: pd.DataFrame, existing: dict, key: str) -> list[tuple[i
                record.city, None if pd.isna(record.owner_id) else int(record.owner_id),
                None if pd.isna(record.store_id) else int(record.store_id),
                record.source_channel, record.remark)
+        if member:
+            new += (record.member_id or None,)
         if tuple(row[2:]) != new:
             changes.append((row[1], new))
     return changes

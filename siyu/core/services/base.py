@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -13,6 +15,7 @@ from siyu.core.errors import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from sqlmodel import Session
 
     from siyu.core.workspace import Workspace
 
@@ -22,6 +25,16 @@ class Service:
 
     def __init__(self, ws: Workspace):
         self.ws = ws
+
+    @contextmanager
+    def _tx(self, session: Session | None) -> Iterator[Session]:
+        """The caller's session (its transaction, committed by the caller), or a session of
+        its own committed at the end of the block."""
+        if session is not None:
+            yield session
+            return
+        with self.ws.session() as own:
+            yield own
 
     def _read_df(self, query: sa.Select, time_columns: tuple[str, ...] = ()) -> pd.DataFrame:
         """Run ``query`` and return a DataFrame with times in the workspace timezone."""

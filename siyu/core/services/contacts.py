@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from siyu.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError
 from siyu.core.permissions import LOCAL
@@ -17,15 +17,27 @@ from siyu.core.pii import _SEPARATORS, mask_phone, mask_phone_series, normalize_
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.like import ESCAPE as LIKE_ESCAPE
 from siyu.storage.like import contains, ends_with, escape_like
-from siyu.storage.models import AuditLog, Contact, ContactTag, Staff, Store, Tag, TagGroup
+from siyu.storage.models import (
+    AuditLog,
+    Contact,
+    ContactFollow,
+    ContactTag,
+    Staff,
+    Store,
+    Tag,
+    TagGroup,
+)
 from siyu.storage.types import utcnow
 
 GENDERS = {"": 0, "0": 0, "unknown": 0, "未知": 0, "1": 1, "m": 1, "male": 1, "男": 1,
            "2": 2, "f": 2, "female": 2, "女": 2}
 
-#: Columns ``ws.contacts.df()`` returns by default, in order.
+#: Columns ``ws.contacts.df()`` returns by default, in order. ``owner`` is the owner's staff
+#: userid; ``follows`` counts the staff members the contact is still a friend of
+#: (``ws.follows.df(contact=…)`` lists them).
 DEFAULT_COLUMNS = ("id", "external_userid", "unionid", "name", "phone", "gender", "city",
-                   "owner", "store", "source_channel", "remark", "added_at", "removed_at")
+                   "owner", "store", "source_channel", "remark", "added_at", "removed_at",
+                   "follows")
 
 #: Contact searches (``count()`` / ``df()`` / ``query()`` with a ``search`` term) one console
 #: user may run per :data:`SEARCH_WINDOW`. Generous enough for paging: the Contacts page
@@ -129,22 +141,25 @@ class ContactsService(Service):
     # -- writing --------------------------------------------------------------------------
 
     def upsert(self, external_userid: str | None = None, *, via: str = "api",
-               notify: bool = True, **fields: Any) -> tuple[Contact, bool]:
+               notify: bool = True, session: Session | None = None,
+               **fields: Any) -> tuple[Contact, bool]:
         """Create or update a contact identified by ``external_userid``.
 
         :param external_userid: the WeCom external user id; ``None`` creates a contact that
             is known only by phone/unionid (an imported member).
         :param via: how a new contact arrived, passed to ``on_contact_added``.
-        :param notify: fire ``on_contact_added`` when the contact is new.
+        :param notify: notify ``on_contact_added`` when the contact is new.
+        :param session: write in the caller's transaction (see ``ws.session()``); the
+            notice is delivered when the caller commits.
         :param fields: any of ``name, unionid, phone, gender, city, owner`` (staff userid),
-            ``store`` (store code), ``source_channel, remark, added_at``.
+            ``store`` (store code), ``source_channel, remark, added_at, member_id``.
         :return: ``(contact, created)``.
         :raises ValidationError: a bad phone, gender or time.
         :raises NotFound: an unknown owner or store.
         """
         self.ws.principal.require("data.write")
         values = self._clean(fields)
-        with self.ws.session() as s:
+        with self._tx(session) as s:
             contact = None
             if external_userid:
                 contact = s.exec(select(Contact).where(
@@ -161,16 +176,18 @@ class ContactsService(Service):
             s.add(contact)
             s.flush()
             s.refresh(contact)
-        self.ws.audit("contact.add" if created else "contact.update",
-                      external_userid or contact.id, {"via": via} if created else None)
-        if created and notify:
-            self.ws.notify("on_contact_added", contact=contact, via=via)
+            if created and notify:
+                self.ws.notify("on_contact_added", session=s, contact=contact, via=via)
+            self.ws.audit("contact.add" if created else "contact.update",
+                          external_userid or contact.id, {"via": via} if created else None,
+                          session=s)
         return contact, created
 
     def remove(self, contact: int | str, *, by: str = "customer",
-               at: datetime | None = None) -> Contact:
+               at: datetime | None = None, session: Session | None = None) -> Contact:
         """Mark a contact as removed (deleted by the customer or by the staff member).
 
+        The follows still live end with it (``ws.follows``), deleted ``by`` the same side.
         Removing an already-removed contact changes nothing and fires no hook.
 
         :param contact: contact id or external_userid.
@@ -179,7 +196,7 @@ class ContactsService(Service):
         self.ws.principal.require("data.write")
         if by not in ("customer", "staff"):
             raise ValidationError(f"removed by {by!r}: use 'customer' or 'staff'")
-        with self.ws.session() as s:
+        with self._tx(session) as s:
             row = self._find(s, contact)
             if row.removed_at is not None:
                 return row
@@ -187,14 +204,37 @@ class ContactsService(Service):
             row.updated_at = utcnow()
             s.add(row)
             s.flush()
+            follows = ContactFollow.__table__
+            s.connection().execute(
+                follows.update().where(follows.c.contact_id == row.id,
+                                       follows.c.deleted_at.is_(None))
+                .values(deleted_at=row.removed_at, deleted_by=by, owner_pinned_at=None))
             s.refresh(row)
-        self.ws.audit("contact.remove", row.external_userid or row.id, {"by": by})
-        self.ws.notify("on_contact_removed", contact=row, by=by)
+            self.ws.notify("on_contact_removed", session=s, contact=row, by=by)
+            self.ws.audit("contact.remove", row.external_userid or row.id, {"by": by},
+                          session=s)
         return row
+
+    def set_owner(self, contact: int | str, staff: str, *,
+                  session: Session | None = None) -> Contact:
+        """Make staff member ``staff`` the contact's owner, whatever the owner rule says.
+
+        The choice holds until that member's follow is deleted; then the rule
+        (``contacts.owner_rule``, see :mod:`siyu.core.services.follows`) chooses again.
+        Audited (``contact.owner``).
+
+        :param contact: contact id or external_userid.
+        :param staff: the userid of a staff member the contact still follows.
+        :return: the contact, with its new owner.
+        :raises NotFound: an unknown contact.
+        :raises ValidationError: ``staff`` is not among the contact's live follows (the
+            message names both, and whom the contact does follow).
+        """
+        return self.ws.follows.set_owner(contact, staff, session=session)
 
     def _clean(self, fields: dict[str, Any]) -> dict[str, Any]:
         allowed = {"name", "unionid", "phone", "gender", "city", "owner", "store",
-                   "source_channel", "remark", "added_at"}
+                   "source_channel", "remark", "added_at", "member_id"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValidationError(f"unknown contact field(s) {', '.join(sorted(unknown))}; "
@@ -202,6 +242,9 @@ class ContactsService(Service):
         values = dict(fields)
         if "phone" in values:
             values["phone"] = normalize_phone(values["phone"])
+        if "member_id" in values:  # a CRM's member number; orders are matched by it too
+            member = values["member_id"]
+            values["member_id"] = None if member is None else str(member).strip() or None
         if "gender" in values:
             values["gender"] = parse_gender(values["gender"])
         if "added_at" in values:
@@ -240,6 +283,7 @@ class ContactsService(Service):
         Filters (all optional):
 
         :param owner: staff userid of the owner.
+        :param followed_by: staff userid; contacts that member is still a friend of.
         :param channel: source channel.
         :param tag: ``"group/tag"``; contacts carrying that tag.
         :param store: store code.
@@ -256,17 +300,23 @@ class ContactsService(Service):
         :raises RateLimited: too many searches in the last minute.
         """
         c = Contact.__table__
+        f = ContactFollow.__table__
         owner_t = Staff.__table__.alias("owner_staff")
         store_t = Store.__table__.alias("contact_store")
+        # Live follows per contact: one indexed lookup per row returned (a page, not a table).
+        follows = (sa.select(sa.func.count()).select_from(f)
+                   .where(f.c.contact_id == c.c.id, f.c.deleted_at.is_(None))
+                   .correlate(c).scalar_subquery())
         return (sa.select(c.c.id, c.c.external_userid, c.c.unionid, c.c.name, c.c.phone,
                           c.c.gender, c.c.city, owner_t.c.userid.label("owner"),
                           store_t.c.code.label("store"), c.c.source_channel, c.c.remark,
-                          c.c.added_at, c.c.removed_at)
+                          c.c.added_at, c.c.removed_at, follows.label("follows"))
                 .select_from(c.outerjoin(owner_t, c.c.owner_id == owner_t.c.id)
                              .outerjoin(store_t, c.c.store_id == store_t.c.id))
                 .where(*self.predicates(**filters)))
 
-    def predicates(self, *, owner: str | None = None, channel: str | None = None,
+    def predicates(self, *, owner: str | None = None, followed_by: str | None = None,
+                   channel: str | None = None,
                    tag: str | None = None, store: str | None = None, city: str | None = None,
                    active: bool | None = None, added_since: Any = None,
                    added_until: Any = None, search: str | None = None
@@ -281,6 +331,11 @@ class ContactsService(Service):
         tz = self.ws.timezone
         if owner:
             where.append(c.owner_id.in_(sa.select(Staff.id).where(Staff.userid == owner)))
+        if followed_by:
+            f = ContactFollow.__table__
+            where.append(c.id.in_(
+                sa.select(f.c.contact_id).join(Staff, Staff.id == f.c.staff_id)
+                .where(Staff.userid == followed_by, f.c.deleted_at.is_(None))))
         if channel:
             where.append(c.source_channel == channel)
         if store:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -15,17 +15,22 @@ from siyu.storage.like import glob
 from siyu.storage.models import Event
 from siyu.storage.types import utcnow
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
+
 
 class EventsService(Service):
     """``ws.events``: record journey events once, read them back as a timeline."""
 
     def record(self, kind: str, *, dedupe_key: str, contact_id: int | None = None,
                occurred_at: datetime | None = None, source: str = "",
-               payload: dict[str, Any] | None = None) -> bool:
+               payload: dict[str, Any] | None = None,
+               session: Session | None = None) -> bool:
         """Store an event unless one with the same ``dedupe_key`` exists.
 
         :param kind: dotted name, e.g. ``"contact.added"``, ``"order.paid"``.
         :param dedupe_key: unique key; a replay with the same key is ignored.
+        :param session: write in the caller's transaction (``ws.session()``).
         :return: ``True`` when stored, ``False`` when it was a replay.
         """
         if not kind or not dedupe_key:
@@ -33,7 +38,7 @@ class EventsService(Service):
         row = {"kind": kind, "dedupe_key": dedupe_key[:255], "contact_id": contact_id,
                "occurred_at": as_utc(occurred_at, self.ws.timezone) or utcnow(),
                "source": source, "payload": payload}
-        with self.ws.session() as s:
+        with self._tx(session) as s:
             conn = s.connection()
             result = conn.execute(insert_for(conn, Event.__table__)
                                   .on_conflict_do_nothing().values(**row)

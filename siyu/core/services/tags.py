@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from siyu.core.errors import NotFound, ValidationError
 from siyu.core.services.base import Service
@@ -15,6 +15,9 @@ from siyu.core.services.contacts import split_tag_name
 from siyu.storage.dialect import insert_for
 from siyu.storage.models import Contact, ContactTag, Tag, TagGroup
 from siyu.storage.types import utcnow
+
+#: More contacts than this changed at once are notified in bulk notices.
+BULK_FROM = 100
 
 TAG_KINDS = ("manual", "auto", "plugin")
 
@@ -152,7 +155,8 @@ class TagsService(Service):
         return sorted(found | set(by_ext.values()))
 
     def tag(self, contacts: Iterable[int | str], tags: Iterable[str], *,
-            source: str = "manual", create: bool = False) -> int:
+            source: str = "manual", create: bool = False,
+            session: Session | None = None) -> int:
         """Put ``tags`` on ``contacts``; tags already there are left as they are.
 
         All or nothing: an unknown contact or tag raises before anything is written.
@@ -161,6 +165,7 @@ class TagsService(Service):
         :param tags: ``"group/name"`` strings.
         :param source: who tags (``manual``, ``import``, a plugin name…).
         :param create: create unknown tags instead of raising.
+        :param session: write in the caller's transaction (``ws.session()``).
         :return: how many (contact, tag) pairs were added.
         :raises NotFound: an unknown tag (without ``create``) or contact.
         """
@@ -170,7 +175,7 @@ class TagsService(Service):
         contact_ids = self._contact_ids(contacts)
         now = utcnow()
         added: dict[int, list[str]] = {}
-        with self.ws.session() as s:
+        with self._tx(session) as s:
             conn = s.connection()
             for full, tag_id in tag_ids.items():
                 for i in range(0, len(contact_ids), 5000):
@@ -185,20 +190,20 @@ class TagsService(Service):
                                      .on_conflict_do_nothing(), rows)
                     for row in rows:
                         added.setdefault(row["contact_id"], []).append(full)
+            self._notify(s, added, {}, source)
         if added:
             self.ws.audit("contact.tag", ", ".join(tags),
                           {"contacts": len(added), "source": source})
-        self._notify(added, {}, source)
         return sum(len(v) for v in added.values())
 
     def untag(self, contacts: Iterable[int | str], tags: Iterable[str], *,
-              source: str = "manual") -> int:
+              source: str = "manual", session: Session | None = None) -> int:
         """Take ``tags`` off ``contacts``; returns how many pairs were removed."""
         self.ws.principal.require("data.write")
         tag_ids = self._resolve(list(dict.fromkeys(tags)), create=False)
         contact_ids = self._contact_ids(contacts)
         removed: dict[int, list[str]] = {}
-        with self.ws.session() as s:
+        with self._tx(session) as s:
             conn = s.connection()
             for full, tag_id in tag_ids.items():
                 for i in range(0, len(contact_ids), 5000):
@@ -209,17 +214,27 @@ class TagsService(Service):
                         .returning(ContactTag.contact_id)).scalars().all()
                     for cid in gone:
                         removed.setdefault(cid, []).append(full)
+            self._notify(s, {}, removed, source)
         if removed:
             self.ws.audit("contact.untag", ", ".join(tag_ids),
                           {"contacts": len(removed), "source": source})
-        self._notify({}, removed, source)
         return sum(len(v) for v in removed.values())
 
-    def _notify(self, added: dict[int, list[str]], removed: dict[int, list[str]],
-                source: str) -> None:
+    def _notify(self, s: Session, added: dict[int, list[str]],
+                removed: dict[int, list[str]], source: str) -> None:
+        """Notify ``on_contact_tagged`` in ``s``'s transaction: one notice per contact, or
+        bulk notices when many contacts changed."""
         if not self.ws.has_hook("on_contact_tagged"):
             return
-        for contact_id in sorted(set(added) | set(removed)):
-            self.ws.notify("on_contact_tagged", contact=self.ws.contacts.get(contact_id),
+        ids = sorted(set(added) | set(removed))
+        if len(ids) > BULK_FROM:
+            self.ws.notify_each("on_contact_tagged", session=s, refs={"contact": (Contact, ids)},
+                                each={"added": [added.get(i, []) for i in ids],
+                                      "removed": [removed.get(i, []) for i in ids]},
+                                source=source)
+            return
+        for contact_id in ids:
+            self.ws.notify("on_contact_tagged", session=s, subject=f"contact:{contact_id}",
+                           contact=s.get(Contact, contact_id),
                            added=added.get(contact_id, []),
                            removed=removed.get(contact_id, []), source=source)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from siyu.core.errors import NotFound, RateLimited, ValidationError
 from siyu.core.passwords import DUMMY_HASH, hash_password, verify_password
@@ -240,9 +240,10 @@ class AuditService(Service):
     """``ws.audit_log``: read the audit trail (admins only)."""
 
     def record(self, action: str, target: str = "", detail: dict | None = None,
-               actor: str | None = None) -> None:
-        """Append one entry; ``actor`` defaults to the acting principal."""
-        with self.ws.session() as s:
+               actor: str | None = None, session: Session | None = None) -> None:
+        """Append one entry; ``actor`` defaults to the acting principal; in ``session``'s
+        transaction when given."""
+        with self._tx(session) as s:
             s.add(AuditLog(at=utcnow(), actor=actor or self.ws.principal.name,
                            action=action, target=str(target)[:300], detail=detail))
 

@@ -142,7 +142,8 @@ def poll_results(ws: Workspace) -> int:
 def _apply_results(ws: Workspace, msgid: str, outcome: list[dict[str, Any]]) -> int:
     results = WeComMassResult.__table__
     changes = []
-    with ws.engine.begin() as conn:
+    with ws.session() as s:  # the status changes and their notices commit together
+        conn = s.connection()
         current = {row.external_userid: row for row in conn.execute(
             sa.select(results).where(results.c.msgid == msgid))}
         for item in outcome:
@@ -159,6 +160,8 @@ def _apply_results(ws: Workspace, msgid: str, outcome: list[dict[str, Any]]) -> 
                             "delivery_id": row.delivery_id, "contact_id": row.contact_id,
                             "external_userid": row.external_userid, "status": status,
                             "sent_at": sent_at})
-    for delivery in changes:
-        ws.notify("on_delivery", delivery=delivery)
+        for delivery in changes:
+            ws.notify("on_delivery", session=s, delivery=delivery,
+                      subject=f"contact:{delivery['contact_id']}"
+                      if delivery["contact_id"] else None)
     return len(changes)
