@@ -1,5 +1,10 @@
 """``siyu wecom sync``: staff, corp tags, customers (with follow data and tags) and groups.
 
+Customers come with every member following them: each (customer, member) relation WeCom
+lists is a follow (``ws.follows``), relations no longer listed are marked ended, and each
+contact's owner is chosen among its live follows by the owner rule (``contacts.owner_rule``).
+A contact no member follows any more after a full pass is marked removed.
+
 Resumable: progress is kept in the setting ``wecom.sync.state`` after every committed batch
 of 100 staff, so an interrupted sync continues where it stopped. Incremental: contacts are
 written through the import path, which leaves unchanged rows untouched. Rate-aware: calls
@@ -62,6 +67,10 @@ class SyncReport:
     created: int = 0
     updated: int = 0
     groups: int = 0
+    follows: int = 0
+    follows_started: int = 0
+    follows_ended: int = 0
+    removed: int = 0
     resumed_from: str = ""
     stages: list[str] = field(default_factory=list)
 
@@ -69,8 +78,9 @@ class SyncReport:
         """One line for people."""
         resumed = f" (resumed at {self.resumed_from})" if self.resumed_from else ""
         return (f"WeCom sync{resumed}: {self.staff} staff, {self.tags} tags, "
-                f"{self.customers} customers ({self.created} new, {self.updated} updated), "
-                f"{self.groups} groups")
+                f"{self.customers} customers ({self.created} new, {self.updated} updated, "
+                f"{self.removed} removed), {self.follows} follows ({self.follows_started} "
+                f"started, {self.follows_ended} ended), {self.groups} groups")
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -171,47 +181,114 @@ def _sync_customers(ws: Workspace, pacer: Pacer, state: dict[str, Any], report: 
     done = int(state.get("batch", 0))
     for index in range(done, len(batches)):
         customers: dict[str, dict[str, Any]] = {}
+        follows: dict[tuple[str, str], dict[str, Any]] = {}
         tags: dict[str, set[str]] = {}
+        unlicensed: set[str] = set()
         cursor, seen = "", set()
+        read_at = datetime.now(UTC)
         while True:
             pacer.wait()
             page = client.batch_get_by_user(batches[index], cursor=cursor, limit=100)
             for entry in page.get("external_contact_list", []):
-                _merge(customers, tags, entry, tag_names)
+                _merge(customers, follows, tags, entry, tag_names)
+            unlicensed.update((page.get("fail_info") or {}).get("unlicensed_userid_list")
+                              or [])
             cursor = page.get("next_cursor") or ""
             if not cursor or cursor in seen:
                 break
             seen.add(cursor)
-        _write_customers(ws, customers, tags, report)
+        _write_customers(ws, customers, follows, tags, report)
+        # An unlicensed member's customers are not listed: their follows stay as they are.
+        complete = [u for u in batches[index] if u not in unlicensed]
+        changes = ws.follows.reconcile(complete, follows, at=read_at)
+        report.follows += len(follows)
+        report.follows_started += changes.added + changes.revived
+        report.follows_ended += changes.deleted
         ws.settings.set(STATE_SETTING, {"stage": "customers", "batch": index + 1})
         progress("customers", index + 1, len(batches))
+    report.removed += _remove_unfollowed(ws)
 
 
-def _merge(customers: dict, tags: dict, entry: dict[str, Any], tag_names: dict) -> None:
+def _remove_unfollowed(ws: Workspace) -> int:
+    """Mark removed the contacts whose every follow has ended (gone from every member's
+    list); returns how many."""
+    now = datetime.now(UTC)
+    ids = ws.follows.unfollowed()
+    for contact_id in ids:
+        ws.contacts.remove(contact_id, by="staff", at=now)
+    return len(ids)
+
+
+def _merge(customers: dict, follows: dict, tags: dict, entry: dict[str, Any],
+           tag_names: dict) -> None:
     contact, follow = entry.get("external_contact", {}), entry.get("follow_info", {})
     external_userid = contact.get("external_userid")
     if not external_userid:
         return
     added = datetime.fromtimestamp(int(follow.get("createtime", 0) or 0), UTC)
-    current = customers.get(external_userid)
-    if current is None or added < current["_added"]:  # the earliest friend owns the contact
+    if external_userid not in customers:
         customers[external_userid] = {
-            "_added": added, "external_userid": external_userid,
-            "name": contact.get("name", ""), "gender": str(contact.get("gender", 0)),
-            "unionid": contact.get("unionid", ""), "owner": follow.get("userid", ""),
-            "remark": (follow.get("remark") or "")[:200], "added_at": added.isoformat()}
-    for tag_id in follow.get("tag_id", []) or []:
+            "external_userid": external_userid, "name": contact.get("name", ""),
+            "gender": str(contact.get("gender", 0)), "unionid": contact.get("unionid", "")}
+    tag_ids = follow.get("tag_id", []) or []
+    if follow.get("userid"):
+        follows[(external_userid, follow["userid"])] = {
+            "added_at": added, "state": follow.get("state") or "",
+            "remark": (follow.get("remark") or "")[:200],
+            "tags": [{"id": t, "name": tag_names.get(t, ""), "type": None} for t in tag_ids]}
+    for tag_id in tag_ids:
         if tag_id in tag_names:
             tags.setdefault(tag_names[tag_id], set()).add(external_userid)
 
 
-def _write_customers(ws: Workspace, customers: dict, tags: dict[str, set[str]],
-                     report: SyncReport) -> None:
+def _current(ws: Workspace, externals: list[str]) -> dict[str, tuple[str, str]]:
+    """external_userid → (owner userid, remark) of the contacts that exist."""
+    owner = Staff.__table__.alias("owner_staff")
+    found: dict[str, tuple[str, str]] = {}
+    with ws.engine.connect() as conn:
+        for start in range(0, len(externals), 1000):
+            found.update((ext, (userid or "", remark or "")) for ext, userid, remark in
+                         conn.execute(sa.select(Contact.external_userid, owner.c.userid,
+                                                Contact.remark)
+                                      .outerjoin(owner, owner.c.id == Contact.owner_id)
+                                      .where(Contact.external_userid.in_(
+                                          externals[start:start + 1000]))))
+    return found
+
+
+def _write_customers(ws: Workspace, customers: dict, follows: dict,
+                     tags: dict[str, set[str]], report: SyncReport) -> None:
+    """Write the batch's customers through the import path: a new contact is added at its
+    earliest follow, owned by whom the owner rule picks among the listed follows, with that
+    member's remark; an existing one keeps its owner here (the follows choose it again right
+    after) and takes its owner's remark when WeCom listed it."""
     from siyu.core.importing.contacts import import_contact_frame
+    from siyu.core.services.follows import Candidate, choose_owner
 
     if not customers:
         return
-    rows = [{k: v for k, v in c.items() if not k.startswith("_")} for c in customers.values()]
+    by_customer: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (ext, userid), info in follows.items():
+        by_customer.setdefault(ext, []).append((userid, info))
+    current = _current(ws, sorted(customers))
+    rule = ws.follows.rule_in_use()
+    rows = []
+    for ext, values in customers.items():
+        listed = by_customer.get(ext, [])
+        remarks = {userid: info["remark"] for userid, info in listed}
+        if ext in current:
+            owner, remark = current[ext]
+            remark = remarks.get(owner, remark)
+            added = ""
+        else:
+            owner = choose_owner(
+                [Candidate(i, userid, info["added_at"], info["state"])
+                 for i, (userid, info) in enumerate(listed)], rule,
+                lambda state: ws.state_owner(state) is not None) or ""
+            remark = remarks.get(owner, "")
+            added = min(info["added_at"] for _userid, info in listed).isoformat() \
+                if listed else ""
+        rows.append({**values, "owner": owner, "remark": remark, "added_at": added})
     frame = pd.DataFrame(rows).astype(str)
     frame.index = range(1, len(frame) + 1)
     part = ImportReport("contacts", "wecom", rows=len(frame))
