@@ -12,7 +12,16 @@ from siyu.core.errors import ValidationError
 from siyu.core.plugins import hookimpl
 from siyu.core.records import SegmentRule
 from siyu.core.services.base import as_utc
-from siyu.storage.models import Contact, ContactTag, Order, Staff, Store, Tag, TagGroup
+from siyu.storage.models import (
+    PAID_STATUSES,
+    Contact,
+    ContactTag,
+    Order,
+    Staff,
+    Store,
+    Tag,
+    TagGroup,
+)
 
 RULES = (
     SegmentRule("tagged", "Carries a tag", {"tag": "group/tag name"}),
@@ -75,7 +84,7 @@ def segment(ws, rule, params):
         return sa.and_(*clauses)
     if rule == "ordered":
         minimum = int(params.get("min_orders", 1))
-        orders = sa.select(Order.contact_id).where(Order.status == "paid",
+        orders = sa.select(Order.contact_id).where(Order.status.in_(PAID_STATUSES),
                                                    Order.contact_id.is_not(None))
         if params.get("since"):
             orders = orders.where(Order.paid_at >= as_utc(params["since"], ws.timezone))

@@ -1,4 +1,10 @@
-"""Importing orders from a CSV or Excel file (an ERP or e-commerce export)."""
+"""Importing orders from a CSV or Excel file (an ERP or e-commerce export).
+
+Orders are upserted by ``(source, order number)``: a new one is stored (``on_order``), a
+known one is updated when its amount, status, refund or buyer changed (``on_order_changed``,
+with what changed), and left alone otherwise. Buyers are matched to contacts by
+:mod:`siyu.core.identity`, in the workspace's identity order.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
+from siyu.core import identity
 from siyu.core.errors import ImportFailed
-from siyu.core.importing.contacts import _ints, _lookup, _nullable
+from siyu.core.importing.contacts import _lookup, _nullable
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import (
     ImportReport,
@@ -23,7 +30,7 @@ from siyu.core.importing.table import (
 )
 from siyu.core.pii import normalize_phone_series
 from siyu.storage.bulk import db_times, insert_rows, update_rows
-from siyu.storage.models import Contact, Order, Staff, Store
+from siyu.storage.models import Order, Staff, Store
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,21 +41,32 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "contact": ("外部联系人id", "externaluserid", "external_userid", "客户id"),
     "buyer_phone": ("手机号", "买家手机", "收货人手机", "手机", "phone", "mobile"),
     "unionid": ("unionid",),
+    "member_id": ("会员号", "会员卡号", "member_id"),
     "amount": ("金额", "实付金额", "订单金额", "支付金额", "实付款"),
     "amount_fen": ("金额分", "amountfen"),
+    "refunded": ("退款金额", "已退款金额", "退款额", "refunded", "refund_amount"),
+    "refunded_fen": ("退款金额分", "refundedfen"),
     "paid_at": ("支付时间", "付款时间", "下单时间", "paid", "paytime"),
     "store": ("门店", "门店编码", "store_code"),
     "staff": ("导购", "员工", "负责人", "staff_userid"),
     "status": ("状态", "订单状态"),
 }
 STATUSES = {"paid": "paid", "已支付": "paid", "已付款": "paid", "交易成功": "paid",
-            "已完成": "paid", "refunded": "refunded", "已退款": "refunded",
+            "已完成": "paid", "partially_refunded": "partially_refunded",
+            "部分退款": "partially_refunded", "已部分退款": "partially_refunded",
+            "refunded": "refunded", "已退款": "refunded",
             "退款成功": "refunded", "cancelled": "cancelled", "canceled": "cancelled",
             "已取消": "cancelled", "交易关闭": "cancelled"}
+#: Columns an existing order is compared on (and updated), as ``on_order_changed`` names them.
+TRACKED = ("amount_fen", "status", "refunded_fen", "contact_id")
 CHUNK = 5000
 
 
 def _yuan_to_fen(text: str) -> int | None:
+    whole, dot, cents = text.partition(".")
+    if (whole.isascii() and whole.isdigit()
+            and (not dot or (cents.isascii() and cents.isdigit() and len(cents) <= 2))):
+        return int(whole) * 100 + (int(cents.ljust(2, "0")) if dot else 0)  # "199.9"
     try:
         value = Decimal(text.replace(",", "").replace("¥", "").replace("￥", ""))
     except InvalidOperation:
@@ -88,10 +106,13 @@ def _clean(ws: Workspace, frame: pd.DataFrame, problems: Problems) -> pd.DataFra
     if "status" in frame:
         status = frame["status"].str.lower().replace("", "paid").map(STATUSES)
         problems.add(frame, status.isna(), "status", "order status {value!r} is not "
-                     "paid/refunded/cancelled (or 已支付/已退款/已取消)")
-        out["status"] = status.fillna("paid")
+                     "paid/partially_refunded/refunded/cancelled (or 已支付/部分退款/已退款/"
+                     "已取消)")
+        status = status.fillna("paid")
     else:
-        out["status"] = "paid"
+        status = pd.Series("paid", index=frame.index)
+    out["status"], out["refunded_fen"] = _settle(frame, out["amount_fen"], status,
+                                                 _refunds(frame, problems), problems)
     if "buyer_phone" in frame:
         out["buyer_phone"], bad = normalize_phone_series(frame["buyer_phone"])
         problems.add(frame, bad, "buyer_phone", "phone {value!r} is not a mainland mobile "
@@ -99,6 +120,7 @@ def _clean(ws: Workspace, frame: pd.DataFrame, problems: Problems) -> pd.DataFra
     else:
         out["buyer_phone"] = None
     out["unionid"] = frame["unionid"] if "unionid" in frame else ""
+    out["member_id"] = frame["member_id"] if "member_id" in frame else ""
     for column, model, lookup_key, label in (("store", Store, "code", "store"),
                                              ("staff", Staff, "userid", "staff member")):
         if column in frame:
@@ -112,32 +134,64 @@ def _clean(ws: Workspace, frame: pd.DataFrame, problems: Problems) -> pd.DataFra
     return out
 
 
+def _refunds(frame: pd.DataFrame, problems: Problems) -> pd.Series:
+    """Refunded fen per row (``Int64``; ``<NA>`` where the file gives no refund)."""
+    if "refunded_fen" in frame:
+        given = frame["refunded_fen"].ne("")
+        fen = pd.to_numeric(frame["refunded_fen"].where(given), errors="coerce")
+        problems.add(frame, given & (fen.isna() | (fen < 0) | (fen % 1 != 0)), "refunded_fen",
+                     "refunded_fen {value!r} is not a whole number of fen")
+        return fen.where(given & fen.notna() & (fen >= 0) & (fen % 1 == 0)).astype("Int64")
+    if "refunded" in frame:
+        given = frame["refunded"].ne("")
+        fen = frame["refunded"][given].map(_yuan_to_fen)
+        problems.add(frame, given & fen.reindex(frame.index).isna(), "refunded",
+                     "refund {value!r} is not a non-negative yuan amount with at most 2 "
+                     "decimals")
+        return fen.reindex(frame.index).astype("Int64")
+    return pd.Series(pd.NA, index=frame.index, dtype="Int64")
+
+
+def _settle(frame: pd.DataFrame, amount: pd.Series, status: pd.Series, refunded: pd.Series,
+            problems: Problems) -> tuple[pd.Series, pd.Series]:
+    """Status and refund per row, by the rules of :func:`siyu.core.services.orders.settle`:
+    no refund given follows the status; ``paid`` with a refund is (partially) refunded."""
+    column = "refunded_fen" if "refunded_fen" in frame else "refunded"
+    given = refunded.notna()
+    fen = refunded.fillna(0).astype("int64")
+    problems.add(frame, status.eq("partially_refunded") & ~given,
+                 "status" if "status" in frame else column,
+                 "a partially refunded order needs its refund amount (a 退款金额 column)")
+    problems.add(frame, given & (fen > amount), column,
+                 "refund {value!r} is more than the order's amount")
+    problems.add(frame, given & status.eq("partially_refunded") & ((fen <= 0) | (fen >= amount))
+                 & (fen <= amount), column,
+                 "refund {value!r} is not part of the amount, as a partially refunded order's is")
+    problems.add(frame, given & status.eq("refunded") & (fen < amount), column,
+                 "refund {value!r} is not the whole amount of a refunded order (部分退款 for "
+                 "part of it)")
+    fen = fen.where(given, amount.where(status.eq("refunded"), 0))
+    paid = status.eq("paid") & fen.gt(0)
+    status = status.mask(paid & fen.ge(amount), "refunded")
+    status = status.mask(paid & fen.lt(amount), "partially_refunded")
+    return status, fen
+
+
 def _match_contacts(ws: Workspace, frame: pd.DataFrame, out: pd.DataFrame,
                     problems: Problems) -> pd.Series:
-    """Contact per order: by external_userid, else unionid, else phone (may stay empty)."""
-    c = Contact.__table__
-    result = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    """Contact per order by :mod:`siyu.core.identity`, in the workspace's identity order
+    (may stay empty). An external_userid that finds no contact, on a row no other key
+    matched, is a problem: it names a contact that is not there."""
+    order = identity.identity_order(ws)
+    keys = {"unionid": out["unionid"], "phone": out["buyer_phone"],
+            "member_id": out["member_id"]}
+    if "contact" in frame:
+        keys["external_userid"] = frame["contact"]
     with ws.engine.connect() as conn:
-        def lookup(column: str, values: pd.Series) -> dict:
-            wanted = sorted({v for v in values.dropna() if v})
-            found: dict = {}
-            for i in range(0, len(wanted), CHUNK):
-                found.update(conn.execute(
-                    sa.select(c.c[column], sa.func.min(c.c.id))
-                    .where(c.c[column].in_(wanted[i:i + CHUNK]))
-                    .group_by(c.c[column])).all())
-            return found
-        if "contact" in frame:
-            mapped = frame["contact"].map(lookup("external_userid", frame["contact"]))
-            problems.add(frame, mapped.isna() & frame["contact"].ne(""), "contact",
-                         "unknown contact {value!r} (no contact has this external_userid)")
-            result = result.fillna(mapped.astype("Int64"))
-        if out["unionid"].ne("").any():
-            result = result.fillna(out["unionid"].map(lookup("unionid", out["unionid"]))
-                                   .astype("Int64"))
-        if out["buyer_phone"].notna().any():
-            result = result.fillna(out["buyer_phone"].map(
-                lookup("phone", out["buyer_phone"])).astype("Int64"))
+        result = identity.match_rows(conn, keys, order)
+    if "contact" in frame and "external_userid" in order:
+        problems.add(frame, result.isna() & frame["contact"].ne(""), "contact",
+                     "unknown contact {value!r} (no contact has this external_userid)")
     return result
 
 
@@ -154,15 +208,10 @@ def import_orders(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | 
     out = _dedupe(out, problems, report)
     fail_or_skip(problems, report, skip_bad_rows, Path(path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
-    created = _write(ws, out, source, report, progress)
+    _write(ws, out, source, report, progress)
     ws.audit("import.orders", Path(path).name, {"summary": report.summary()})
     ws.events.record("import.orders", dedupe_key=f"import:{uuid.uuid4()}", source="import",
                      payload={"file": Path(path).name, "summary": report.summary()})
-    if created and ws.has_hook("on_order"):
-        with ws.session() as s:
-            for i in range(0, len(created), CHUNK):
-                for order in s.query(Order).filter(Order.id.in_(created[i:i + CHUNK])):
-                    ws.notify("on_order", order=order)
     return report
 
 
@@ -185,42 +234,79 @@ def _dedupe(out: pd.DataFrame, problems: Problems, report: ImportReport) -> pd.D
 
 
 def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
-           progress: bool | None) -> list[int]:
+           progress: bool | None) -> None:
+    """Insert new orders, update changed ones; notify ``on_order`` and ``on_order_changed``
+    in bulk notices, in the import's one transaction (delivered after it commits)."""
     table = Order.__table__
-    created: list[int] = []
-    with ws.engine.begin() as conn, progress_bar(len(out), "orders", progress) as bar:
+    notify_new = ws.has_hook("on_order")
+    notify_changed = ws.has_hook("on_order_changed")
+    with ws.session() as s, progress_bar(len(out), "orders", progress) as bar:
+        conn = s.connection()
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
         out = out.assign(paid_db=db_times(conn, out["paid_at"]))
         for start in range(0, len(out), CHUNK):
             chunk = out.iloc[start:start + CHUNK]
             ids = chunk["external_id"].tolist()
-            existing = {row[0]: row for row in conn.execute(
-                sa.select(table.c.external_id, table.c.id, table.c.amount_fen,
-                          table.c.status)
+            existing = {row[0]: row[1:] for row in conn.execute(
+                sa.select(table.c.external_id, table.c.id,
+                          *[table.c[column] for column in TRACKED])
                 .where(table.c.source == source, table.c.external_id.in_(ids)))}
             is_new = ~chunk["external_id"].isin(existing.keys())
             fresh = chunk[is_new]
             insert_rows(conn, table, ["source", "external_id", "contact_id", "store_id",
-                                      "staff_id", "amount_fen", "status", "paid_at",
-                                      "buyer_phone", "buyer_unionid", "created_at"],
+                                      "staff_id", "amount_fen", "status", "refunded_fen",
+                                      "paid_at", "buyer_phone", "buyer_unionid", "created_at"],
                         list(zip([source] * len(fresh), fresh["external_id"],
-                                 _ints(fresh["contact_id"]), _ints(fresh["store_id"]),
-                                 _ints(fresh["staff_id"]),
+                                 _int_list(fresh["contact_id"]),
+                                 _int_list(fresh["store_id"]), _int_list(fresh["staff_id"]),
                                  fresh["amount_fen"].astype(int).tolist(),
-                                 fresh["status"].tolist(), fresh["paid_db"].tolist(),
+                                 fresh["status"].tolist(),
+                                 fresh["refunded_fen"].astype(int).tolist(),
+                                 fresh["paid_db"].tolist(),
                                  _nullable(fresh["buyer_phone"]), _nullable(fresh["unionid"]),
                                  [now_db] * len(fresh), strict=True)))
             report.created += len(fresh)
-            changes = [(int(r.amount_fen), r.status, existing[r.external_id][1])
-                       for r in chunk[~is_new].itertuples(index=False)
-                       if (existing[r.external_id][2], existing[r.external_id][3])
-                       != (int(r.amount_fen), r.status)]
-            update_rows(conn, table, ["amount_fen", "status"], changes)
-            report.updated += len(changes)
-            report.unchanged += int((~is_new).sum()) - len(changes)
-            if len(fresh):
-                created += conn.execute(sa.select(table.c.id).where(
+            updates, changes = _changed(chunk[~is_new], existing, notify_changed)
+            update_rows(conn, table, TRACKED, updates)
+            report.updated += len(updates)
+            report.unchanged += int((~is_new).sum()) - len(updates)
+            if notify_new and len(fresh):  # delivered once the import commits
+                new_ids = conn.execute(sa.select(table.c.id).where(
                     table.c.source == source,
-                    table.c.external_id.in_(fresh["external_id"].tolist()))).scalars().all()
+                    table.c.external_id.in_(fresh["external_id"].tolist()))
+                    .order_by(table.c.id)).scalars().all()
+                ws.notify_each("on_order", session=s, refs={"order": (Order, new_ids)})
+            if changes:
+                ws.notify_each("on_order_changed", session=s,
+                               refs={"order": (Order, [row[-1] for row in updates])},
+                               each={"changes": changes})
             bar.update(len(chunk))
-    return created
+
+
+def _int_list(values: pd.Series) -> list[int | None]:
+    """An ``Int64`` column as a list of ints, ``None`` for ``<NA>``."""
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _changed(rows: pd.DataFrame, existing: dict[str, tuple], describe: bool
+             ) -> tuple[list[tuple], list[dict[str, list]]]:
+    """The known orders whose tracked fields differ from the file, as update rows
+    ``(*TRACKED, id)``; with ``describe``, also each one's ``{"field": [old, new]}``.
+
+    A row that matched no contact keeps the order's contact."""
+    updates: list[tuple] = []
+    changes: list[dict[str, list]] = []
+    for external_id, amount, status, refunded, contact in zip(
+            rows["external_id"].tolist(), rows["amount_fen"].tolist(),
+            rows["status"].tolist(), rows["refunded_fen"].tolist(),
+            rows["contact_id"].tolist(), strict=True):
+        order_id, *old = existing[external_id]
+        new = (int(amount), status, int(refunded),
+               old[3] if contact is None or contact is pd.NA else int(contact))
+        if tuple(old) == new:
+            continue
+        updates.append((*new, order_id))
+        if describe:
+            changes.append({field: [before, after] for field, before, after
+                            in zip(TRACKED, old, new, strict=True) if before != after})
+    return updates, changes

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
 from siyu.core.services.base import Service, as_utc
-from siyu.storage.models import Contact, Order
+from siyu.storage.models import PAID_STATUSES, Contact, Order
 
 #: Length of the default period of the daily reports, in days (today included).
 DEFAULT_DAYS = 30
@@ -175,7 +175,8 @@ class ReportsService(Service):
         return frame
 
     def orders_daily(self, since: Any = None, until: Any = None) -> pd.DataFrame:
-        """Paid orders and their revenue per local day (by ``paid_at``).
+        """Sales (paid and partly refunded orders) and their revenue less refunds per local
+        day (by ``paid_at``).
 
         :return: columns ``day`` (local midnight, naive), ``orders``, ``revenue_fen``
             (integer fen); one row per day of the period, in order.
@@ -185,8 +186,9 @@ class ReportsService(Service):
         return self._by_day(
             o.paid_at, since, until,
             {"orders": lambda sub: sa.func.count(),
-             "revenue_fen": lambda sub: sa.func.coalesce(sa.func.sum(sub.c.amount_fen), 0)},
-            carry=(o.amount_fen,), where=(o.status == "paid",))
+             "revenue_fen": lambda sub: sa.func.coalesce(
+                 sa.func.sum(sub.c.amount_fen - sub.c.refunded_fen), 0)},
+            carry=(o.amount_fen, o.refunded_fen), where=(o.status.in_(PAID_STATUSES),))
 
     def kpis(self, today: Any = None) -> dict[str, int]:
         """Headline numbers for the Overview page.
@@ -211,8 +213,10 @@ class ReportsService(Service):
             return sa.select(sa.func.count()).select_from(Contact.__table__).where(*where)
 
         # One small indexed query each beats one CASE scan over every contact.
-        orders_q = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(o.amount_fen), 0))
-                    .where(o.status == "paid", o.paid_at >= since_30d, o.paid_at < end))
+        orders_q = (sa.select(sa.func.count(),
+                              sa.func.coalesce(sa.func.sum(o.amount_fen - o.refunded_fen), 0))
+                    .where(o.status.in_(PAID_STATUSES), o.paid_at >= since_30d,
+                           o.paid_at < end))
         with self.ws.engine.connect() as conn:
             total = conn.execute(count()).scalar_one()
             removed = conn.execute(count(c.removed_at.is_not(None))).scalar_one()

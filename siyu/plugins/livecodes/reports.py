@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from siyu.core.errors import NotFound, SiyuError, ValidationError
 from siyu.core.services.base import as_utc
 from siyu.plugins.livecodes.engine import ADDS, CODES, DAYS, MEMBERS, PREFIX, local_now
-from siyu.storage.models import Contact, Event, Order, Staff, Store
+from siyu.storage.models import PAID_STATUSES, Contact, Event, Order, Staff, Store
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,7 +127,7 @@ def _cohort(keys: dict[str, sa.ColumnElement], lo: datetime | None, hi: datetime
         sa.exists().where(e.c.contact_id == a.c.contact_id, e.c.kind == ADDED,
                           e.c.occurred_at < a.c.at),
         sa.exists().where(prior.c.contact_id == a.c.contact_id, prior.c.at < a.c.at))
-    ordered = sa.exists().where(o.c.contact_id == a.c.contact_id, o.c.status == "paid",
+    ordered = sa.exists().where(o.c.contact_id == a.c.contact_id, o.c.status.in_(PAID_STATUSES),
                                 o.c.paid_at >= a.c.at)
     inner = (sa.select(*[column.label(name) for name, column in keys.items()], a.c.at,
                        removal_event.label("removal_event"),
