@@ -1,7 +1,8 @@
 """The ``siyu`` command.
 
 Built-in sub-commands: ``init``, ``db upgrade`` / ``db status``, ``plugins``,
-``import contacts|orders`` and ``demo``. Plugins add more with ``register_commands``.
+``import contacts|orders``, ``demo``, ``serve``, ``user``, ``hooks``, ``contacts``, ``orders``
+and ``identity``. Plugins add more with ``register_commands``.
 
 Every error a user can cause (a :class:`~siyu.core.errors.SiyuError`, a usage error, a
 file named on the command line that cannot be read or written) is printed as one line,
@@ -35,13 +36,16 @@ from sqlalchemy.engine import make_url
 from siyu import __version__
 from siyu.apps.commands import add_commands as add_console_commands
 from siyu.apps.commands import add_serve_options, first_admin, serve
+from siyu.apps.data_commands import add_commands as add_data_commands
+from siyu.apps.hook_commands import add_commands as add_hook_commands
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
 from siyu.core.plugins import collect_records, get_plugin_manager
 from siyu.core.records import CommandSpec
 from siyu.storage.engine import create_engine, describe_url, resolve_url
 
 #: Sub-commands siyu itself provides; a plugin command may not reuse these names.
-BUILTIN_COMMANDS = ("init", "db", "plugins", "import", "demo", "serve", "user")
+BUILTIN_COMMANDS = ("init", "db", "plugins", "import", "demo", "serve", "user", "hooks",
+                    "contacts", "orders", "identity")
 
 #: Most problem lines an import prints before summarising the rest.
 MAX_PROBLEMS = 50
@@ -94,9 +98,51 @@ class ArgumentParser(argparse.ArgumentParser):
     option value, a missing argument) is one line, ``siyu: error: …`` naming the ``--help``
     to read, and exit code 2. Sub-command parsers (plugins' too) inherit it."""
 
+    #: Adds this parser's arguments on first use (see :meth:`defer`); ``None`` once done.
+    _setup: Callable[[ArgumentParser], None] | None = None
+
     def error(self, message: str) -> NoReturn:
         """Print ``message`` as one ``siyu: error:`` line and exit 2 (no usage block)."""
         self.exit(2, f"siyu: error: {_one_line(message)} (see `{self.prog} --help`)\n")
+
+    def defer(self, setup: Callable[[ArgumentParser], None]) -> None:
+        """Add this parser's arguments later: ``setup(self)`` runs the first time the parser
+        parses or formats its usage or help, i.e. only when its sub-command is chosen or its
+        ``--help`` is asked for. A plugin command's options thus cost nothing to the others."""
+        self._setup = setup
+
+    def _set_up(self) -> None:
+        setup, self._setup = self._setup, None
+        if setup is not None:
+            setup(self)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        """:meth:`argparse.ArgumentParser.parse_known_args`, after a deferred set-up."""
+        self._set_up()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        """:meth:`argparse.ArgumentParser.format_usage`, after a deferred set-up."""
+        self._set_up()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        """:meth:`argparse.ArgumentParser.format_help`, after a deferred set-up."""
+        self._set_up()
+        return super().format_help()
+
+
+def set_up_later(parser: argparse.ArgumentParser,
+                 setup: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``parser``'s arguments with ``setup(parser)`` only when it is first used (parsed,
+    or its usage or help shown): for a sub-command or action whose options need a module the
+    others do not. A parser that is no siyu :class:`ArgumentParser` is set up at once."""
+    if isinstance(parser, ArgumentParser):
+        parser.defer(setup)
+    else:
+        setup(parser)
 
 
 def whole_number(minimum: int | None = None,
@@ -507,7 +553,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _print_summary(ws: Any, url: str) -> None:
     counts = ws.summary()
-    paid = ws.orders.summary(status="paid")
+    paid = ws.orders.summary(paid=True)
     rows = [("stores", f"{counts['stores']:,}", ""), ("staff", f"{counts['staff']:,}", ""),
             ("contacts", f"{counts['contacts']:,}", ""), ("tags", f"{counts['tags']:,}", ""),
             ("orders", f"{counts['orders']:,}", f"{paid['orders']:,} paid"),
@@ -575,9 +621,16 @@ def _run_plugin_command(spec: CommandSpec) -> Callable[[argparse.Namespace], int
 # -- parser -------------------------------------------------------------------------------
 
 
-def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.ArgumentParser:
+def build_parser(commands: dict[str, CommandSpec] | None = None, *,
+                 defer: bool = False) -> argparse.ArgumentParser:
     """The ``siyu`` argument parser, with ``commands`` from plugins as extra sub-commands.
 
+    :param commands: plugin commands by name (:func:`plugin_commands`); each is listed with
+        its ``help`` and set up with its ``configure``.
+    :param defer: call each plugin command's ``configure`` only when that command is parsed
+        or its help shown, not now (what ``siyu`` itself does, so that starting one command
+        imports no other command's modules). Then a failing ``configure`` is raised by
+        ``parse_args`` instead.
     :raises PluginError: a plugin's ``configure`` fails or adds a clashing option.
     """
     db_help = "database URL or SQLite file (default: $SIYU_DATABASE_URL or ./siyu.db)"
@@ -658,16 +711,28 @@ def build_parser(commands: dict[str, CommandSpec] | None = None) -> argparse.Arg
     add_serve_options(p)
     p.set_defaults(func=cmd_demo)
     add_console_commands(sub, common)
+    add_hook_commands(sub, common)
+    add_data_commands(sub, common)
 
     for name, spec in (commands or {}).items():
         p = sub.add_parser(name, parents=[common], help=spec.help, description=spec.help)
+        if defer:
+            p.defer(_configure_plugin_command(name, spec))
+        else:
+            _configure_plugin_command(name, spec)(p)
+    return parser
+
+
+def _configure_plugin_command(name: str, spec: CommandSpec
+                              ) -> Callable[[ArgumentParser], None]:
+    def configure(parser: ArgumentParser) -> None:
         try:
-            spec.configure(p)
+            spec.configure(parser)
         except Exception as exc:  # a plugin bug: name the command, not a traceback
             raise PluginError(f"plugin command {name!r} could not set up its options: "
                               f"{type(exc).__name__}: {exc}") from exc
-        p.set_defaults(func=_run_plugin_command(spec))
-    return parser
+        parser.set_defaults(func=_run_plugin_command(spec))
+    return configure
 
 
 # -- entry point --------------------------------------------------------------------------
@@ -689,7 +754,7 @@ def _run(argv: list[str]) -> int:
         _show_plugin_trace()
     commands = plugin_commands()
     _explain_unknown_command(argv, commands)
-    parser = build_parser(commands)
+    parser = build_parser(commands, defer=True)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -3,10 +3,10 @@
 Every record has a ``name``; two plugins registering the same name for the same kind of
 record is an error (:class:`siyu.core.errors.PluginError`), never a silent override.
 
-A page's ``factory`` and a command's ``run`` may be given as an import path,
-``"package.module:Name"`` (see :func:`lazy`): the module is imported the first time the page
-is built or the command runs, so registering a console page costs nothing to a CLI command or
-a notebook that never shows it.
+A page's ``factory`` and a command's ``configure`` and ``run`` may be given as an import
+path, ``"package.module:Name"`` (see :func:`lazy`): the module is imported the first time the
+page is built or the command is set up or runs, so registering a console page or a CLI command
+costs nothing to another command or a notebook that never uses it.
 """
 
 from __future__ import annotations
@@ -219,20 +219,24 @@ class CommandSpec:
     """An extra ``siyu`` CLI sub-command.
 
     :param name: sub-command name, e.g. ``"wecom"``.
-    :param help: one-line help.
-    :param configure: ``configure(parser)`` adds arguments to an ``argparse`` parser.
+    :param help: one-line help, shown by ``siyu --help`` without importing the command.
+    :param configure: ``configure(parser)`` adds arguments to an ``argparse`` parser. Either
+        the callable or its import path ``"package.module:function"``: ``siyu`` calls it only
+        when this command is the one being run (or its ``--help`` is asked for), so a command
+        whose options need heavy modules costs the other commands nothing.
     :param run: ``run(ws, args) -> int | None``; the exit code. Either the callable or its
         import path ``"package.module:function"``, imported only when this command runs.
     """
 
     name: str
     help: str
-    configure: Callable[[Any], None]
+    configure: Callable[[Any], None] | str
     run: Callable[[Any, Any], int | None] | str
 
     def __post_init__(self) -> None:
-        # ``configure`` runs whenever the parser is built; ``run`` only for its own command,
-        # so only ``run`` is worth deferring.
+        # Frozen dataclass: replace import paths by lazy callables once, so callers just call
+        # ``spec.configure(parser)`` and ``spec.run(ws, args)``.
+        object.__setattr__(self, "configure", lazy(self.configure))
         object.__setattr__(self, "run", lazy(self.run))
 
 

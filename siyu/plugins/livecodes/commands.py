@@ -1,20 +1,25 @@
 """``siyu livecode …``: create, list, show, pause, resume, delete and preview live codes, and
-check them against WeCom."""
+check them against WeCom.
+
+The plugin registers :func:`configure` and :func:`run` by import path, so this module is
+imported only when ``siyu livecode`` (or ``siyu groupcode``) runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from siyu.cli import nonblank, whole_number
+import sqlalchemy as sa
+
+from siyu.cli import nonblank, set_up_later, whole_number
 from siyu.core.errors import SiyuError, ValidationError
-from siyu.core.records import CommandSpec
-from siyu.plugins.livecodes.checks import DEFAULT_PER_MINUTE, WECOM_PER_MINUTE
 from siyu.plugins.livecodes.models import STRATEGIES
 from siyu.plugins.livecodes.welcome import PLACEHOLDERS
 
@@ -114,7 +119,8 @@ def _zip_path(text: str) -> Path:
     return target
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``siyu livecode``: one sub-parser per action."""
     sub = parser.add_subparsers(dest="livecode_command", metavar="ACTION", required=True)
     p = sub.add_parser("create", help="create a staff live code in WeCom")
     p.add_argument("name")
@@ -148,11 +154,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("check", help="check every live code still exists in WeCom, and list "
                                      "codes with problems and unknown states (exit 1 when a "
                                      "code is missing or could not be checked)")
-    p.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE),
-                   default=DEFAULT_PER_MINUTE,
-                   help=f"get_contact_way calls per minute at most (default "
-                        f"{DEFAULT_PER_MINUTE}; WeCom allows {WECOM_PER_MINUTE})")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    set_up_later(p, _configure_check)  # its limits live beside the WeCom client
     p = sub.add_parser("stores", help="one live code per store, from a CSV or Excel file "
                                       "(columns 门店/store, 员工/members, optional 备用员工, 名称)")
     p.add_argument("file")
@@ -187,6 +189,122 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     for action in ACTIONS:
         p = sub.add_parser(action, help=f"{action} one live code")
         p.add_argument("code", help="code id or state")
+
+
+# -- `livecode list` without pandas -------------------------------------------------------
+
+#: The columns ``siyu livecode list`` prints, in order.
+LIST_COLUMNS = ("id", "name", "state", "strategy", "status", "members", "adds_today",
+                "adds_total", "welcome_p50_ms", "welcome_p99_ms")
+_DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]*$")
+#: Control characters a table cell shows escaped, so that a row stays one line.
+_ESCAPES = str.maketrans({"\t": r"\t", "\n": r"\n", "\r": r"\r"})
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of the sorted ``ordered``, interpolated linearly between the two
+    nearest values: what pandas' ``groupby(...).quantile(q)`` gives, to the last bit."""
+    position = q * (len(ordered) - 1)
+    index, fraction = int(position), position % 1
+    if fraction == 0.0:
+        return ordered[index]
+    return ordered[index] + (ordered[index + 1] - ordered[index]) * fraction
+
+
+def list_rows(ws: Any) -> list[dict[str, Any]]:
+    """Every live code with the figures ``siyu livecode list`` prints (:data:`LIST_COLUMNS`):
+    the same as :func:`siyu.plugins.livecodes.api.list_codes`, read with plain SQLAlchemy so
+    that the command does not import pandas. ``welcome_p50_ms`` and ``welcome_p99_ms`` are
+    ``None`` for a code whose welcome latency was never measured.
+
+    :raises PermissionDenied: the workspace's principal may not read data.
+    """
+    from siyu.plugins.livecodes.engine import ADDS, CODES, DAYS, MEMBERS, local_now
+
+    ws.principal.require("data.read")
+    with ws.engine.connect() as conn:
+        codes = conn.execute(sa.select(CODES.c.id, CODES.c.name, CODES.c.state,
+                                       CODES.c.strategy, CODES.c.status)
+                             .order_by(CODES.c.id)).all()
+    if not codes:
+        return []
+    today = local_now(ws).date().isoformat()  # the workspace's timezone: a settings read
+    with ws.engine.connect() as conn:
+        members = dict(conn.execute(sa.select(MEMBERS.c.code_id, sa.func.count())
+                                    .group_by(MEMBERS.c.code_id)).all())
+        day = dict(conn.execute(sa.select(DAYS.c.code_id, sa.func.sum(DAYS.c.adds))
+                                .where(DAYS.c.day == today).group_by(DAYS.c.code_id)).all())
+        adds = conn.execute(sa.select(ADDS.c.code_id, ADDS.c.latency_ms)
+                            .where(ADDS.c.code_id.is_not(None))).all()
+    totals: dict[Any, int] = {}
+    latencies: dict[Any, list[float]] = {}
+    for code_id, latency in adds:
+        totals[code_id] = totals.get(code_id, 0) + 1
+        if latency is not None:
+            latencies.setdefault(code_id, []).append(float(latency))
+    rows = []
+    for code in codes:
+        ordered = sorted(latencies.get(code.id, ()))
+        rows.append({"id": code.id, "name": code.name, "state": code.state,
+                     "strategy": code.strategy, "status": code.status,
+                     "members": int(members.get(code.id) or 0),
+                     "adds_today": int(day.get(code.id) or 0),
+                     "adds_total": totals.get(code.id, 0),
+                     "welcome_p50_ms": _quantile(ordered, 0.5) if ordered else None,
+                     "welcome_p99_ms": _quantile(ordered, 0.99) if ordered else None})
+    return rows
+
+
+def _float_cells(values: Sequence[float | None]) -> list[str]:
+    """Milliseconds as pandas prints a float column: fixed point, the trailing zeros all
+    values share trimmed (one kept), ``NaN`` for none, scientific for extreme values."""
+
+    def cells(style: str) -> list[str]:
+        texts = ["NaN" if v is None or math.isnan(v) else format(v, style) for v in values]
+        numbers = [i for i, text in enumerate(texts) if _DECIMAL.match(text)]
+        while numbers and all(texts[i].endswith("0") for i in numbers):
+            for i in numbers:
+                texts[i] = texts[i][:-1]
+        for i in numbers:
+            texts[i] += "0" if texts[i].endswith(".") else ""
+        return texts
+
+    texts = cells(".6f")
+    sizes = [abs(v) for v in values if v is not None and not math.isnan(v)]
+    too_long = max((len(t) for t in texts), default=0) > 12
+    if any(0 < v < 1e-6 for v in sizes) or (too_long and any(v > 1e6 for v in sizes)):
+        texts = cells(".6e")
+    return texts
+
+
+def list_text(rows: Sequence[dict[str, Any]]) -> str:
+    """``rows`` from :func:`list_rows` as the table ``siyu livecode list`` prints, laid out
+    as ``DataFrame.to_string(index=False)`` did: right-aligned columns one space apart, a
+    space before the names of numeric columns; ``"no live codes"`` when there are none."""
+    if not rows:
+        return "no live codes"
+    columns = []
+    for name in LIST_COLUMNS:
+        values = [row[name] for row in rows]
+        if name.startswith("welcome_"):
+            cells, numeric = _float_cells(values), True
+        else:
+            numeric = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+            cells = [str(v).translate(_ESCAPES) for v in values]
+        header = f" {name}" if numeric else name
+        width = max(len(text) for text in [header, *cells])
+        columns.append([text.rjust(width) for text in [header, *cells]])
+    return "\n".join(" ".join(line) for line in zip(*columns, strict=True))
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    from siyu.plugins.livecodes.checks import DEFAULT_PER_MINUTE, WECOM_PER_MINUTE
+
+    parser.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE),
+                        default=DEFAULT_PER_MINUTE,
+                        help=f"get_contact_way calls per minute at most (default "
+                             f"{DEFAULT_PER_MINUTE}; WeCom allows {WECOM_PER_MINUTE})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dict[str, Any]:
@@ -225,10 +343,15 @@ def _write_zip(ws: Any, target: Path) -> None:
     print(f"QR codes written to {target}")
 
 
-def _run(ws: Any, args: argparse.Namespace) -> int:
+def run(ws: Any, args: argparse.Namespace) -> int:
+    """Run one ``siyu livecode`` action; returns the exit code (``check``: 1 when a code is
+    missing or could not be checked)."""
+    action = args.livecode_command
+    if action == "list":  # the everyday look: plain rows, no pandas (see list_rows)
+        print(list_text(list_rows(ws)))
+        return 0
     from siyu.plugins.livecodes import api
 
-    action = args.livecode_command
     if action == "create":
         welcome = args.welcome_json if args.welcome_json is not None else (
             {"text": args.welcome} if args.welcome else None)
@@ -267,12 +390,6 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
         else:
             print(reports.report_text(frame))
         return 0
-    if action == "list":
-        frame = api.list_codes(ws)
-        columns = ["id", "name", "state", "strategy", "status", "members", "adds_today",
-                   "adds_total", "welcome_p50_ms", "welcome_p99_ms"]
-        print(frame[columns].to_string(index=False) if len(frame) else "no live codes")
-        return 0
     code = _code(args.code)
     if action == "update":
         data = _update(ws, api, code, args)
@@ -293,6 +410,3 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
     print("members: " + ", ".join(m["userid"] for m in data["members"]))
     return 0
 
-
-COMMANDS = [CommandSpec("livecode", "staff live codes: create, list, show, pause, resume, "
-                                    "delete, preview, check", _configure, _run)]

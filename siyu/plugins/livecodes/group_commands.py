@@ -1,5 +1,8 @@
 """``siyu groupcode …``: create, list, show, pause, resume and delete group live codes, see
-their groups' members and joins, the corp's groups, and which staff code invites into one."""
+their groups' members and joins, the corp's groups, and which staff code invites into one.
+
+The plugin registers :func:`configure` and :func:`run` by import path, so this module is
+imported only when ``siyu groupcode`` runs."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import Any
 
 from siyu.cli import nonblank, whole_number
 from siyu.core.errors import ValidationError
-from siyu.core.records import CommandSpec
 from siyu.plugins.livecodes.commands import _code
 from siyu.plugins.livecodes.groups import DEFAULT_ROTATE_AT, DEFAULT_WARN_AT
 
@@ -18,7 +20,8 @@ SHOWN = ("id", "name", "state", "status", "chats", "pool", "retired", "auto_crea
          "qr_url", "warning", "last_error")
 
 
-def _configure(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``siyu groupcode``: one sub-parser per action."""
     sub = parser.add_subparsers(dest="groupcode_command", metavar="ACTION", required=True)
     p = sub.add_parser("create", help="create a group live code (a WeCom 「加入群聊」 QR code)")
     p.add_argument("name")
@@ -92,7 +95,8 @@ def _update(api: Any, ws: Any, code: int | str, args: argparse.Namespace) -> dic
     return api.update_group_code(ws, code, chats=args.chat, pool=pool, **changes)
 
 
-def _run(ws: Any, args: argparse.Namespace) -> int:
+def run(ws: Any, args: argparse.Namespace) -> int:
+    """Run one ``siyu groupcode`` action; returns the exit code."""
     from siyu.plugins.livecodes import group_api as api
 
     action = args.groupcode_command
@@ -139,7 +143,3 @@ def _run(ws: Any, args: argparse.Namespace) -> int:
     _print_code(data)
     return 0
 
-
-GROUP_COMMANDS = [CommandSpec("groupcode", "group live codes: create, update, list, show, "
-                                           "pause, resume, delete, members, joins, invite",
-                              _configure, _run)]

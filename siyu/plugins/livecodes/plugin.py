@@ -74,11 +74,18 @@ def run_shift_job(ws):
 
 @hookimpl
 def register_commands():
-    """``siyu livecode`` and ``siyu groupcode``."""
-    from siyu.plugins.livecodes.commands import COMMANDS
-    from siyu.plugins.livecodes.group_commands import GROUP_COMMANDS
+    """``siyu livecode`` and ``siyu groupcode``, named by import path: their modules are
+    imported only when one of them is run (``siyu --help`` reads the help text here)."""
+    from siyu.core.records import CommandSpec
 
-    return [*COMMANDS, *GROUP_COMMANDS]
+    staff = "siyu.plugins.livecodes.commands"
+    group = "siyu.plugins.livecodes.group_commands"
+    return [CommandSpec("livecode", "staff live codes: create, list, show, pause, resume, "
+                                    "delete, preview, check",
+                        f"{staff}:configure", f"{staff}:run"),
+            CommandSpec("groupcode", "group live codes: create, update, list, show, pause, "
+                                     "resume, delete, members, joins, invite",
+                        f"{group}:configure", f"{group}:run")]
 
 
 @hookimpl

@@ -1,4 +1,8 @@
-"""``siyu wecom …``, ``siyu doctor`` and ``siyu sandbox``: the WeCom plugin's CLI."""
+"""``siyu wecom …``, ``siyu doctor`` and ``siyu sandbox``: the WeCom plugin's CLI.
+
+The plugin registers these functions by import path (``register_commands``), so this module
+is imported only when one of its commands runs.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any
 
 from siyu.cli import seconds, whole_number
 from siyu.core.errors import ConfigError
-from siyu.core.records import CommandSpec
 
 SETTABLE = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url",
             "callback_url", "welcome_text")
@@ -26,7 +29,8 @@ def _agent_id(text: str) -> str:
     return text.strip()
 
 
-def _configure_wecom(parser: argparse.ArgumentParser) -> None:
+def configure_wecom(parser: argparse.ArgumentParser) -> None:
+    """The options of ``siyu wecom``: its actions config, sync, process and status."""
     sub = parser.add_subparsers(dest="wecom_command", metavar="ACTION", required=True)
     p = sub.add_parser("config", help="show or change the WeCom settings (secrets are "
                                       "write-only)")
@@ -45,7 +49,8 @@ def _configure_wecom(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("status", help="callbacks received, pending and failed; the last sync")
 
 
-def _run_wecom(ws: Any, args: argparse.Namespace) -> int:
+def run_wecom(ws: Any, args: argparse.Namespace) -> int:
+    """Run one ``siyu wecom`` action; returns the exit code."""
     from siyu.plugins.wecom.config import public_config, save_config
     from siyu.plugins.wecom.service import wecom
 
@@ -106,12 +111,14 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_doctor(parser: argparse.ArgumentParser) -> None:
+def configure_doctor(parser: argparse.ArgumentParser) -> None:
+    """The options of ``siyu doctor``."""
     parser.add_argument("--timeout", type=seconds, default=5.0,
                         help="seconds to wait for each answer (default 5)")
 
 
-def _run_doctor(ws: Any, args: argparse.Namespace) -> int:
+def run_doctor(ws: Any, args: argparse.Namespace) -> int:
+    """Print each WeCom set-up check; exit 1 when one failed."""
     from siyu.plugins.wecom.doctor import run_checks
 
     checks = run_checks(ws, timeout=args.timeout)
@@ -120,7 +127,8 @@ def _run_doctor(ws: Any, args: argparse.Namespace) -> int:
     return 1 if any(check.ok is False for check in checks) else 0
 
 
-def _configure_sandbox(parser: argparse.ArgumentParser) -> None:
+def configure_sandbox(parser: argparse.ArgumentParser) -> None:
+    """The options of ``siyu sandbox`` (the sandbox server's own; it imports Tornado)."""
     from siyu.plugins.wecom.sandbox.server import configure
 
     configure(parser)
@@ -145,7 +153,8 @@ def _check_sandbox_options(args: argparse.Namespace) -> None:
             raise ConfigError(f"{option} {value} must be a number of seconds, 0 or more")
 
 
-def _run_sandbox(ws: Any, args: argparse.Namespace) -> int:
+def run_sandbox(ws: Any, args: argparse.Namespace) -> int:
+    """Run the local WeCom sandbox until stopped; returns the exit code."""
     from siyu.plugins.wecom.sandbox.server import run
 
     _check_sandbox_options(args)
@@ -159,11 +168,3 @@ def _run_sandbox(ws: Any, args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}; choose "
                           f"another --port (0 picks a free one)") from exc
 
-
-COMMANDS = [
-    CommandSpec("wecom", "WeCom: settings, sync, callbacks", _configure_wecom, _run_wecom),
-    CommandSpec("doctor", "check the WeCom set-up step by step", _configure_doctor,
-                _run_doctor),
-    CommandSpec("sandbox", "run the local WeCom-compatible sandbox", _configure_sandbox,
-                _run_sandbox),
-]

@@ -51,6 +51,8 @@ def register_routes(ws):
 def on_contact_added(ws, contact, via):
     """Greet a new WeCom friend with the workspace's default welcome text, when no other
     plugin used the friendship's welcome code first."""
+    if via in ("import", "api", "wecom"):  # welcome codes come only with a callback's add
+        return
     text = wecom(ws).config.welcome_text
     if not text or not contact.external_userid or contact.owner_id is None:
         return
@@ -77,10 +79,18 @@ def start_demo(ws):
 
 @hookimpl
 def register_commands():
-    """``siyu wecom``, ``siyu doctor`` and ``siyu sandbox``."""
-    from siyu.plugins.wecom.commands import COMMANDS
+    """``siyu wecom``, ``siyu doctor`` and ``siyu sandbox``, named by import path: the
+    commands module (and the sandbox server behind ``siyu sandbox``'s options) is imported
+    only when one of them is run."""
+    from siyu.core.records import CommandSpec
 
-    return list(COMMANDS)
+    module = "siyu.plugins.wecom.commands"
+    return [CommandSpec("wecom", "WeCom: settings, sync, callbacks",
+                        f"{module}:configure_wecom", f"{module}:run_wecom"),
+            CommandSpec("doctor", "check the WeCom set-up step by step",
+                        f"{module}:configure_doctor", f"{module}:run_doctor"),
+            CommandSpec("sandbox", "run the local WeCom-compatible sandbox",
+                        f"{module}:configure_sandbox", f"{module}:run_sandbox")]
 
 
 @hookimpl

@@ -1,0 +1,190 @@
+"""``siyu contacts`` (follows, owner, owner rule), ``siyu orders upsert`` and ``siyu identity``:
+the data commands that are not imports."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from siyu.core.errors import ValidationError
+
+OWNER_RULES = ("first", "last", "livecode")
+ORDER_STATUSES = ("paid", "partially_refunded", "refunded", "cancelled")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``contacts``, ``orders`` and ``identity`` to the ``siyu`` sub-command parser."""
+    p = sub.add_parser("contacts", help="a contact's follows and owner",
+                       description="WeCom lets a customer be the friend of several staff "
+                                   "members (follows); one of them is the owner, chosen by "
+                                   "the owner rule or by hand.")
+    contacts = p.add_subparsers(dest="contacts_command", metavar="ACTION", required=True)
+    q = contacts.add_parser("follows", parents=[common],
+                            help="the staff members a contact follows")
+    q.add_argument("contact", help="contact id or external_userid")
+    q.add_argument("--all", action="store_true", help="include ended follows")
+    q.set_defaults(func=cmd_contacts_follows)
+    q = contacts.add_parser("owner", parents=[common],
+                            help="make a staff member the contact's owner")
+    q.add_argument("contact", help="contact id or external_userid")
+    q.add_argument("staff", help="staff userid (one the contact follows)")
+    q.set_defaults(func=cmd_contacts_owner)
+    q = contacts.add_parser("owner-rule", parents=[common],
+                            help="show or set how owners are chosen (first, last, livecode)")
+    q.add_argument("rule", nargs="?", choices=OWNER_RULES,
+                   help="first: the longest friend; last: the latest; livecode: the member "
+                        "a live code assigned")
+    q.add_argument("--no-apply", action="store_true",
+                   help="keep today's owners; the rule applies from the next change")
+    q.set_defaults(func=cmd_contacts_owner_rule)
+
+    p = sub.add_parser("orders", help="store or update one order",
+                       description="Orders are keyed by (source, order number); storing one "
+                                   "again updates its amount, status and refund.")
+    orders = p.add_subparsers(dest="orders_command", metavar="ACTION", required=True)
+    q = orders.add_parser("upsert", parents=[common], help="create or update an order")
+    q.add_argument("source", help="where the order comes from (tmall, jd, pos…)")
+    q.add_argument("order_no", help="the order number in that source")
+    money = q.add_mutually_exclusive_group(required=True)
+    money.add_argument("--amount", type=_yuan_to_fen, dest="amount_fen", metavar="YUAN",
+                       help="the amount in yuan, e.g. 199.90")
+    money.add_argument("--amount-fen", type=_fen, dest="amount_fen", metavar="FEN",
+                       help="the amount in integer fen, e.g. 19990")
+    q.add_argument("--paid-at", required=True, help="when it was paid (2026-11-11T20:05; "
+                                                    "the workspace timezone)")
+    q.add_argument("--status", choices=ORDER_STATUSES, default="paid")
+    refund = q.add_mutually_exclusive_group()
+    refund.add_argument("--refunded", type=_yuan_to_fen, dest="refunded_fen", metavar="YUAN",
+                        help="refunded so far, in yuan")
+    refund.add_argument("--refunded-fen", type=_fen, dest="refunded_fen", metavar="FEN",
+                        help="refunded so far, in integer fen")
+    q.add_argument("--contact", help="contact id or external_userid")
+    q.add_argument("--phone", dest="buyer_phone", help="the buyer's phone, to match a contact")
+    q.add_argument("--unionid", dest="buyer_unionid", help="the buyer's WeChat unionid")
+    q.add_argument("--member-id", help="the buyer's member id")
+    q.add_argument("--store", help="store code")
+    q.add_argument("--staff", help="staff userid")
+    q.add_argument("--no-notify", action="store_true",
+                   help="do not notify plugins (on_order / on_order_changed)")
+    q.set_defaults(func=cmd_orders_upsert)
+
+    p = sub.add_parser("identity", help="how orders and members are matched to contacts",
+                       description="The keys tried, in order, to match an order or a "
+                                   "member to a contact.")
+    identity = p.add_subparsers(dest="identity_command", metavar="ACTION", required=True)
+    q = identity.add_parser("order", parents=[common], help="show or set the matching order")
+    q.add_argument("keys", nargs="?", help="comma-separated, from external_userid, unionid, "
+                                           "phone, member_id")
+    q.set_defaults(func=cmd_identity_order)
+
+
+def _fen(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of fen") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def _yuan_to_fen(text: str) -> int:
+    try:
+        value = Decimal(text.strip().lstrip("¥"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in yuan") from None
+    fen = value * 100
+    if value < 0 or fen != fen.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in yuan (at most two "
+                                         f"decimals, not negative)")
+    return int(fen)
+
+
+@contextmanager
+def _workspace(args: argparse.Namespace) -> Iterator[Any]:
+    from siyu.cli import _open
+
+    ws = _open(args.db)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def _contact(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def cmd_contacts_follows(args: argparse.Namespace) -> int:
+    """``siyu contacts follows CONTACT``."""
+    with _workspace(args) as ws:
+        follows = ws.follows.of(_contact(args.contact), include_deleted=args.all)
+        tz = ws.timezone
+    if not follows:
+        print("No staff member follows this contact." if not args.all
+              else "This contact never followed a staff member.")
+        return 0
+    for f in follows:
+        added = f.added_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if f.added_at else "?"
+        ended = (f"ended {f.deleted_at.astimezone(tz):%Y-%m-%d %H:%M} by {f.deleted_by}"
+                 if f.deleted_at else "live")
+        owner = " owner (chosen)" if f.owner and f.pinned else (" owner" if f.owner else "")
+        print(f"{f.staff} ({f.staff_name})  added {added}  state {f.state or '-'}  "
+              f"{ended}{owner}" + (f"  remark {f.remark}" if f.remark else ""))
+    return 0
+
+
+def cmd_contacts_owner(args: argparse.Namespace) -> int:
+    """``siyu contacts owner CONTACT STAFF``."""
+    with _workspace(args) as ws:
+        ws.contacts.set_owner(_contact(args.contact), args.staff)
+    print(f"{args.contact} is now owned by {args.staff} (chosen by hand; holds until "
+          f"{args.staff}'s follow ends)")
+    return 0
+
+
+def cmd_contacts_owner_rule(args: argparse.Namespace) -> int:
+    """``siyu contacts owner-rule [RULE]``."""
+    with _workspace(args) as ws:
+        if args.rule is None:
+            print(f"owner rule: {ws.follows.owner_rule}")
+            return 0
+        changed = ws.follows.set_owner_rule(args.rule, apply=not args.no_apply)
+    print(f"owner rule: {args.rule}" + ("" if args.no_apply else
+                                        f"; {changed} contact(s) got another owner"))
+    return 0
+
+
+def cmd_orders_upsert(args: argparse.Namespace) -> int:
+    """``siyu orders upsert SOURCE ORDER_NO``."""
+    with _workspace(args) as ws:
+        order, change = ws.orders.upsert(
+            args.source, args.order_no, amount_fen=args.amount_fen, paid_at=args.paid_at,
+            status=args.status, refunded_fen=args.refunded_fen,
+            contact=_contact(args.contact) if args.contact else None,
+            buyer_phone=args.buyer_phone, buyer_unionid=args.buyer_unionid,
+            member_id=args.member_id, store=args.store, staff=args.staff,
+            notify=not args.no_notify)
+    buyer = f"contact {order.contact_id}" if order.contact_id else "no contact matched"
+    print(f"order {args.source}:{args.order_no} {change}: {order.status}, "
+          f"{order.amount_fen} fen, refunded {order.refunded_fen} fen, {buyer}")
+    return 0
+
+
+def cmd_identity_order(args: argparse.Namespace) -> int:
+    """``siyu identity order [KEYS]``."""
+    from siyu.core import identity
+
+    with _workspace(args) as ws:
+        if args.keys is None:
+            order = identity.identity_order(ws)
+        else:
+            if not args.keys.strip():
+                raise ValidationError("give the keys comma-separated, e.g. "
+                                      "external_userid,unionid,phone")
+            order = identity.set_identity_order(ws, args.keys)
+    print("identity order: " + ", ".join(order))
+    return 0
