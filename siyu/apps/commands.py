@@ -171,7 +171,8 @@ def _password(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def _workspace(args: argparse.Namespace) -> Iterator[Any]:
+def workspace(args: argparse.Namespace) -> Iterator[Any]:
+    """The workspace behind ``--db``, closed when the block ends (for command functions)."""
     ws = _open(args)
     try:
         yield ws
@@ -182,7 +183,7 @@ def _workspace(args: argparse.Namespace) -> Iterator[Any]:
 def cmd_user_add(args: argparse.Namespace) -> int:
     """``siyu user add NAME --role ROLE``."""
     password = _password(args)
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.users.add(args.name, args.role, password)
     print(f"user {args.name} added as {args.role}")
     return 0
@@ -190,7 +191,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     """``siyu user list``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         users = ws.users.list()
     if not users:
         print("No users. Add one with `siyu user add NAME --role admin`.")
@@ -203,7 +204,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 def cmd_user_passwd(args: argparse.Namespace) -> int:
     """``siyu user passwd NAME``."""
     password = _password(args)
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.users.update(args.name, password=password)
     print(f"password of {args.name} changed")
     return 0
@@ -211,7 +212,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 def cmd_user_role(args: argparse.Namespace) -> int:
     """``siyu user role NAME ROLE``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.users.update(args.name, role=args.role)
     print(f"{args.name} is now {args.role}")
     return 0
@@ -219,7 +220,7 @@ def cmd_user_role(args: argparse.Namespace) -> int:
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     """``siyu user disable|enable NAME``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.users.update(args.name, disabled=args.disable)
     print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
     return 0
@@ -227,7 +228,7 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 def cmd_user_unlock(args: argparse.Namespace) -> int:
     """``siyu user unlock NAME``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.users.unlock(args.name)
     print(f"unlocked {args.name}: they may sign in again")
     return 0

@@ -4,11 +4,10 @@ the data commands that are not imports."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from siyu.apps.commands import workspace
 from siyu.core.errors import ValidationError
 
 OWNER_RULES = ("first", "last", "livecode")
@@ -103,24 +102,13 @@ def _yuan_to_fen(text: str) -> int:
     return int(fen)
 
 
-@contextmanager
-def _workspace(args: argparse.Namespace) -> Iterator[Any]:
-    from siyu.cli import _open
-
-    ws = _open(args.db)
-    try:
-        yield ws
-    finally:
-        ws.close()
-
-
 def _contact(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
 def cmd_contacts_follows(args: argparse.Namespace) -> int:
     """``siyu contacts follows CONTACT``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         follows = ws.follows.of(_contact(args.contact), include_deleted=args.all)
         tz = ws.timezone
     if not follows:
@@ -139,7 +127,7 @@ def cmd_contacts_follows(args: argparse.Namespace) -> int:
 
 def cmd_contacts_owner(args: argparse.Namespace) -> int:
     """``siyu contacts owner CONTACT STAFF``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.contacts.set_owner(_contact(args.contact), args.staff)
     print(f"{args.contact} is now owned by {args.staff} (chosen by hand; holds until "
           f"{args.staff}'s follow ends)")
@@ -148,7 +136,7 @@ def cmd_contacts_owner(args: argparse.Namespace) -> int:
 
 def cmd_contacts_owner_rule(args: argparse.Namespace) -> int:
     """``siyu contacts owner-rule [RULE]``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         if args.rule is None:
             print(f"owner rule: {ws.follows.owner_rule}")
             return 0
@@ -160,7 +148,7 @@ def cmd_contacts_owner_rule(args: argparse.Namespace) -> int:
 
 def cmd_orders_upsert(args: argparse.Namespace) -> int:
     """``siyu orders upsert SOURCE ORDER_NO``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         order, change = ws.orders.upsert(
             args.source, args.order_no, amount_fen=args.amount_fen, paid_at=args.paid_at,
             status=args.status, refunded_fen=args.refunded_fen,
@@ -178,7 +166,7 @@ def cmd_identity_order(args: argparse.Namespace) -> int:
     """``siyu identity order [KEYS]``."""
     from siyu.core import identity
 
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         if args.keys is None:
             order = identity.identity_order(ws)
         else:

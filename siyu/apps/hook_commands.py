@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from siyu.apps.commands import workspace
 
 #: What ``siyu hooks list --status`` accepts.
 STATUSES = ("pending", "failed", "done")
@@ -38,17 +38,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     q.set_defaults(func=cmd_hooks_retry)
 
 
-@contextmanager
-def _workspace(args: argparse.Namespace) -> Iterator[Any]:
-    from siyu.cli import _open
-
-    ws = _open(args.db)
-    try:
-        yield ws
-    finally:
-        ws.close()
-
-
 def _line(row: Any, tz: Any) -> str:
     due = row.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if row.due_at else ""
     item = f":{int(row.item)}" if row.item is not None and row.item == row.item else ""
@@ -63,7 +52,7 @@ def _line(row: Any, tz: Any) -> str:
 
 def cmd_hooks_list(args: argparse.Namespace) -> int:
     """``siyu hooks list``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         summary = ws.hooks.summary()
         statuses = [args.status] if args.status else ["failed", "pending"]
         frames = [ws.hooks.df(status=s, plugin=args.plugin, limit=args.limit)
@@ -85,7 +74,7 @@ def cmd_hooks_list(args: argparse.Namespace) -> int:
 
 def cmd_hooks_deliver(args: argparse.Namespace) -> int:
     """``siyu hooks deliver``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         delivered = ws.hooks.deliver()
         failed = sum(counts.get("failed", 0) for counts in ws.hooks.summary().values())
     print(f"{delivered} deliveries run" + (f"; {failed} failed, see `siyu hooks list "
@@ -95,7 +84,7 @@ def cmd_hooks_deliver(args: argparse.Namespace) -> int:
 
 def cmd_hooks_retry(args: argparse.Namespace) -> int:
     """``siyu hooks retry ID``."""
-    with _workspace(args) as ws:
+    with workspace(args) as ws:
         ws.hooks.retry(args.id)
         row = ws.hooks.get(args.id)
     if row["status"] == "done":
