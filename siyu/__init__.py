@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from siyu.core.plugins import hookimpl  # noqa: E402
+from siyu.core.plugins import hookimpl, notified_when  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace, open  # noqa: A004
 
-__all__ = ["Workspace", "__version__", "hookimpl", "open"]
+__all__ = ["Workspace", "__version__", "hookimpl", "notified_when", "open"]
 
 #: Names imported on first use (PEP 562): the Workspace pulls in SQLModel and Alembic, which
 #: ``siyu --version``, ``siyu plugins`` and a plugin's ``from siyu import hookimpl`` do not need.

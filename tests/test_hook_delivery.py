@@ -271,3 +271,42 @@ def test_the_durable_delivery_example_applies_each_notice_once(db_url, monkeypat
     finally:
         for name in set(SQLModel.metadata.tables) - tables_before:
             SQLModel.metadata.remove(SQLModel.metadata.tables[name])
+
+
+class LiveCodeOnly:
+    """Wants only contacts that came through an ``ex:`` state."""
+
+    __name__ = "expo"
+
+    def __init__(self):
+        self.vias = []
+
+    @siyu.hookimpl
+    @siyu.notified_when(lambda via, **_: via.startswith("ex:"))
+    def on_contact_added(self, contact, via):
+        self.vias.append(via)
+
+
+class BrokenPredicate:
+    __name__ = "broken_predicate"
+
+    def __init__(self):
+        self.calls = 0
+
+    @siyu.hookimpl
+    @siyu.notified_when(lambda via, **_: via.nope)
+    def on_contact_added(self, contact, via):
+        self.calls += 1
+
+
+def test_notified_when_keeps_unwanted_notices_from_being_written(db_url, tmp_path):
+    expo, broken = LiveCodeOnly(), BrokenPredicate()
+    csv = tmp_path / "contacts.csv"
+    csv.write_text("external_userid\nwm_a\nwm_b\n", encoding="utf-8")
+    with _open(db_url, expo, broken) as ws:
+        ws.contacts.upsert("wm_1", via="ex:booth-3")
+        ws.contacts.upsert("wm_2", via="api")
+        ws.imports.contacts(csv)
+        assert expo.vias == ["ex:booth-3"]
+        assert [r.notice_id for r in _deliveries(ws, "expo")] == [1]
+        assert broken.calls == 4  # a failing predicate delivers rather than loses

@@ -13,6 +13,7 @@ For every plugin implementing the hook a ``hook_delivery`` row is written beside
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from sqlmodel import SQLModel
 from siyu.core.errors import PluginError
 from siyu.storage.models import HookDelivery, HookNotice
 from siyu.storage.types import utcnow
+
+log = logging.getLogger("siyu.hooks")
 
 #: Items per bulk notice row (an import of 200,000 contacts writes 40 notices per plugin).
 BULK_ITEMS = 5000
@@ -192,13 +195,33 @@ class Pages:
         return out
 
 
-def implementers(pm: Any, hook_name: str) -> list[str]:
-    """Names of the plugins implementing ``hook_name``, in pluggy's call order."""
+def implementers(pm: Any, hook_name: str, arguments: Mapping[str, Any] | None = None
+                 ) -> list[str]:
+    """Names of the plugins implementing ``hook_name``, in pluggy's call order; given the
+    notification's shared ``arguments``, only those whose
+    :func:`~siyu.core.plugins.notified_when` predicate (if any) accepts them."""
     caller = getattr(pm.hook, hook_name, None)
     if caller is None:
         raise PluginError(f"no hook named {hook_name!r}")
-    return [impl.plugin_name for impl in reversed(caller.get_hookimpls())
-            if not (impl.hookwrapper or impl.wrapper)]
+    names = []
+    for impl in reversed(caller.get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        wanted = getattr(impl.function, "siyu_notified_when", None)
+        if arguments is not None and wanted is not None and not _wants(impl, wanted,
+                                                                      arguments):
+            continue
+        names.append(impl.plugin_name)
+    return names
+
+
+def _wants(impl: Any, predicate: Any, arguments: Mapping[str, Any]) -> bool:
+    try:
+        return bool(predicate(**arguments))
+    except Exception as exc:  # a plugin bug: deliver rather than lose the notification
+        log.error("plugin %r: its notified_when predicate failed (%s: %s); delivering",
+                  impl.plugin_name, type(exc).__name__, exc)
+        return True
 
 
 def write_notice(conn: sa.Connection, hook_name: str, plugins: Iterable[str], *,

@@ -37,6 +37,26 @@ log = logging.getLogger("siyu.plugins")
 
 hookimpl = pluggy.HookimplMarker("siyu")
 
+
+def notified_when(predicate: Callable[..., bool]) -> Callable[[Callable], Callable]:
+    """Declare which notifications a notification hook implementation wants.
+
+    ``predicate`` is called when the notification is written, with the hook's arguments
+    shared by every item (for an import's bulk notice: ``via``, not the contacts); when it
+    returns false, no delivery is written for this implementation at all. It must be cheap
+    and depend only on its arguments::
+
+        @hookimpl
+        @notified_when(lambda via, **_: via.startswith("lc:"))
+        def on_contact_added(ws, contact, via): ...
+
+    :param predicate: called with keyword arguments; return whether to deliver.
+    """
+    def mark(function: Callable) -> Callable:
+        function.siyu_notified_when = predicate
+        return function
+    return mark
+
 ENTRY_POINT_GROUP = "siyu"
 
 #: Built-in feature plugins, registered in this order before any entry point. A plugin is

@@ -115,7 +115,7 @@ class Workspace:
         """
         from siyu.core import notices
 
-        plugins = notices.implementers(self.pm, hook_name)
+        plugins = notices.implementers(self.pm, hook_name, kwargs)
         if not plugins:
             return None
         payload = notices.encode(kwargs)
@@ -145,7 +145,7 @@ class Workspace:
         """
         from siyu.core import notices
 
-        plugins = notices.implementers(self.pm, hook_name)
+        plugins = notices.implementers(self.pm, hook_name, common)
         each = each or {}
         count = len(next(iter(refs.values()))[1]) if refs else 0
         if not plugins or not count:

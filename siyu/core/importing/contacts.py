@@ -19,6 +19,7 @@ from siyu.core.importing.table import (
     parse_times,
     read_table,
 )
+from siyu.core.notices import implementers
 from siyu.core.pii import normalize_phone_series
 from siyu.core.services.contacts import GENDERS, split_tag_name
 from siyu.storage.bulk import db_times, insert_rows, update_rows
@@ -202,10 +203,12 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
             ws.tags.create(tag)
     tag_ids = _tag_ids(ws) if "tags" in out else {}
     now = utcnow()
-    notify_added = ws.has_hook("on_contact_added")
-    notify_tagged = ws.has_hook("on_contact_tagged")
+    # Only plugins that want contacts arriving this way are told (see notified_when).
+    notify_added = bool(implementers(ws.pm, "on_contact_added", {"via": via}))
+    notify_tagged = bool(implementers(ws.pm, "on_contact_tagged", {"source": via}))
     # Contact ids are only needed to tag contacts or to tell plugins who was added.
     need_ids = "tags" in out or notify_added
+    by_range = ws.engine.dialect.name == "sqlite"
     member = "member_id" in out
     compared = (*COMPARED, "member_id") if member else COMPARED
     with ws.session() as s, progress_bar(len(out), "contacts", progress) as bar:
@@ -234,6 +237,9 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                 fresh["source_channel"].tolist(), fresh["remark"].tolist(),
                 fresh["added_db"].tolist(), [now_db] * len(fresh), [now_db] * len(fresh),
                 *([_nullable(fresh["member_id"])] if member else []), strict=True))
+            # SQLite has one writer: the rows this chunk adds are the ids above this one.
+            last_id = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+                       if need_ids and by_range else None)
             insert_rows(conn, table, columns, rows)
             report.created += len(rows)
             changes = _changed_rows(chunk[~is_new], existing, key, member)
@@ -244,8 +250,12 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
             if not need_ids:
                 bar.update(len(chunk))
                 continue
-            ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
-                                    .where(table.c[key].in_(keys))).all())
+            if last_id is not None and "tags" not in chunk:
+                ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
+                                        .where(table.c.id > last_id)).all())
+            else:
+                ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
+                                        .where(table.c[key].in_(keys))).all())
             if notify_added and len(fresh):
                 ws.notify_each("on_contact_added", session=s,
                                refs={"contact": (Contact, [ids[k] for k in fresh[key]])},

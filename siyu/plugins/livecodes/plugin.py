@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from siyu.core.plugins import hookimpl
+from siyu.core.plugins import hookimpl, notified_when
 from siyu.core.records import JobSpec, ModelSet
 from siyu.plugins.livecodes import engine
 from siyu.plugins.livecodes.models import TABLES
@@ -27,10 +27,10 @@ def register_models():
 
 
 @hookimpl
+@notified_when(lambda via, **_: engine.STATES.claims(via))
 def on_contact_added(ws, contact, via):
-    """Handle a customer who arrived through a live code (``via`` starts with ``lc:``)."""
-    if not engine.STATES.claims(via):
-        return
+    """Handle a customer who arrived through a live code (``via`` starts with ``lc:``; the
+    others are not delivered here)."""
     engine.handle_added(ws, contact, via)
 
 

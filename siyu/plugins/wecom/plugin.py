@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from siyu.core.plugins import hookimpl
+from siyu.core.plugins import hookimpl, notified_when
 from siyu.core.records import ModelSet, RouteSpec
 from siyu.plugins.wecom import models
 from siyu.plugins.wecom.service import wecom
@@ -47,12 +47,16 @@ def register_routes(ws):
     return [RouteSpec("wecom-callback", CALLBACK_PATH, WeComCallbackHandler, public=True)]
 
 
+#: Ways a contact arrives without a WeCom callback, so without a welcome code.
+NO_WELCOME_CODE = frozenset({"import", "api", "wecom"})
+
+
 @hookimpl(trylast=True)
+@notified_when(lambda via, **_: via not in NO_WELCOME_CODE)
 def on_contact_added(ws, contact, via):
     """Greet a new WeCom friend with the workspace's default welcome text, when no other
-    plugin used the friendship's welcome code first."""
-    if via in ("import", "api", "wecom"):  # welcome codes come only with a callback's add
-        return
+    plugin used the friendship's welcome code first (only contacts added through a callback
+    are delivered here: imports and syncs bring no welcome code)."""
     text = wecom(ws).config.welcome_text
     if not text or not contact.external_userid or contact.owner_id is None:
         return
