@@ -765,6 +765,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     :param argv: arguments without the program name; default ``sys.argv[1:]``.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # answered before any plugin is loaded
+        _out(f"siyu {__version__}")
+        return 0
     try:
         return _run(argv)
     except ImportFailed as exc:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from siyu.core.plugins import hookimpl, notified_when
 from siyu.core.records import JobSpec, ModelSet
-from siyu.plugins.livecodes import engine
 from siyu.plugins.livecodes.models import TABLES
 
 #: Live codes are WeCom 「联系我」 codes and join ways: without the WeCom plugin (its client,
@@ -26,12 +25,19 @@ def register_models():
     return [ModelSet("livecodes", TABLES, Path(__file__).parent / "migrations")]
 
 
+def _engine():
+    """The live-code engine, imported when first needed (not by every ``siyu`` command)."""
+    from siyu.plugins.livecodes import engine
+
+    return engine
+
+
 @hookimpl
-@notified_when(lambda via, **_: engine.STATES.claims(via))
+@notified_when(lambda via, **_: _engine().STATES.claims(via))
 def on_contact_added(ws, contact, via):
     """Handle a customer who arrived through a live code (``via`` starts with ``lc:``; the
     others are not delivered here)."""
-    engine.handle_added(ws, contact, via)
+    _engine().handle_added(ws, contact, via)
 
 
 @hookimpl
@@ -39,7 +45,7 @@ def register_state_prefixes():
     """``lc:`` (staff live codes) and ``gl:`` (group live codes)."""
     from siyu.plugins.livecodes import groups
 
-    return [engine.STATES, groups.STATES]
+    return [_engine().STATES, groups.STATES]
 
 
 @hookimpl
@@ -69,7 +75,7 @@ def register_jobs(ws):
 
 def run_shift_job(ws):
     """Scheduled: re-plan the codes whose next change is due."""
-    return f"{engine.replan_due(ws)} live codes re-planned"
+    return f"{_engine().replan_due(ws)} live codes re-planned"
 
 
 @hookimpl
