@@ -229,7 +229,7 @@ def test_an_error_in_a_plugin_command_is_one_line(capsys, monkeypatch, db):
 
 def test_a_plugin_command_may_not_shadow_a_builtin(capsys, monkeypatch):
     with_plugin(monkeypatch, GreetingPlugin(name="demo"))
-    code, _, err = run(capsys, "--version")
+    code, _, err = run(capsys, "--help")
     assert_one_line_error(code, err, "'demo'", "built-in", "SIYU_DISABLE_PLUGINS=")
 
 
