@@ -1,10 +1,11 @@
 """Server processes the benchmarks start, shared by the scripts in this folder.
 
-:func:`start_siyu` runs ``python -m siyu serve`` on a SQLite workspace (free port, no
-scheduler) and returns once it prints its ``Console:`` URL; :func:`start_process` does the
-same for any script that prints ``Listening: http://127.0.0.1:PORT/``. Every line a server
-prints is kept, so a failure can show it. The scripts run as ``python bench/NAME.py``, which
-puts this folder on ``sys.path``.
+:func:`start_siyu` runs ``python -m siyu serve`` on a SQLite workspace or a database URL
+(free port, no scheduler) and returns once it prints its ``Console:`` URL;
+:func:`start_process` does the same for any script that prints
+``Listening: http://127.0.0.1:PORT/``. Every line a server prints is kept, so a failure
+can show it. The scripts run as ``python bench/NAME.py``, which puts this folder on
+``sys.path``.
 """
 
 from __future__ import annotations
@@ -78,11 +79,18 @@ def start_process(name: str, argv: list[str], cwd: Path,
     return server
 
 
-def start_siyu(db: Path, *, env: dict[str, str] | None = None) -> Server:
-    """``siyu serve`` on the SQLite file ``db`` (free port, no scheduler), ignoring any
-    ``SIYU_DATABASE_URL`` of the caller's environment."""
+def start_siyu(db: Path | str, *, env: dict[str, str] | None = None,
+               cwd: Path | None = None) -> Server:
+    """``siyu serve`` on the SQLite file ``db``, or on the database URL ``db`` (a ``str``),
+    on a free port with no scheduler, ignoring any ``SIYU_DATABASE_URL`` of the caller's
+    environment.
+
+    :param cwd: the folder the server runs in (default: the SQLite file's folder, else the
+        current one).
+    """
+    folder = cwd or (db.parent if isinstance(db, Path) else Path.cwd())
     return start_process("siyu serve", [sys.executable, "-m", "siyu", "serve", "--db", str(db),
-                                        "--port", "0", "--no-scheduler"], db.parent,
+                                        "--port", "0", "--no-scheduler"], folder,
                          {"SIYU_DATABASE_URL": None, **(env or {})})
 
 

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -70,6 +70,29 @@ def lease_seconds() -> float:
         return max(1.0, float(os.environ.get("SIYU_HOOK_LEASE_S", DEFAULT_LEASE_S)))
     except ValueError:
         return DEFAULT_LEASE_S
+
+
+class _Notice(NamedTuple):
+    id: int
+    hook: str
+    items: int
+    payload: Any
+
+
+_EARLIER = D.alias("earlier")
+#: The deliveries of some notices, still pending and leased to their writer, with whether
+#: an earlier delivery of the same plugin and subject is pending (built once: it runs after
+#: every commit that notifies).
+_LEASED = (
+    sa.select(D.c.id, D.c.notice_id, D.c.plugin, D.c.item, D.c.position, D.c.attempts,
+              N.c.hook, N.c["items"], N.c.payload,
+              sa.exists().where(_EARLIER.c.plugin == D.c.plugin,
+                                _EARLIER.c.subject == D.c.subject,
+                                _EARLIER.c.status == "pending",
+                                _EARLIER.c.id < D.c.id).label("blocked"))
+    .join(N, N.c.id == D.c.notice_id)
+    .where(D.c.notice_id.in_(sa.bindparam("ids", expanding=True)), D.c.status == "pending")
+    .order_by(D.c.id))
 
 
 class HookDispatcher:
@@ -128,19 +151,50 @@ class HookDispatcher:
 
     # -- delivering ----------------------------------------------------------------------
 
-    def after_commit(self, notice_ids: list[int], bulk: bool) -> None:
+    def after_commit(self, notice_ids: list[int], bulk: bool, *, leased: bool = False
+                     ) -> None:
         """Deliver notices a transaction just committed, in this thread; bulk ones are left
-        to the background thread when this process runs one."""
+        to the background thread when this process runs one.
+
+        :param leased: the notices' deliveries were written already claimed by this thread
+            (:func:`~siyu.core.notices.write_notice` with ``lease_s``): they are run without
+            a claim, unless an earlier delivery of the same plugin and subject is still
+            pending — then they are handed back to be claimed in order.
+        """
         if bulk and self.running:
             self.wake()
             return
         try:
-            self.deliver(notice_ids=notice_ids, limit=None)
+            if leased:
+                self._deliver_leased(notice_ids)
+            else:
+                self.deliver(notice_ids=notice_ids, limit=None)
             if not self.running:
                 self.deliver(limit=BATCH)  # retries that came due, in a process without one
         except Exception:  # the rows stay pending; a later round delivers them
             log.exception("delivering hook notices %s failed", notice_ids)
             self.wake()
+
+    def _deliver_leased(self, notice_ids: list[int]) -> int:
+        """Run the deliveries of ``notice_ids`` that this thread holds the lease of."""
+        with self.ws.engine.connect() as conn:
+            found = conn.execute(_LEASED, {"ids": notice_ids}).all()
+        blocked = [row.id for row in found if row.blocked]
+        if blocked:  # an earlier notice of the subject waits: claimed after it, in order
+            with self.ws.engine.begin() as conn:
+                conn.execute(D.update().where(D.c.id.in_(blocked))
+                             .values(due_at=utcnow(), attempts=D.c.attempts - 1))
+            self.wake()
+        outcomes: list[tuple[int, dict[str, Any]]] = []
+        pages = Pages(self.ws.engine)
+        try:
+            for row in found:
+                if not row.blocked:
+                    self._run((row, _Notice(row.notice_id, row.hook, row.items, row.payload)),
+                              None, outcomes, pages)
+        finally:
+            self._record(outcomes)
+        return len(found) - len(blocked)
 
     def deliver(self, notice_ids: Iterable[int] | None = None, limit: int | None = BATCH,
                 progress: Callable[[int], None] | None = None) -> int:
@@ -394,9 +448,10 @@ class Hooks:
         """Stop the background delivery thread."""
         self.dispatcher.stop(timeout)
 
-    def after_commit(self, notice_ids: list[int], bulk: bool) -> None:
+    def after_commit(self, notice_ids: list[int], bulk: bool, *, leased: bool = False
+                     ) -> None:
         """See :meth:`HookDispatcher.after_commit`."""
-        self.dispatcher.after_commit(notice_ids, bulk)
+        self.dispatcher.after_commit(notice_ids, bulk, leased=leased)
 
     def deliver(self, limit: int | None = None,
                 progress: Callable[[int], None] | None = None) -> int:

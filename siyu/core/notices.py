@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,7 +144,12 @@ def _view(table: sa.Table, row_id: int, page: _Page) -> StoredRow:
 
 
 class _Page:
-    """Rows of one table, read a column at a time, the first time a view asks for it."""
+    """Rows of one table, read the first time a view asks for a value: a column at a time
+    for a large page (an import's notices use a few columns of many rows), whole rows for a
+    small one (a single notice's row: one read instead of one per attribute)."""
+
+    #: Pages of at most this many rows are read whole.
+    WHOLE_ROWS = 64
 
     def __init__(self, engine: sa.Engine, table: sa.Table, ids: Sequence[int]):
         self.engine, self.table, self.ids = engine, table, ids
@@ -156,10 +161,15 @@ class _Page:
             if name not in self.table.c:
                 raise AttributeError(f"{self.table.name} has no attribute {name!r}")
             key = self.table.c.id
+            wanted = [self.table] if len(self.ids) <= self.WHOLE_ROWS else [key,
+                                                                             self.table.c[name]]
             with self.engine.connect() as conn:
-                column = dict(conn.execute(sa.select(key, self.table.c[name])
-                                           .where(key.in_(list(self.ids)))).all())
-            self.columns[name] = column
+                rows = conn.execute(sa.select(*wanted).where(key.in_(list(self.ids)))).all()
+            names = [c.name for c in self.table.c] if len(wanted) == 1 else ["id", name]
+            at = names.index("id")
+            for index, column_name in enumerate(names):
+                self.columns[column_name] = {row[at]: row[index] for row in rows}
+            column = self.columns[name]
         return column.get(row_id)
 
 
@@ -225,17 +235,25 @@ def _wants(impl: Any, predicate: Any, arguments: Mapping[str, Any]) -> bool:
 
 
 def write_notice(conn: sa.Connection, hook_name: str, plugins: Iterable[str], *,
-                 payload: dict[str, Any], subject: str | None, items: int) -> int:
-    """Insert one notice and a pending delivery per plugin; returns the notice id."""
+                 payload: dict[str, Any], subject: str | None, items: int,
+                 lease_s: float | None = None) -> int:
+    """Insert one notice and a delivery per plugin; returns the notice id.
+
+    :param lease_s: the writer delivers the notice itself right after its commit (see
+        :meth:`siyu.core.dispatch.HookDispatcher.after_commit`): the deliveries are written
+        already claimed by it, leased for this many seconds (a process that dies before
+        delivering leaves them to be claimed when the lease ends). ``None``: pending, due now.
+    """
     now = utcnow()
     notice_id = conn.execute(
         sa.insert(HookNotice.__table__).values(hook=hook_name, subject=subject, items=items,
                                                payload=payload, created_at=now)
         .returning(HookNotice.__table__.c.id)).scalar_one()
+    due, attempts = (now, 0) if lease_s is None else (now + timedelta(seconds=lease_s), 1)
     conn.execute(sa.insert(HookDelivery.__table__),
                  [{"notice_id": notice_id, "plugin": plugin, "subject": subject,
-                   "item": None, "position": 0, "status": "pending", "attempts": 0,
-                   "due_at": now, "error": ""} for plugin in plugins])
+                   "item": None, "position": 0, "status": "pending", "attempts": attempts,
+                   "due_at": due, "error": ""} for plugin in plugins])
     return notice_id
 
 

@@ -113,7 +113,7 @@ class Workspace:
             are passed by reference and read back when delivered.
         :return: the notice id, or ``None`` when no plugin implements the hook.
         """
-        from siyu.core import notices
+        from siyu.core import dispatch, notices
 
         plugins = notices.implementers(self.pm, hook_name, kwargs)
         if not plugins:
@@ -124,9 +124,12 @@ class Workspace:
         if session is None:
             with self.session() as own:
                 return self.notify(hook_name, session=own, subject=subject, **kwargs)
-        notice_id = notices.write_notice(session.connection(), hook_name, plugins,
-                                         payload=payload, subject=subject, items=1)
-        session.info.setdefault("siyu_notices", []).append((notice_id, False))
+        inline = session.info.get("siyu_delivers", False)  # a session() delivers it itself
+        notice_id = notices.write_notice(
+            session.connection(), hook_name, plugins, payload=payload, subject=subject,
+            items=1, lease_s=dispatch.lease_seconds() if inline else None)
+        session.info.setdefault("siyu_notices", []).append(
+            (notice_id, "leased" if inline else "single"))
         return notice_id
 
     def notify_each(self, hook_name: str, *, session: Session,
@@ -157,7 +160,7 @@ class Workspace:
             ids.append(notices.write_notice(session.connection(), hook_name, plugins,
                                             payload=payload, subject=None,
                                             items=stop - start))
-        session.info.setdefault("siyu_notices", []).extend((i, True) for i in ids)
+        session.info.setdefault("siyu_notices", []).extend((i, "bulk") for i in ids)
         return ids
 
     def _records(self, hook_name: str, kind: str, **kwargs: Any) -> dict[str, Any]:
@@ -229,6 +232,7 @@ class Workspace:
         Objects stay readable after the block (``expire_on_commit=False``).
         """
         with Session(self.engine, expire_on_commit=False) as session:
+            session.info["siyu_delivers"] = True
             try:
                 yield session
                 session.commit()
@@ -237,8 +241,13 @@ class Workspace:
                 raise
             written = session.info.pop("siyu_notices", None)
         if written:
-            self.hooks.after_commit([notice for notice, _bulk in written],
-                                    bulk=any(bulk for _notice, bulk in written))
+            leased = [notice for notice, kind in written if kind == "leased"]
+            others = [notice for notice, kind in written if kind != "leased"]
+            if leased:
+                self.hooks.after_commit(leased, bulk=False, leased=True)
+            if others:
+                self.hooks.after_commit(others, bulk=any(kind == "bulk"
+                                                         for _notice, kind in written))
 
     @property
     def timezone(self) -> ZoneInfo:

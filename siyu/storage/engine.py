@@ -10,8 +10,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from siyu.core.errors import ConfigError
+from siyu.storage.write_gate import GatedConnection, gate_for
 
 DEFAULT_URL = "sqlite:///siyu.db"
+#: Seconds a SQLite writer waits for the write lock (the gate, then SQLite's busy handler).
+BUSY_TIMEOUT_S = 30.0
+#: Connections kept open to a SQLite file, and how many more may be opened at a peak.
+POOL_SIZE = 16
+POOL_OVERFLOW = 48
 SUPPORTED = {"sqlite", "postgresql"}
 
 
@@ -59,8 +65,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def create_engine(url: str) -> sa.Engine:
     """Create the engine for a resolved URL (see :func:`resolve_url`).
 
-    SQLite files get WAL, foreign keys, ``synchronous=NORMAL`` and a 30 s busy timeout;
-    PostgreSQL gets a pre-ping pool.
+    SQLite files get WAL, foreign keys, ``synchronous=NORMAL``, a 30 s busy timeout and the
+    process's :class:`~siyu.storage.write_gate.WriteGate` for the file (writers take turns
+    without sleeping in SQLite's busy handler); PostgreSQL gets a pre-ping pool.
 
     :raises ConfigError: the driver is missing or the SQLite folder does not exist.
     """
@@ -72,8 +79,15 @@ def create_engine(url: str) -> sa.Engine:
             if not folder.is_dir():
                 raise ConfigError(f"folder {str(folder)!r} for database {database!r} does "
                                   f"not exist; create it first")
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False,
-                                                     "timeout": 30})
+        connect_args: dict = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
+        options: dict = {}
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = str(Path(database).expanduser().resolve())
+            connect_args["factory"] = GatedConnection.bind(gate_for(path), BUSY_TIMEOUT_S)
+            # Many threads write (callback workers, hook delivery, the receiver's group
+            # commit) and more read; the gate, not the pool, makes the writers take turns.
+            options = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = sa.create_engine(url, connect_args=connect_args, **options)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:

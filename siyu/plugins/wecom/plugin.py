@@ -44,6 +44,7 @@ def register_routes(ws):
     if service.processor is None:
         service.processor = CallbackProcessor(ws)
     service.processor.start()
+    service.inbox.start()
     return [RouteSpec("wecom-callback", CALLBACK_PATH, WeComCallbackHandler, public=True)]
 
 

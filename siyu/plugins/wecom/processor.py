@@ -1,18 +1,28 @@
 """Applies stored callbacks in the background, in event-time order, each exactly once.
 
 The receiver stores a callback and wakes the processor. A dispatcher thread claims pending
-rows in batches (one atomic ``UPDATE … WHERE status = 'pending' RETURNING id``, so several
-processes can share the work) and hands each to one of a few worker threads, chosen by the
-customer or group the event is about: events about the same subject are applied one after
-another in event-time order, different subjects in parallel (WeCom API round trips and
-database commits overlap). A crash leaves rows ``processing``; they are retried after
-:data:`STALE_AFTER`. :meth:`CallbackProcessor.run_pending` applies pending rows in the
-calling thread (CLI, scheduled sweep).
+rows (one atomic ``UPDATE … WHERE status = 'pending' RETURNING id``, so several processes
+can share the work) and hands each to one of :data:`DEFAULT_WORKERS` worker threads, chosen
+by the customer or group the event is about: events about the same subject are applied one
+after another in event-time order, different subjects in parallel.
+
+Applying a callback is mostly waiting on WeCom (``externalcontact/get`` before the change,
+``send_welcome_msg`` after it): the number of requests in flight, not the number of CPUs,
+bounds throughput, so there are many workers, and the dispatcher keeps at most
+:data:`IN_FLIGHT_PER_WORKER` claimed rows per worker in hand (the rest stay ``pending`` in
+the table, for this or another process). The rows' outcomes are written by a
+:class:`~siyu.storage.group_commit.GroupCommit` thread, many per transaction.
+
+A crash leaves rows ``processing``; they are retried after :data:`STALE_AFTER` (applying is
+idempotent: the event rows' dedupe keys make a second application change nothing).
+:meth:`CallbackProcessor.run_pending` applies pending rows in the calling thread (CLI,
+scheduled sweep).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import zlib
@@ -22,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.plugins.wecom.models import WeComCallback
+from siyu.storage.group_commit import GroupCommit
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +43,25 @@ log = logging.getLogger("siyu.wecom")
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BATCH = 100
-DEFAULT_WORKERS = 4
+#: Worker threads (``SIYU_WECOM_WORKERS``): enough requests in flight to keep up with
+#: WeCom's ceiling (167 adds/s) at its real round trips (tens of ms, two calls per add).
+DEFAULT_WORKERS = 32
+#: Claimed rows a process keeps in hand per worker.
+IN_FLIGHT_PER_WORKER = 2
+
+_T = WeComCallback.__table__
+_DONE = (_T.update().where(_T.c.id == sa.bindparam("row_id"))
+         .values(status=sa.bindparam("new_status"), error=sa.bindparam("new_error"),
+                 processed_at=sa.bindparam("at")))
+
+
+def workers_from_env() -> int:
+    """The worker count: ``SIYU_WECOM_WORKERS`` when set to a positive number, else
+    :data:`DEFAULT_WORKERS`."""
+    try:
+        return max(1, int(os.environ.get("SIYU_WECOM_WORKERS", DEFAULT_WORKERS)))
+    except ValueError:
+        return DEFAULT_WORKERS
 
 
 def subject_of(row: Any) -> str:
@@ -42,17 +71,24 @@ def subject_of(row: Any) -> str:
     return fields.get("ExternalUserID") or fields.get("ChatId") or fields.get("Event", "")
 
 
+def _write_outcomes(conn: sa.Connection, outcomes: list[dict[str, Any]]) -> None:
+    conn.execute(_DONE, outcomes)
+
+
 class CallbackProcessor:
     """A dispatcher thread and ``workers`` worker threads applying pending callbacks."""
 
-    def __init__(self, ws: Workspace, workers: int = DEFAULT_WORKERS):
+    def __init__(self, ws: Workspace, workers: int | None = None):
         self.ws = ws
-        self.workers = max(1, workers)
+        self.workers = max(1, workers or workers_from_env())
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queues: list[queue.Queue] = []
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._in_hand = 0
+        self._outcomes = GroupCommit(ws.engine, _write_outcomes, name="siyu-wecom-outcomes")
         self.processed = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -61,12 +97,13 @@ class CallbackProcessor:
         """Start the threads (idempotent); stale claims from a crash go back to pending."""
         if self._threads and all(t.is_alive() for t in self._threads):
             return
-        table = WeComCallback.__table__
         with self.ws.engine.begin() as conn:
-            conn.execute(table.update().where(table.c.status == "processing",
-                                              table.c.received_at < utcnow() - STALE_AFTER)
+            conn.execute(_T.update().where(_T.c.status == "processing",
+                                           _T.c.received_at < utcnow() - STALE_AFTER)
                          .values(status="pending"))
         self._stop.clear()
+        self._in_hand = 0
+        self._outcomes.start()
         self._queues = [queue.Queue() for _ in range(self.workers)]
         self._threads = [threading.Thread(target=self._work, args=(q,), daemon=True,
                                           name=f"siyu-wecom-worker-{i}")
@@ -85,6 +122,8 @@ class CallbackProcessor:
         """Stop after the callbacks in hand; claimed but unapplied rows go back to pending."""
         self._stop.set()
         self._wake.set()
+        with self._room:
+            self._room.notify_all()
         for q in self._queues:
             q.put(None)
         for thread in self._threads:
@@ -96,10 +135,10 @@ class CallbackProcessor:
                 item = q.get_nowait()
                 if item is not None:
                     leftover.append(item.id)
+        self._outcomes.stop()
         if leftover:
-            table = WeComCallback.__table__
             with self.ws.engine.begin() as conn:
-                conn.execute(table.update().where(table.c.id.in_(leftover))
+                conn.execute(_T.update().where(_T.c.id.in_(leftover))
                              .values(status="pending"))
 
     # -- claiming and applying ------------------------------------------------------------
@@ -130,27 +169,32 @@ class CallbackProcessor:
             log.exception("callback %s failed", row.id)
             status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
             error = f"{type(exc).__name__}: {exc}"[:2000]
-        table = WeComCallback.__table__
-        with self.ws.engine.begin() as conn:
-            conn.execute(table.update().where(table.c.id == row.id)
-                         .values(status=status, error=error, processed_at=utcnow()))
+        # Written with other rows' outcomes; a crash before that leaves the row
+        # "processing", applied again (to no effect) after STALE_AFTER.
+        self._outcomes.submit({"row_id": row.id, "new_status": status, "new_error": error,
+                               "at": utcnow()})
         with self._lock:
             self.processed += 1
 
     def _dispatch(self) -> None:
+        capacity = self.workers * IN_FLIGHT_PER_WORKER
         while not self._stop.is_set():
             self._wake.wait(timeout=5.0)
             self._wake.clear()
             try:
                 while not self._stop.is_set():
-                    rows = self._claim(BATCH)
+                    with self._room:
+                        while self._in_hand >= capacity and not self._stop.is_set():
+                            self._room.wait(1.0)
+                        room = capacity - self._in_hand
+                    rows = self._claim(min(BATCH, room))
+                    with self._room:
+                        self._in_hand += len(rows)
                     for row in rows:
                         slot = zlib.crc32(subject_of(row).encode()) % self.workers
                         self._queues[slot].put(row)
-                    if len(rows) < BATCH:
+                    if len(rows) < min(BATCH, room):
                         break
-                    for q in self._queues:  # let the workers catch up before more
-                        q.join()
             except Exception:  # keep dispatching; the rows stay for a retry
                 log.exception("claiming callbacks failed")
 
@@ -164,6 +208,10 @@ class CallbackProcessor:
             except Exception:  # never let a worker die
                 log.exception("applying callback failed")
             finally:
+                if row is not None:
+                    with self._room:
+                        self._in_hand -= 1
+                        self._room.notify()
                 work.task_done()
 
     def run_pending(self, limit: int = 1000) -> int:

@@ -22,6 +22,8 @@ keep one row per reason however many requests are refused.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -33,10 +35,10 @@ import tornado.web
 from siyu.apps.routes import SiyuHandler
 from siyu.core.errors import ConfigError, ValidationError
 from siyu.plugins.wecom.events import dedupe_key, event_time, parse_event
-from siyu.plugins.wecom.models import WeComCallback
 from siyu.plugins.wecom.service import wecom
-from siyu.storage.dialect import insert_for
 from siyu.storage.types import utcnow
+
+log = logging.getLogger("siyu.wecom")
 
 CALLBACK_PATH = "/wecom/callback"
 
@@ -244,8 +246,12 @@ class WeComCallbackHandler(SiyuHandler):
         self.set_header("Content-Type", _TEXT)
         self.finish(plain)
 
-    def post(self) -> None:
-        """Verify, decrypt, store once, answer 200 and process in the background."""
+    async def post(self) -> None:
+        """Verify, decrypt, store once, answer 200 and process in the background.
+
+        The row is stored by the inbox's thread, with the other requests that arrived
+        meanwhile, in one transaction (group commit): the event loop never waits on the
+        database, and WeCom is answered 200 only once the callback is committed."""
         from siyu.plugins.wecom.crypto import WeComCryptoError
 
         if self._refused:  # refused while the body arrived; the answer is sent
@@ -268,13 +274,18 @@ class WeComCallbackHandler(SiyuHandler):
         if fields.get("ToUserName") and fields["ToUserName"] != service.config.corp_id:
             self._refuse(WRONG_CORP, "ToUserName is not the configured corp id")
             return
-        table = WeComCallback.__table__
         row = {"dedupe_key": dedupe_key(fields), "event": fields.get("Event", ""),
                "change_type": fields.get("ChangeType", ""), "created_at": event_time(fields),
                "received_at": utcnow(), "fields": fields, "status": "pending",
                "attempts": 0, "error": ""}
-        with self.ws.engine.begin() as conn:
-            conn.execute(insert_for(conn, table).values(**row).on_conflict_do_nothing())
+        try:
+            await asyncio.wrap_future(service.inbox.submit(row))
+        except Exception as exc:  # not stored: WeCom retries in 5 s
+            log.error("could not store a WeCom callback: %s", exc)
+            self.set_status(500)
+            self.set_header("Content-Type", _TEXT)
+            self.finish("not stored; retry")
+            return
         self.set_status(200)
         self.set_header("Content-Type", _TEXT)
         self.finish("")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from siyu.core.errors import ConfigError
 from siyu.plugins.wecom.config import WeComConfig, load_config
 from siyu.plugins.wecom.rejections import RejectionCounter, stored_rejections
+from siyu.storage.group_commit import GroupCommit
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -21,6 +22,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: WeCom accepts a welcome code for 20 s after the event; we stop trying a little earlier.
 WELCOME_WINDOW_S = 19.0
+
+
+def store_callbacks(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert received callbacks (``wecom_callback`` rows), each once by its dedupe key."""
+    from siyu.plugins.wecom.models import WeComCallback
+    from siyu.storage.dialect import insert_for
+
+    conn.execute(insert_for(conn, WeComCallback.__table__).on_conflict_do_nothing(), rows)
 
 
 def wecom(ws: Workspace) -> WeComService:
@@ -39,8 +48,19 @@ class WeComService:
         self._config: WeComConfig | None = None
         self._welcome: dict[tuple[str, str], tuple[str, float]] = {}
         self.processor = None
+        self._inbox: GroupCommit | None = None
         #: Counts the callbacks the receiver refused (written at most every few seconds).
         self.rejects = RejectionCounter(ws)
+
+    @property
+    def inbox(self) -> GroupCommit:
+        """Stores received callbacks, many per transaction (see
+        :mod:`siyu.storage.group_commit`); ``siyu serve`` runs its thread."""
+        with self._lock:
+            if self._inbox is None:
+                self._inbox = GroupCommit(self.ws.engine, store_callbacks,
+                                          name="siyu-wecom-inbox")
+            return self._inbox
 
     @property
     def config(self) -> WeComConfig:
@@ -141,5 +161,7 @@ class WeComService:
         """Stop the processor, write the refusals still counted and close the client."""
         if self.processor is not None:
             self.processor.stop()
+        if self._inbox is not None:
+            self._inbox.stop()
         self.rejects.close()
         self.reload()
