@@ -84,13 +84,14 @@ def test_a_contact_import_killed_anywhere_delivers_every_hook_once(db_url, tmp_p
 
 
 def test_the_hook_dispatcher_killed_anywhere_delivers_every_hook_once(db_url, tmp_path):
-    _write_contacts(tmp_path, 3000)
+    # Enough deliveries that the first run is still at work when it is killed (1-4 s).
+    _write_contacts(tmp_path, 12000)
     _run("seed", db_url, tmp_path, kill_after=None)
     with siyu.open(db_url, plugins=[Probe()], load_entry_points=False) as ws:
         assert (ws.hooks.df(plugin="probe")["status"] == "pending").all()
     kills = _kill_and_finish("deliver", db_url, tmp_path, seed=2)
     assert kills > 0, "no run was killed: the test did not test a crash"
-    _check(db_url, 3000)
+    _check(db_url, 12000)
 
 
 def _store_callbacks(url: str, n: int) -> None:
