@@ -39,6 +39,7 @@ from siyu.apps.commands import add_serve_options, first_admin, serve
 from siyu.apps.data_commands import add_commands as add_data_commands
 from siyu.apps.hook_commands import add_commands as add_hook_commands
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
+from siyu.core.importing.headers import CONTACT_FIELDS, ORDER_FIELDS
 from siyu.core.plugins import collect_records, get_plugin_manager
 from siyu.core.records import CommandSpec
 from siyu.storage.engine import create_engine, describe_url, resolve_url
@@ -49,11 +50,6 @@ BUILTIN_COMMANDS = ("init", "db", "plugins", "import", "demo", "serve", "user", 
 
 #: Most problem lines an import prints before summarising the rest.
 MAX_PROBLEMS = 50
-
-CONTACT_FIELDS = ("external_userid", "unionid", "name", "phone", "gender", "city", "owner",
-                  "store", "source_channel", "remark", "added_at", "tags")
-ORDER_FIELDS = ("external_id", "contact", "buyer_phone", "unionid", "amount", "amount_fen",
-                "paid_at", "store", "staff", "status")
 
 
 # -- output helpers -----------------------------------------------------------------------
@@ -438,6 +434,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     _print_problems(report.problems, _out)
+    if report.ignored_columns:
+        fields = CONTACT_FIELDS if args.kind == "contacts" else ORDER_FIELDS
+        _out(f"{report.ignored()}; to import one, add --map COLUMN=FIELD (e.g. --map "
+             f"{_shell_word(report.ignored_columns[0])}=FIELD); fields: {', '.join(fields)}")
     _out(report.summary())
     return 0
 

@@ -291,6 +291,39 @@ def test_import_maps_unrecognised_columns(capsys, tmp_path, db):
         assert ws.contacts.get("C-1").name == "小雨"
 
 
+def test_import_names_unrecognised_columns_and_suggests_map(capsys, tmp_path, db):
+    path = write_contacts(tmp_path, ["wm001,小雨,金卡,100"],
+                          header="外部联系人ID,昵称,会员等级,积分")
+    code, out, _ = run(capsys, "--db", db, "import", "contacts", path)
+    assert code == 0, out
+    *_, hint, summary = out.strip().splitlines()
+    assert hint.startswith("2 unrecognised columns not imported: '会员等级', '积分'; to import "
+                           "one, add --map COLUMN=FIELD (e.g. --map 会员等级=FIELD); fields: "
+                           "external_userid, ")
+    assert summary.startswith("contacts from members.csv: 1 rows, 1 new")
+    assert summary.endswith("; 2 unrecognised columns not imported: '会员等级', '积分'")
+
+
+def test_import_reads_the_owner_column_the_readme_names(capsys, tmp_path, db):
+    with siyu.open(db, load_entry_points=False) as ws:
+        ws.staff.upsert("zhangsan", "张三")
+    path = write_contacts(tmp_path, ["wm001,小雨,zhangsan"], header="外部联系人ID,昵称,负责人/导购")
+    code, out, _ = run(capsys, "--db", db, "import", "contacts", path)
+    assert code == 0, out
+    assert "not imported" not in out
+    with siyu.open(db, load_entry_points=False) as ws:
+        assert ws.contacts.df().set_index("external_userid").loc["wm001", "owner"] == "zhangsan"
+
+
+def test_import_mapping_to_an_unknown_field_is_one_line_and_writes_nothing(capsys, tmp_path,
+                                                                           db):
+    path = write_contacts(tmp_path, ["wm001,小雨,金卡"], header="外部联系人ID,昵称,会员等级")
+    code, _, err = run(capsys, "--db", db, "import", "contacts", path, "--map", "会员等级=level")
+    assert_one_line_error(code, err, "会员等级=level", "unknown field", "member_id")
+    with siyu.open(db, load_entry_points=False) as ws:
+        assert ws.contacts.count() == 0
+
+
 def test_import_rejects_a_malformed_mapping(capsys, tmp_path, db):
     path = write_contacts(tmp_path, ["wm001,小雨,13800000001,女"])
     code, _, err = run(capsys, "--db", db, "import", "contacts", path, "--map", "客户编号")

@@ -11,9 +11,9 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from siyu.core.importing.headers import CONTACT_FIELDS, ORDER_FIELDS
+
 if TYPE_CHECKING:  # pragma: no cover
-    from siyu.core.importing.contacts import FIELDS as CONTACT_FIELDS
-    from siyu.core.importing.orders import FIELDS as ORDER_FIELDS
     from siyu.core.importing.table import ImportReport, RowProblem
     from siyu.core.workspace import Workspace
 
@@ -21,9 +21,7 @@ __all__ = ["CONTACT_FIELDS", "ORDER_FIELDS", "ImportReport", "Importer", "RowPro
 
 #: Imported on first use (PEP 562): the importers need pandas, and modules that only want
 #: :mod:`siyu.core.importing.progress` (the CLI at start) should not pay for it.
-_LAZY = {"CONTACT_FIELDS": ("siyu.core.importing.contacts", "FIELDS"),
-         "ORDER_FIELDS": ("siyu.core.importing.orders", "FIELDS"),
-         "ImportReport": ("siyu.core.importing.table", "ImportReport"),
+_LAZY = {"ImportReport": ("siyu.core.importing.table", "ImportReport"),
          "RowProblem": ("siyu.core.importing.table", "RowProblem")}
 
 
@@ -49,9 +47,11 @@ class Importer:
         """Import contacts from ``path``.
 
         :param mapping: ``{"file column": "field"}``; common headers (手机号, 昵称, 性别, 城市,
-            负责人, 门店, 渠道, 添加时间, 标签…) are recognised without it. Fields:
-            ``external_userid, unionid, name, phone, gender, city, owner, store,
-            source_channel, remark, added_at, tags``.
+            负责人/导购, 门店, 渠道, 添加时间, 标签…, see :data:`CONTACT_FIELDS`) are
+            recognised without it. Fields: ``external_userid, unionid, name, phone, gender,
+            city, owner, store, source_channel, remark, added_at, tags, member_id``.
+            Columns neither recognised nor mapped are not imported; the report names them
+            (``report.ignored_columns`` and its summary).
         :param key: the field that identifies a contact: ``external_userid``, ``phone`` or
             ``unionid``. Existing contacts with that key are updated.
         :param skip_bad_rows: import the good rows and report the bad ones.

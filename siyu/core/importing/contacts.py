@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ImportFailed
+from siyu.core.importing.headers import CONTACT_FIELDS
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import (
     ImportReport,
@@ -29,22 +30,8 @@ from siyu.storage.types import utcnow
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "external_userid": ("外部联系人id", "外部联系人userid", "externaluserid", "客户id",
-                        "userid"),
-    "unionid": ("unionid", "union_id"),
-    "name": ("昵称", "客户名称", "姓名", "名称", "客户昵称", "nickname"),
-    "phone": ("手机号", "手机", "手机号码", "电话", "联系电话", "mobile", "phone_number"),
-    "gender": ("性别", "sex"),
-    "city": ("城市", "所在城市"),
-    "owner": ("负责人", "导购", "添加人", "所属员工", "跟进人", "owner_userid", "staff"),
-    "store": ("门店", "门店编码", "所属门店", "store_code"),
-    "source_channel": ("渠道", "来源", "来源渠道", "channel", "source"),
-    "remark": ("备注", "备注名"),
-    "added_at": ("添加时间", "加好友时间", "创建时间", "added", "createtime"),
-    "tags": ("标签", "客户标签", "tag"),
-    "member_id": ("会员号", "会员卡号", "member_id"),
-}
+#: Field → header aliases; defined in :mod:`siyu.core.importing.headers`.
+FIELDS = CONTACT_FIELDS
 KEYS = ("external_userid", "phone", "unionid", "member_id")
 #: Columns compared to decide whether an existing contact changed.
 COMPARED = ("name", "unionid", "phone", "gender", "city", "owner_id", "store_id",

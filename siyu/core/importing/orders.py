@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from siyu.core import identity
 from siyu.core.errors import ImportFailed
 from siyu.core.importing.contacts import _lookup, _nullable
+from siyu.core.importing.headers import ORDER_FIELDS
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import (
     ImportReport,
@@ -36,21 +37,8 @@ from siyu.storage.types import utcnow
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
-FIELDS: dict[str, tuple[str, ...]] = {
-    "external_id": ("订单号", "订单编号", "订单id", "order_id", "orderno", "order_no"),
-    "contact": ("外部联系人id", "externaluserid", "external_userid", "客户id"),
-    "buyer_phone": ("手机号", "买家手机", "收货人手机", "手机", "phone", "mobile"),
-    "unionid": ("unionid",),
-    "member_id": ("会员号", "会员卡号", "member_id"),
-    "amount": ("金额", "实付金额", "订单金额", "支付金额", "实付款"),
-    "amount_fen": ("金额分", "amountfen"),
-    "refunded": ("退款金额", "已退款金额", "退款额", "refunded", "refund_amount"),
-    "refunded_fen": ("退款金额分", "refundedfen"),
-    "paid_at": ("支付时间", "付款时间", "下单时间", "paid", "paytime"),
-    "store": ("门店", "门店编码", "store_code"),
-    "staff": ("导购", "员工", "负责人", "staff_userid"),
-    "status": ("状态", "订单状态"),
-}
+#: Field → header aliases; defined in :mod:`siyu.core.importing.headers`.
+FIELDS = ORDER_FIELDS
 STATUSES = {"paid": "paid", "已支付": "paid", "已付款": "paid", "交易成功": "paid",
             "已完成": "paid", "partially_refunded": "partially_refunded",
             "部分退款": "partially_refunded", "已部分退款": "partially_refunded",

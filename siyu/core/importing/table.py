@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from siyu.core.errors import ImportFailed
+from siyu.core.importing.headers import field_for_header, normalise_header
 
 #: Encodings tried in order. GB18030 is a superset of GBK and GB2312.
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -31,7 +32,8 @@ class RowProblem:
 
 @dataclass
 class ImportReport:
-    """What an import did. ``rows`` counts data rows in the file."""
+    """What an import did. ``rows`` counts data rows in the file; ``ignored_columns`` names
+    the file's columns that were not imported (no recognised header and no mapping)."""
 
     kind: str
     path: str
@@ -53,11 +55,18 @@ class ImportReport:
             parts.append(f"{self.duplicates} duplicate rows merged")
         if self.skipped:
             parts.append(f"{self.skipped} bad rows skipped")
-        return f"{self.kind} from {Path(self.path).name}: " + ", ".join(parts)
+        summary = f"{self.kind} from {Path(self.path).name}: " + ", ".join(parts)
+        if self.ignored_columns:
+            summary += f"; {self.ignored()}"
+        return summary
 
-
-def _normalise_header(name: object) -> str:
-    return str(name).replace("\ufeff", "").strip().lower().replace(" ", "").replace("_", "")
+    def ignored(self) -> str:
+        """The columns not imported, by name (``""`` when every column was read)."""
+        if not self.ignored_columns:
+            return ""
+        count = len(self.ignored_columns)
+        return (f"{count} unrecognised column{'s' if count > 1 else ''} not imported: "
+                + ", ".join(repr(c) for c in self.ignored_columns))
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
@@ -92,11 +101,14 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
                mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
     """Read a CSV or .xlsx file and rename its columns to field names.
 
-    :param fields: field name → accepted header aliases (matched ignoring case, spaces and
-        underscores).
-    :param mapping: explicit ``{"file column": "field"}`` pairs; they win over aliases.
+    :param fields: field name → accepted header aliases (matched by
+        :func:`~siyu.core.importing.headers.field_for_header`).
+    :param mapping: explicit ``{"file column": "field"}`` pairs; they win over aliases (a
+        column whose alias names a mapped field is then not read).
     :return: ``(frame, encoding, ignored_columns)``; every cell a ``str``, the frame's index
-        holds each row's line number in the file (the header is line 1).
+        holds each row's line number in the file (the header is line 1). ``ignored_columns``
+        names each column that is not read, in file order; a column without header or
+        values (a trailing comma) is left out of it.
     :raises ImportFailed: unreadable file, no header, a mapping naming a missing column or an
         unknown field, two columns for one field.
     """
@@ -125,36 +137,45 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
 
     frame = frame.fillna("")
     mapping = dict(mapping or {})
-    unknown_fields = sorted(set(mapping.values()) - set(fields))
+    unknown_fields = [f"{column}={target}" for column, target in mapping.items()
+                      if target not in fields]
     if unknown_fields:
-        raise ImportFailed(f"mapping names unknown field(s) {', '.join(unknown_fields)}; "
+        raise ImportFailed(f"mapping {', '.join(unknown_fields)} names an unknown field; "
                            f"fields are {', '.join(fields)}")
-    headers = {_normalise_header(c): c for c in frame.columns}
+    headers = {normalise_header(c): c for c in frame.columns}
     renames: dict[str, str] = {}
     for column, target in mapping.items():
-        original = headers.get(_normalise_header(column))
+        original = headers.get(normalise_header(column))
         if original is None:
             raise ImportFailed(f"mapping names column {column!r}, which {path.name} does not "
                                f"have; its columns are {', '.join(map(str, frame.columns))}")
         renames[original] = target
+    mapped = set(renames.values())
     for original in frame.columns:
-        if original in renames:
-            continue
-        key = _normalise_header(original)
-        for name, aliases in fields.items():
-            if key in {_normalise_header(a) for a in (name, *aliases)}:
-                renames[original] = name
-                break
-    targets = list(renames.values())
-    twice = sorted({t for t in targets if targets.count(t) > 1})
+        name = field_for_header(original, fields)
+        if original not in renames and name is not None and name not in mapped:
+            renames[original] = name
+    columns_of: dict[str, list[str]] = {}
+    for original, target in renames.items():
+        columns_of.setdefault(target, []).append(str(original))
+    twice = sorted((target, columns) for target, columns in columns_of.items()
+                   if len(columns) > 1)
     if twice:
-        raise ImportFailed(f"{path.name} has more than one column for {', '.join(twice)}; "
-                           f"map one explicitly with --map")
-    ignored = [str(c) for c in frame.columns if c not in renames]
+        which = "; ".join(f"{target} ({', '.join(map(repr, columns))})"
+                          for target, columns in twice)
+        raise ImportFailed(f"{path.name} has more than one column for {which}; choose one "
+                           f"with --map COLUMN=FIELD (the others are then not imported)")
+    ignored = [str(c) for c in frame.columns if c not in renames and not _blank(c, frame[c])]
     frame = frame[list(renames)].rename(columns=renames)
     frame = frame.apply(lambda col: col.astype(str).str.strip())
     frame.index = np.arange(2, len(frame) + 2)
     return frame, encoding, ignored
+
+
+def _blank(column: object, values: pd.Series) -> bool:
+    """A column with neither header (pandas names it ``Unnamed: N``) nor values."""
+    return (str(column).startswith("Unnamed: ")
+            and bool(values.astype(str).str.strip().eq("").all()))
 
 
 class Problems:
