@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import panel as pn
 from panel.config import config
+from tornado.websocket import WebSocketClosedError
 
 from siyu.apps.auth import ConsoleSecurity, document_principal, make_auth_provider
 from siyu.apps.routes import route_patterns
@@ -32,6 +33,49 @@ log = logging.getLogger("siyu.console")
 #: form less; uploads go over the websocket. Tornado's default (100 MB) would let a few
 #: parallel posts take gigabytes of memory.
 MAX_BODY_BYTES = 1024 * 1024
+
+
+#: The loggers that report a browser that went away while the server was writing to it, and
+#: the warnings Bokeh and Panel log for it (each closed tab can log several).
+_CLOSED_SOCKET_LOGGERS = ("asyncio", "tornado.application", "bokeh.server.views.ws",
+                          "panel.io.document")
+_CLOSED_SOCKET_WARNINGS = frozenset({"Failed sending message as connection was closed"})
+
+
+class ClosedSocketFilter(logging.Filter):
+    """Turns what a closed browser tab logs into one DEBUG line (shown only where DEBUG
+    logging is on); every other record passes unchanged.
+
+    A tab that closes (or navigates away) while the server is writing to its websocket is
+    normal. Panel writes some updates — e.g. the template's busy spinner turning off half a
+    second after the page loaded — as several Tornado writes it does not all await; when the
+    socket is already gone, the orphaned writes fail with :class:`WebSocketClosedError` and
+    asyncio logs ``Task exception was never retrieved`` with a traceback for each, and Bokeh
+    and Panel warn ``Failed sending message as connection was closed``. Only those records
+    are demoted: a ``WebSocketClosedError`` reported by asyncio or Tornado, and that exact
+    warning from Bokeh's or Panel's websocket code.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, WebSocketClosedError) or (
+                record.name in ("bokeh.server.views.ws", "panel.io.document")
+                and isinstance(record.msg, str) and record.msg in _CLOSED_SOCKET_WARNINGS):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.msg = "a browser page closed while the console was writing to it"
+            record.args, record.exc_info, record.exc_text = (), None, None
+            # Logged as DEBUG: only where that logger's DEBUG output is on.
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def quiet_closed_sockets() -> None:
+    """Install :class:`ClosedSocketFilter` on the loggers that report closed websockets
+    (once per process)."""
+    for name in _CLOSED_SOCKET_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ClosedSocketFilter) for f in logger.filters):
+            logger.addFilter(ClosedSocketFilter())
 
 
 def _page_app(ws: Workspace, security: ConsoleSecurity, name: str):
@@ -105,6 +149,7 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
         ``--address 0.0.0.0`` behind a DNS name or proxy).
     :return: a started-but-not-looping Bokeh ``Server``; call ``server.io_loop.start()``.
     """
+    quiet_closed_sockets()
     security = ConsoleSecurity(secret=secret or load_secret(ws.url),
                                session_hours=session_hours, secure_cookies=secure_cookies,
                                trust_proxy=trust_proxy)

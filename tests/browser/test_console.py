@@ -240,3 +240,34 @@ def test_a_tag_created_on_the_tags_page_shows_on_the_customer_card(page, console
     card_tags = page.locator(".siyu-customer-card .siyu-tag")
     wait_until(lambda: tag in card_tags.all_inner_texts(), page=page)
     screenshot(page, "customer-card")
+
+
+# -- closing tabs ---------------------------------------------------------------------------
+
+#: What ``siyu serve`` printed when a tab closed while the server wrote to it.
+CLOSED_TAB_NOISE = ("Traceback", "WebSocketClosedError", "never retrieved",
+                    "connection was closed", "closed while the console was writing")
+
+
+def test_closing_tabs_while_pages_update_leaves_the_log_quiet(context, console):
+    """Tabs closed while loading and just after (while Panel still pushes, e.g. the busy
+    spinner turning off): the server log stays free of tracebacks and closed-socket
+    warnings."""
+    before = len(console.lines)
+    login_as(context.new_page(), console, "admin")
+    for name, delay in (("overview", 0), ("contacts", 300), ("tags", 600), ("jobs", 900)):
+        tab = context.new_page()
+        tab.goto(f"{console.url}/{name}", wait_until="commit")
+        tab.wait_for_timeout(400)  # usually mid-load: the document is still being sent
+        tab.close()
+        tab = context.new_page()
+        tab.goto(f"{console.url}/{name}")
+        wait_for_shell(tab)
+        tab.wait_for_timeout(delay)  # within the spinner's half second after loading
+        tab.close()
+    still_open = context.new_page()
+    still_open.goto(f"{console.url}/overview")
+    wait_for_shell(still_open)  # the server still serves, and has read the closes
+
+    output = "".join(console.lines[before:])
+    assert not [word for word in CLOSED_TAB_NOISE if word in output], output

@@ -59,10 +59,12 @@ def test_settings_page_never_shows_secrets(wired):
 
     page = WeComSettingsPage(wired.ws)
     assert all(w.value == "" for w in page.secrets.values())
-    assert all("(set)" in w.name for w in page.secrets.values())
+    assert all("(set)" in w.label for w in page.secrets.values())
     page.inputs["callback_url"].value = f"{wired.base}/wecom/callback"
     page._save()
     assert wired.ws.settings.get("wecom.secret") == wired.sandbox.secret
+    assert page.secrets["secret"].label == "App secret (set)"
+    assert all(w.value == "" for w in page.secrets.values())
     page._check()
     assert isinstance(page.checks.value, pd.DataFrame)
     assert set(page.checks.value["result"]) == {"ok"}

@@ -29,9 +29,9 @@ class AuditPage(pn.viewable.Viewer):
         super().__init__(**params)
         ws.principal.require("audit.read")
         self.ws = ws
-        self.actor = pn.widgets.TextInput(name="Actor", placeholder="user name",
+        self.actor = pn.widgets.TextInput(label="Actor", placeholder="user name",
                                           css_classes=["siyu-audit-actor"], width=200)
-        self.action = pn.widgets.TextInput(name="Action", placeholder="e.g. tag.* or user.add",
+        self.action = pn.widgets.TextInput(label="Action", placeholder="e.g. tag.* or user.add",
                                            css_classes=["siyu-audit-action"], width=200)
         self.pager = Pager(page_size=page_size, noun="entry", nouns="entries",
                            css_class="siyu-audit-pager")

@@ -81,9 +81,9 @@ class Pager(pn.viewable.Viewer):
 
     def __init__(self, *, css_class: str = "siyu-pager", **params: Any):
         super().__init__(**params)
-        self.previous = pn.widgets.Button(name="‹ Previous", width=110,
+        self.previous = pn.widgets.Button(label="‹ Previous", width=110,
                                           css_classes=[f"{css_class}-previous"])
-        self.next = pn.widgets.Button(name="Next ›", width=110,
+        self.next = pn.widgets.Button(label="Next ›", width=110,
                                       css_classes=[f"{css_class}-next"])
         self.indicator = pn.pane.HTML("", css_classes=[f"{css_class}-text"],
                                       margin=(12, 10, 0, 10))

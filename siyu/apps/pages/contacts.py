@@ -46,23 +46,23 @@ class ContactsPage(pn.viewable.Viewer):
         self.ws = ws
         self.reveal_pii = ws.principal.can("pii.view")
         self.search = pn.widgets.TextInput(
-            name="Search", placeholder="Name, remark, external user id or phone",
+            label="Search", placeholder="Name, remark, external user id or phone",
             css_classes=["siyu-contacts-search"], width=280)
-        self.tag = pn.widgets.Select(name="Tag", css_classes=["siyu-contacts-tag"], width=180)
-        self.owner = pn.widgets.Select(name="Owner", css_classes=["siyu-contacts-owner"],
+        self.tag = pn.widgets.Select(label="Tag", css_classes=["siyu-contacts-tag"], width=180)
+        self.owner = pn.widgets.Select(label="Owner", css_classes=["siyu-contacts-owner"],
                                        width=180)
-        self.channel = pn.widgets.Select(name="Channel",
+        self.channel = pn.widgets.Select(label="Channel",
                                          css_classes=["siyu-contacts-channel"], width=180)
-        self.reset = pn.widgets.Button(name="Clear filters", css_classes=["siyu-contacts-reset"],
+        self.reset = pn.widgets.Button(label="Clear filters", css_classes=["siyu-contacts-reset"],
                                        margin=(24, 10, 10, 10))
         self.pager = Pager(page_size=page_size, noun="contact", nouns="contacts",
                            css_class="siyu-contacts-pager")
         # Sorting in the browser would only reorder the current page: off.
         self.table = table(css_class="siyu-contacts-table", selectable=1, sortable=False)
         self.open_input = pn.widgets.TextInput(
-            name="Open a contact", placeholder="Contact id or external user id",
+            label="Open a contact", placeholder="Contact id or external user id",
             css_classes=["siyu-contacts-open-input"], width=300)
-        self.open_button = pn.widgets.Button(name="Open", button_type="primary",
+        self.open_button = pn.widgets.Button(label="Open", color="primary",
                                              css_classes=["siyu-contacts-open"],
                                              margin=(24, 10, 10, 10))
         self.card = CustomerCard(ws)

@@ -127,21 +127,21 @@ class HooksPage(pn.viewable.Viewer):
         self.dispatcher = pn.pane.Markdown("", css_classes=["siyu-hooks-dispatcher"])
         kpi = {"font_size": "28pt", "title_size": "11pt", "format": "{value:,}"}
         self.indicators = {
-            "failed": pn.indicators.Number(name="Failed", value=0,
+            "failed": pn.indicators.Number(label="Failed", value=0,
                                            colors=[(0, "#2e7d32"), (float("inf"), "#c62828")],
                                            css_classes=["siyu-hooks-kpi-failed"], **kpi),
-            "pending": pn.indicators.Number(name="Pending", value=0,
+            "pending": pn.indicators.Number(label="Pending", value=0,
                                             css_classes=["siyu-hooks-kpi-pending"], **kpi),
-            "done": pn.indicators.Number(name=f"Done, last {KEEP_DONE.days} days",
+            "done": pn.indicators.Number(label=f"Done, last {KEEP_DONE.days} days",
                                          value=0,
                                          css_classes=["siyu-hooks-kpi-done"], **kpi),
         }
         self.summary = table(css_class="siyu-hooks-summary", selectable=1, max_height=240)
         self.summary.style.map(lambda n: STATUS_COLORS["failed"] if n else "", subset=["failed"])
-        self.status_filter = pn.widgets.Select(name="Status", options=list(STATUS_FILTERS),
+        self.status_filter = pn.widgets.Select(label="Status", options=list(STATUS_FILTERS),
                                                value="Failed and pending", width=180,
                                                css_classes=["siyu-hooks-status"])
-        self.source = pn.widgets.Select(name="Plugin and hook", options={"All": ""}, value="",
+        self.source = pn.widgets.Select(label="Plugin and hook", options={"All": ""}, value="",
                                         width=260, css_classes=["siyu-hooks-source"])
         self.count = pn.pane.Markdown("", css_classes=["siyu-hooks-count"],
                                       margin=(22, 10, 0, 10))
@@ -150,15 +150,15 @@ class HooksPage(pn.viewable.Viewer):
         self.table.style.map(lambda status: STATUS_COLORS.get(status, ""), subset=["status"])
         self.detail = pn.pane.HTML("", css_classes=["siyu-hooks-detail"],
                                    sizing_mode="stretch_width", stylesheets=[DETAIL_CSS])
-        self.delivery = pn.widgets.Select(name="Failed delivery", width=300,
+        self.delivery = pn.widgets.Select(label="Failed delivery", width=300,
                                           css_classes=["siyu-hooks-delivery"])
-        self.retry_button = pn.widgets.Button(name="Retry", button_type="primary",
+        self.retry_button = pn.widgets.Button(label="Retry", color="primary",
                                               css_classes=["siyu-hooks-retry"],
                                               margin=(24, 10, 10, 10))
-        self.deliver_button = pn.widgets.Button(name="Deliver due now",
+        self.deliver_button = pn.widgets.Button(label="Deliver due now",
                                                 css_classes=["siyu-hooks-deliver"],
                                                 margin=(24, 10, 10, 10))
-        self.refresh_button = pn.widgets.Button(name="Refresh",
+        self.refresh_button = pn.widgets.Button(label="Refresh",
                                                 css_classes=["siyu-hooks-refresh"],
                                                 margin=(24, 10, 10, 10))
         self.summary.param.watch(self._summary_selected, "selection")

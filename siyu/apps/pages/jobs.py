@@ -31,16 +31,16 @@ class JobsPage(pn.viewable.Viewer):
         self.ws = ws
         self.status = pn.pane.Markdown("", css_classes=["siyu-jobs-scheduler"])
         self.table = table(css_class="siyu-jobs-table", selectable=1)
-        self.job = pn.widgets.Select(name="Job", css_classes=["siyu-jobs-select"], width=240)
-        self.run_button = pn.widgets.Button(name="Run now", button_type="primary",
+        self.job = pn.widgets.Select(label="Job", css_classes=["siyu-jobs-select"], width=240)
+        self.run_button = pn.widgets.Button(label="Run now", color="primary",
                                             css_classes=["siyu-jobs-run"],
                                             margin=(24, 10, 10, 10))
-        self.pause_button = pn.widgets.Button(name="Pause", css_classes=["siyu-jobs-pause"],
+        self.pause_button = pn.widgets.Button(label="Pause", css_classes=["siyu-jobs-pause"],
                                               margin=(24, 10, 10, 10))
-        self.resume_button = pn.widgets.Button(name="Resume",
+        self.resume_button = pn.widgets.Button(label="Resume",
                                                css_classes=["siyu-jobs-resume"],
                                                margin=(24, 10, 10, 10))
-        self.refresh_button = pn.widgets.Button(name="Refresh",
+        self.refresh_button = pn.widgets.Button(label="Refresh",
                                                 css_classes=["siyu-jobs-refresh"],
                                                 margin=(24, 10, 10, 10))
         self.table.param.watch(self._row_selected, "selection")

@@ -93,13 +93,13 @@ class OverviewPage(pn.viewable.Viewer):
         self.period = pn.widgets.RadioButtonGroup(
             options=PERIODS, value=30, css_classes=["siyu-overview-period"])
         self.indicators = {
-            key: pn.indicators.Number(name=label, value=0, format="{value:,}", font_size="28pt",
+            key: pn.indicators.Number(label=label, value=0, format="{value:,}", font_size="28pt",
                                       title_size="11pt", css_classes=[f"siyu-kpi-{key}"])
             for key, label in [("contacts_active", "Active contacts"),
                                ("contacts_total", "Contacts ever added"),
                                ("added_today", "Added today"), ("added_7d", "Added, 7 days"),
                                ("orders_30d", "Paid orders, 30 days")]}
-        self.revenue = pn.indicators.String(name="Revenue, 30 days", value="¥0.00",
+        self.revenue = pn.indicators.String(label="Revenue, 30 days", value="¥0.00",
                                             font_size="28pt", title_size="11pt",
                                             css_classes=["siyu-kpi-revenue_30d"])
         self.contacts_pane = pn.pane.Bokeh(sizing_mode="stretch_width", height=320,

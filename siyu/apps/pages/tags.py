@@ -44,21 +44,21 @@ class TagsPage(pn.viewable.Viewer):
         readonly = not self.can_write
         self.table = table(css_class="siyu-tags-table", max_height=420)
         self.new_tag = pn.widgets.TextInput(
-            name="New tag", placeholder="group/name, e.g. 渠道/抖音", disabled=readonly,
+            label="New tag", placeholder="group/name, e.g. 渠道/抖音", disabled=readonly,
             css_classes=["siyu-tags-new-name"], width=260)
         self.create_button = pn.widgets.Button(
-            name="Create tag", button_type="primary", disabled=readonly,
+            label="Create tag", color="primary", disabled=readonly,
             css_classes=["siyu-tags-create"], margin=(24, 10, 10, 10))
         self.contacts_input = pn.widgets.TextAreaInput(
-            name="Contacts", placeholder="One contact id or external user id per line",
+            label="Contacts", placeholder="One contact id or external user id per line",
             disabled=readonly, css_classes=["siyu-tags-contacts"], height=160, width=320)
-        self.tag_select = pn.widgets.Select(name="Tag", disabled=readonly,
+        self.tag_select = pn.widgets.Select(label="Tag", disabled=readonly,
                                             css_classes=["siyu-tags-select"], width=220)
         self.tag_button = pn.widgets.Button(
-            name="Tag contacts", button_type="primary", disabled=readonly,
+            label="Tag contacts", color="primary", disabled=readonly,
             css_classes=["siyu-tags-apply"])
         self.untag_button = pn.widgets.Button(
-            name="Remove tag", button_type="warning", disabled=readonly,
+            label="Remove tag", color="warning", disabled=readonly,
             css_classes=["siyu-tags-remove"])
         self.create_button.on_click(lambda _event: self.create_tag())
         self.new_tag.param.watch(lambda _event: self.create_tag(), "enter_pressed")

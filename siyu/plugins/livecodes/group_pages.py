@@ -51,44 +51,44 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         readonly = not self.can_write
         self.table = table(css_class="siyu-groupcodes-table", max_height=360, selectable=1)
         # -- create form
-        self.code_name = pn.widgets.TextInput(name="Name", placeholder="e.g. 新品体验群码",
+        self.code_name = pn.widgets.TextInput(label="Name", placeholder="e.g. 新品体验群码",
                                               disabled=readonly, width=260,
                                               css_classes=["siyu-groupcodes-name"])
-        self.chats = pn.widgets.MultiChoice(name="Groups in use (at most 5)", max_items=5,
+        self.chats = pn.widgets.MultiChoice(label="Groups in use (at most 5)", max_items=5,
                                             disabled=readonly, width=420,
                                             css_classes=["siyu-groupcodes-chats"])
-        self.pool = pn.widgets.MultiChoice(name="Pool (rotate in as groups fill)",
+        self.pool = pn.widgets.MultiChoice(label="Pool (rotate in as groups fill)",
                                            disabled=readonly, width=420,
                                            css_classes=["siyu-groupcodes-pool"])
-        self.reload_button = pn.widgets.Button(name="Reload groups from WeCom",
+        self.reload_button = pn.widgets.Button(label="Reload groups from WeCom",
                                                disabled=readonly,
                                                css_classes=["siyu-groupcodes-reload"])
-        self.auto_create = pn.widgets.Checkbox(name="WeCom opens a new room when all are full",
+        self.auto_create = pn.widgets.Checkbox(label="WeCom opens a new room when all are full",
                                                value=True, disabled=readonly,
                                                css_classes=["siyu-groupcodes-auto"])
-        self.room_name = pn.widgets.TextInput(name="New room name prefix", width=200,
+        self.room_name = pn.widgets.TextInput(label="New room name prefix", width=200,
                                               placeholder="e.g. 新品体验群", disabled=readonly,
                                               css_classes=["siyu-groupcodes-room-name"])
-        self.room_start = pn.widgets.IntInput(name="First room number", value=1, start=0,
+        self.room_start = pn.widgets.IntInput(label="First room number", value=1, start=0,
                                               width=140, disabled=readonly,
                                               css_classes=["siyu-groupcodes-room-start"])
-        self.warn_at = pn.widgets.IntInput(name="Warn at (members)", value=DEFAULT_WARN_AT,
+        self.warn_at = pn.widgets.IntInput(label="Warn at (members)", value=DEFAULT_WARN_AT,
                                            start=2, end=WECOM_GROUP_LIMIT, width=140,
                                            disabled=readonly,
                                            css_classes=["siyu-groupcodes-warn-at"])
-        self.rotate_at = pn.widgets.IntInput(name="Rotate out at (members)",
+        self.rotate_at = pn.widgets.IntInput(label="Rotate out at (members)",
                                              value=DEFAULT_ROTATE_AT, start=2,
                                              end=WECOM_GROUP_LIMIT, width=160,
                                              disabled=readonly,
                                              css_classes=["siyu-groupcodes-rotate-at"])
-        self.tags = pn.widgets.TextInput(name="Tags for joiners", width=260,
+        self.tags = pn.widgets.TextInput(label="Tags for joiners", width=260,
                                          placeholder="渠道/社群, 活动/双11", disabled=readonly,
                                          css_classes=["siyu-groupcodes-tags"])
         self.create_button = pn.widgets.Button(
-            name="Create group code", button_type="primary", disabled=readonly,
+            label="Create group code", color="primary", disabled=readonly,
             css_classes=["siyu-groupcodes-create-button"])
         # -- the chosen code
-        self.code = pn.widgets.Select(name="Group code", width=260,
+        self.code = pn.widgets.Select(label="Group code", width=260,
                                       css_classes=["siyu-groupcodes-code"])
         self.add_code_controls("siyu-groupcodes", readonly, self._png_file, "groupcode.png")
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False,
@@ -98,14 +98,14 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.groups = table(css_class="siyu-groupcodes-groups")
         self.joins = table(css_class="siyu-groupcodes-joins", max_height=300)
         # -- staff codes inviting into the chosen code
-        self.staff_code = pn.widgets.Select(name="Staff live code", width=260,
+        self.staff_code = pn.widgets.Select(label="Staff live code", width=260,
                                             disabled=readonly,
                                             css_classes=["siyu-groupcodes-staff-code"])
         self.invite_button = pn.widgets.Button(
-            name="Invite its new customers", disabled=readonly,
+            label="Invite its new customers", disabled=readonly,
             css_classes=["siyu-groupcodes-invite"])
         self.uninvite_button = pn.widgets.Button(
-            name="Stop inviting", disabled=readonly,
+            label="Stop inviting", disabled=readonly,
             css_classes=["siyu-groupcodes-uninvite"])
         self.invited = pn.pane.Markdown("", css_classes=["siyu-groupcodes-invited"])
         self.create_button.on_click(lambda _event: self.create())

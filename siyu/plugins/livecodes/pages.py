@@ -57,40 +57,40 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         readonly = not self.can_write
         self.table = table(css_class="siyu-livecodes-table", max_height=360, selectable=1)
         # -- create form
-        self.code_name = pn.widgets.TextInput(name="Name", placeholder="e.g. 门店海报",
+        self.code_name = pn.widgets.TextInput(label="Name", placeholder="e.g. 门店海报",
                                               disabled=readonly, width=260,
                                               css_classes=["siyu-livecodes-name"])
-        self.members = pn.widgets.MultiChoice(name="Members", disabled=readonly, width=320,
+        self.members = pn.widgets.MultiChoice(label="Members", disabled=readonly, width=320,
                                               css_classes=["siyu-livecodes-members"])
-        self.strategy = pn.widgets.Select(name="Strategy", options=list(STRATEGIES),
+        self.strategy = pn.widgets.Select(label="Strategy", options=list(STRATEGIES),
                                           value=STRATEGIES[0], disabled=readonly, width=180,
                                           css_classes=["siyu-livecodes-strategy"])
-        self.channel = pn.widgets.TextInput(name="Channel", placeholder="e.g. poster",
+        self.channel = pn.widgets.TextInput(label="Channel", placeholder="e.g. poster",
                                             disabled=readonly, width=180,
                                             css_classes=["siyu-livecodes-channel"])
-        self.tags = pn.widgets.TextInput(name="Tags", placeholder="渠道/海报, 活动/双11",
+        self.tags = pn.widgets.TextInput(label="Tags", placeholder="渠道/海报, 活动/双11",
                                          disabled=readonly, width=260,
                                          css_classes=["siyu-livecodes-tags"])
-        self.backup = pn.widgets.MultiChoice(name="Backup staff", disabled=readonly,
+        self.backup = pn.widgets.MultiChoice(label="Backup staff", disabled=readonly,
                                              width=320,
                                              css_classes=["siyu-livecodes-backup"])
-        self.daily_cap = pn.widgets.IntInput(name="Daily cap per member (0 = none)", value=0,
+        self.daily_cap = pn.widgets.IntInput(label="Daily cap per member (0 = none)", value=0,
                                              start=0, disabled=readonly, width=180,
                                              css_classes=["siyu-livecodes-cap"])
         self.welcome = pn.widgets.TextAreaInput(
-            name="Welcome text", placeholder="{nickname} 你好，我是{staff}", height=90,
+            label="Welcome text", placeholder="{nickname} 你好，我是{staff}", height=90,
             disabled=readonly, width=420, css_classes=["siyu-livecodes-welcome"])
         self.create_button = pn.widgets.Button(
-            name="Create code", button_type="primary", disabled=readonly,
+            label="Create code", color="primary", disabled=readonly,
             css_classes=["siyu-livecodes-create-button"])
         # -- the chosen code
-        self.code = pn.widgets.Select(name="Code", width=260,
+        self.code = pn.widgets.Select(label="Code", width=260,
                                       css_classes=["siyu-livecodes-code"])
         self.add_code_controls("siyu-livecodes", readonly, self._png_file, "livecode.png")
         self.preview = table(css_class="siyu-livecodes-preview-table")
         self.svg_download = pn.widgets.FileDownload(
             callback=self._svg_file, filename="livecode.svg", label="Download SVG",
-            button_type="default", css_classes=["siyu-livecodes-download-svg"])
+            color="default", css_classes=["siyu-livecodes-download-svg"])
         self.arrivals = table(css_class="siyu-livecodes-arrivals", max_height=300)
         # Codes WeCom no longer has (or refused), and states no code has: see checks.py.
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False,

@@ -30,18 +30,18 @@ class CodePicker:
         :param png: callback returning the QR PNG file for the download.
         """
         self.save_button = pn.widgets.Button(
-            name="Save changes to the chosen code", button_type="primary", disabled=True,
+            label="Save changes to the chosen code", color="primary", disabled=True,
             css_classes=[f"{prefix}-save-button"])
         for attribute, label, kind in (("pause_button", "Pause", "warning"),
                                        ("resume_button", "Resume", "success"),
                                        ("delete_button", "Delete", "danger"),
                                        ("edit_button", "Edit", "default")):
             setattr(self, attribute, pn.widgets.Button(
-                name=label, button_type=kind, disabled=readonly,
+                label=label, color=kind, disabled=readonly,
                 css_classes=[f"{prefix}-{attribute.removesuffix('_button')}"]))
         self.qr = pn.pane.PNG(None, width=200, height=200, css_classes=[f"{prefix}-qr-image"])
         self.png_download = pn.widgets.FileDownload(
-            callback=png, filename=png_name, label="Download PNG", button_type="default",
+            callback=png, filename=png_name, label="Download PNG", color="default",
             css_classes=[f"{prefix}-download-png"])
 
     def watch_choice(self) -> None:

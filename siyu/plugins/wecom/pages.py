@@ -41,17 +41,17 @@ class WeComSettingsPage(pn.viewable.Viewer):
         self.ws = ws
         config = load_config(ws)
         shown = public_config(ws)
-        self.inputs = {name: pn.widgets.TextInput(name=label, value=getattr(config, name),
+        self.inputs = {name: pn.widgets.TextInput(label=label, value=getattr(config, name),
                                                   css_classes=[f"siyu-wecom-{name}"])
                        for name, label in PLAIN}
         self.secrets = {name: pn.widgets.PasswordInput(
-            name=f"{label} ({shown[name]})", placeholder="leave empty to keep",
+            label=f"{label} ({shown[name]})", placeholder="leave empty to keep",
             css_classes=[f"siyu-wecom-{name}"]) for name, label in SECRET}
-        self.welcome = pn.widgets.TextAreaInput(name="Default welcome message",
+        self.welcome = pn.widgets.TextAreaInput(label="Default welcome message",
                                                 value=config.welcome_text, height=90)
-        self.save = pn.widgets.Button(name="Save", button_type="primary",
+        self.save = pn.widgets.Button(label="Save", color="primary",
                                       css_classes=["siyu-wecom-save"])
-        self.check = pn.widgets.Button(name="Run checks", css_classes=["siyu-wecom-check"])
+        self.check = pn.widgets.Button(label="Run checks", css_classes=["siyu-wecom-check"])
         self.checks = table(pd.DataFrame(columns=["step", "result", "detail", "fix"]),
                             css_class="siyu-wecom-checks")
         self.save.on_click(self._save)
@@ -68,7 +68,7 @@ class WeComSettingsPage(pn.viewable.Viewer):
         shown = public_config(self.ws)
         for name, label in SECRET:
             self.secrets[name].value = ""
-            self.secrets[name].name = f"{label} ({shown[name]})"
+            self.secrets[name].label = f"{label} ({shown[name]})"
         notify_success("WeCom settings saved")
 
     @notify_errors
@@ -98,9 +98,9 @@ class WeComSyncPage(pn.viewable.Viewer):
         super().__init__(**params)
         ws.principal.require("data.write")
         self.ws = ws
-        self.button = pn.widgets.Button(name="Sync now", button_type="primary",
+        self.button = pn.widgets.Button(label="Sync now", color="primary",
                                         css_classes=["siyu-wecom-sync"])
-        self.restart = pn.widgets.Checkbox(name="Start over (ignore an interrupted sync)")
+        self.restart = pn.widgets.Checkbox(label="Start over (ignore an interrupted sync)")
         self.bar = pn.indicators.Progress(value=0, max=100, visible=False,
                                           sizing_mode="stretch_width")
         self.stage = pn.pane.Markdown("", css_classes=["siyu-wecom-sync-stage"])
