@@ -17,6 +17,10 @@ import sqlalchemy as sa
 import siyu
 from siyu.storage import guard
 
+# The tests that check behaviour read English; tests/test_i18n.py and the browser acceptance
+# test switch to Chinese (the default a user gets) themselves.
+os.environ.setdefault("SIYU_LANGUAGE", "en")
+
 PG_URL = os.environ.get("SIYU_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

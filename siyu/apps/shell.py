@@ -8,19 +8,47 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import panel as pn
 
 from siyu.apps.auth import ConsoleSecurity, document_principal
 from siyu.apps.safe import EscapedTitles, html, join, md, notification_area
-from siyu.core.permissions import Principal
+from siyu.apps.theme import CONSOLE_CSS, FONT_STACK
+from siyu.core.errors import SiyuError
+from siyu.core.i18n import LANGUAGES, set_language_resolver, use_language
+from siyu.core.i18n import core as _
+from siyu.core.permissions import Principal, role_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.records import PageSpec
     from siyu.core.workspace import Workspace
 
 log = logging.getLogger("siyu.console")
+
+#: The language of each browser session's document, for callbacks that run after the page
+#: was built (button clicks, notifications): see :func:`document_language`.
+_DOCUMENT_LANGUAGES: WeakKeyDictionary[Any, str] = WeakKeyDictionary()
+
+
+def document_language() -> str | None:
+    """The language of the browser session whose callback is running, if any."""
+    doc = pn.state.curdoc
+    if doc is None:
+        return None
+    try:
+        return _DOCUMENT_LANGUAGES.get(doc)
+    except TypeError:  # not weak-referenceable
+        return None
+
+
+set_language_resolver(document_language)
+
+
+def session_language(ws: Workspace, principal: Principal) -> str:
+    """The console language for ``principal``: their own choice, else the workspace's."""
+    return principal.language or ws.language
 
 
 def allowed_pages(ws: Workspace, principal: Principal) -> list[PageSpec]:
@@ -33,7 +61,8 @@ def navigation(pages: list[PageSpec], current: str) -> pn.pane.HTML:
     """The sidebar: one link per page, the current one marked."""
     items = [html('<li><a href="/{name}" class="siyu-nav-current" aria-current="page">'
                   '{title}</a></li>' if page.name == current else
-                  '<li><a href="/{name}">{title}</a></li>', name=page.name, title=page.title)
+                  '<li><a href="/{name}">{title}</a></li>', name=page.name,
+                  title=str(page.title))
              for page in pages]
     return pn.pane.HTML(html('<nav class="siyu-nav"><ul>{items}</ul></nav>',
                              items=join("", items)),
@@ -49,17 +78,37 @@ def navigation(pages: list[PageSpec], current: str) -> pn.pane.HTML:
 def user_badge(ws: Workspace, principal: Principal) -> pn.pane.HTML:
     """Workspace name, signed-in user and role, and the logout link."""
     return pn.pane.HTML(html(
-        '<span class="siyu-user">{workspace} · <b class="siyu-user-name">{user}</b> ({role}) · '
-        '<a href="/logout" style="color:inherit">Sign out</a></span>',
-        workspace=ws.name, user=principal.name, role=principal.role), styles={"color": "white"})
+        '<span class="siyu-user"><span class="siyu-user-ws">{workspace} · </span>'
+        '<b class="siyu-user-name">{user}</b> <span class="siyu-user-role">({role})</span> · '
+        '<a href="/logout" style="color:inherit">{sign_out}</a></span>',
+        workspace=ws.name, user=principal.name, role=str(role_label(principal.role)),
+        sign_out=_("Sign out")), styles={"color": "white"}, css_classes=["siyu-user-badge"])
+
+
+def language_picker(ws: Workspace, principal: Principal, language: str) -> pn.widgets.Select:
+    """The header's language choice: saved as the user's own and the page reloaded in it."""
+    picker = pn.widgets.Select(options={name: code for code, name in LANGUAGES.items()},
+                               value=language, width=110, css_classes=["siyu-language"],
+                               margin=(8, 10), stylesheets=[":host{color:#000}"])
+
+    def changed(event: Any) -> None:
+        try:
+            ws.users.set_language(principal.name, event.new)
+        except SiyuError as exc:
+            notification_area() and notification_area().error(str(exc))
+            return
+        pn.state.location.reload = True
+
+    picker.param.watch(changed, "value")
+    return picker
 
 
 def error_card(title: str, exc: BaseException) -> pn.pane.Alert:
     """What a page that failed to build shows instead of a blank console."""
     log.error("page %s failed:\n%s", title, "".join(traceback.format_exception(exc)))
     return pn.pane.Alert(
-        md("**{title} could not be shown.** {kind}: {message}\n\n"
-           "The error was logged on the server.",
+        md(_("**{title} could not be shown.** {kind}: {message}\n\n"
+             "The error was logged on the server."),
            title=title, kind=type(exc).__name__, message=str(exc)),
         alert_type="danger", css_classes=["siyu-error-card"])
 
@@ -76,7 +125,8 @@ def make_template(*, title: str, sidebar: list, header: list, main: list):
     """
     return ConsoleTemplate(title=title, sidebar=sidebar, header=header, main=main,
                            sidebar_width=220, accent_base_color="#0078d4",
-                           header_background="#0f3d66", notifications=notification_area())
+                           header_background="#0f3d66", notifications=notification_area(),
+                           raw_css=[CONSOLE_CSS], font=FONT_STACK, font_url="")
 
 
 def build_page(ws: Workspace, security: ConsoleSecurity, name: str):
@@ -88,17 +138,23 @@ def build_page(ws: Workspace, security: ConsoleSecurity, name: str):
     """
     principal = document_principal(ws, security)
     if principal is None:  # signed out, expired or forged between the request and now
-        return pn.pane.Markdown("Your session ended. [Sign in again](/login)")
-    spec = ws.pages().get(name)
-    if spec is None or not principal.can(spec.permission):
-        return pn.pane.Markdown("Your role may not open this page. [Back](/)")
-    user_ws = ws.as_user(principal)
-    pages = allowed_pages(ws, principal)
-    try:
-        content = spec.factory(user_ws)
-    except Exception as exc:  # a broken page must not blank the console
-        content = error_card(spec.title, exc)
-    return make_template(title=f"{spec.title} · {ws.name}",
-                         sidebar=[navigation(pages, name)],
-                         header=[user_badge(ws, principal)],
-                         main=[content])
+        with use_language(ws.language):
+            return pn.pane.Markdown(md(_("Your session ended. [Sign in again](/login)")))
+    language = session_language(ws, principal)
+    if pn.state.curdoc is not None:
+        _DOCUMENT_LANGUAGES[pn.state.curdoc] = language
+    with use_language(language):
+        spec = ws.pages().get(name)
+        if spec is None or not principal.can(spec.permission):
+            return pn.pane.Markdown(md(_("Your role may not open this page. [Back](/)")))
+        user_ws = ws.as_user(principal)
+        pages = allowed_pages(ws, principal)
+        try:
+            content = spec.factory(user_ws)
+        except Exception as exc:  # a broken page must not blank the console
+            content = error_card(str(spec.title), exc)
+        return make_template(title=f"{spec.title} · {ws.name}",
+                             sidebar=[navigation(pages, name)],
+                             header=[user_badge(ws, principal),
+                                     language_picker(user_ws, principal, language)],
+                             main=[content])

@@ -8,23 +8,30 @@ send or pay out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from siyu.core.errors import PermissionDenied
+from siyu.core.i18n import core as _
 
-PERMISSIONS: dict[str, str] = {
-    "console.view": "open the console",
-    "data.read": "read contacts, orders and events",
-    "data.write": "create and edit contacts, tags, orders; import files",
-    "segments.write": "build and save segments",
-    "campaigns.send": "launch and send campaigns",
-    "rewards.pay": "pay out red packets and coupons",
-    "pii.view": "see phone numbers and other personal data in full",
-    "settings.write": "change workspace and channel settings",
-    "users.manage": "add users and change roles",
-    "audit.read": "read the audit log",
-    "plugins.read": "see loaded plugins",
-    "jobs.manage": "run and pause scheduled jobs",
+PERMISSIONS: dict[str, Any] = {
+    "console.view": _.lazy("open the console"),
+    "data.read": _.lazy("read contacts, orders and events"),
+    "data.write": _.lazy("create and edit contacts, tags, orders; import files"),
+    "segments.write": _.lazy("build and save segments"),
+    "campaigns.send": _.lazy("launch and send campaigns"),
+    "rewards.pay": _.lazy("pay out red packets and coupons"),
+    "pii.view": _.lazy("see phone numbers and other personal data in full"),
+    "settings.write": _.lazy("change workspace and channel settings"),
+    "users.manage": _.lazy("add users and change roles"),
+    "audit.read": _.lazy("read the audit log"),
+    "plugins.read": _.lazy("see loaded plugins"),
+    "jobs.manage": _.lazy("run and pause scheduled jobs"),
 }
+
+#: What each role is called in the console.
+ROLE_LABELS: dict[str, Any] = {"admin": _.lazy("Administrator"),
+                               "operator": _.lazy("Operator"),
+                               "analyst": _.lazy("Analyst")}
 
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -40,6 +47,8 @@ class Principal:
 
     name: str
     role: str
+    #: The language the user chose for the console; ``None``: the workspace's.
+    language: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -54,7 +63,18 @@ class Principal:
         """Raise :class:`PermissionDenied` unless the role grants ``permission``."""
         if not self.can(permission):
             raise PermissionDenied(
-                f"{self.name} ({self.role}) may not {PERMISSIONS.get(permission, permission)}")
+                _("{user} ({role}) may not {action}", user=self.name,
+                  role=role_label(self.role), action=PERMISSIONS.get(permission, permission)))
 
 
 LOCAL = Principal("local", "admin")
+
+
+def role_label(role: str) -> Any:
+    """What ``role`` is called in the console (the role's name if it has no label)."""
+    return ROLE_LABELS.get(role, role)
+
+
+def roles_with(permission: str) -> list[str]:
+    """The roles that grant ``permission``, in :data:`ROLES` order."""
+    return [role for role, granted in ROLES.items() if permission in granted]

@@ -278,6 +278,38 @@ class Workspace:
         """The workspace's display name (setting ``name``)."""
         return self.settings.get("name", "siyu")
 
+    @property
+    def language(self) -> str:
+        """The workspace's default language (setting ``language``; unset: ``SIYU_LANGUAGE``,
+        else ``zh_CN``). A console user may choose another for themselves."""
+        from siyu.core.i18n import DEFAULT_LANGUAGE, environment_language, normalize_language
+
+        value = self.settings.get("language", None)
+        if value:
+            try:
+                return normalize_language(value)
+            except ValueError:
+                pass  # a value written by hand; fall back rather than break every page
+        try:
+            return environment_language() or DEFAULT_LANGUAGE
+        except ValueError:
+            return DEFAULT_LANGUAGE
+
+    def set_language(self, language: str) -> str:
+        """Set the workspace's default language (``zh_CN`` or ``en``); returns it.
+
+        :raises ValidationError: for a language siyu does not ship.
+        """
+        from siyu.core.errors import ValidationError
+        from siyu.core.i18n import normalize_language
+
+        try:
+            code = normalize_language(language)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        self.settings.set("language", code)
+        return code
+
     # -- services -------------------------------------------------------------------------
 
     @cached_property

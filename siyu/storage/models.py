@@ -202,6 +202,8 @@ class User(SQLModel, table=True):
     last_failed_at: datetime | None = _ts()
     last_login_at: datetime | None = _ts()
     locked_until: datetime | None = _ts()
+    #: The console language this user chose (``zh_CN``, ``en``); ``None``: the workspace's.
+    language: str | None = Field(default=None, max_length=10)
     created_at: datetime = _created()
 
 

@@ -202,7 +202,7 @@ class UsersService(Service):
         if not token:
             return None
         cs, u = ConsoleSession.__table__.c, User.__table__.c
-        query = (sa.select(u.name, u.role)
+        query = (sa.select(u.name, u.role, u.language)
                  .select_from(ConsoleSession.__table__.join(
                      User.__table__, u.name == cs.user_name))
                  .where(cs.token_hash == _token_hash(token), cs.ended_at.is_(None),
@@ -211,7 +211,7 @@ class UsersService(Service):
             row = conn.execute(query).first()
         if row is None or row.name in RESERVED_NAMES or row.role not in ROLES:
             return None
-        return Principal(row.name, row.role)
+        return Principal(row.name, row.role, row.language)
 
     def end_sessions(self, name: str) -> int:
         """Sign ``name`` out everywhere: every open session of the user ends now.
@@ -233,7 +233,34 @@ class UsersService(Service):
             user = s.exec(select(User).where(User.name == name)).first()
         if user is None or user.disabled or user.name in RESERVED_NAMES:
             return None
-        return Principal(user.name, user.role)
+        return Principal(user.name, user.role, user.language)
+
+    def set_language(self, name: str, language: str | None) -> str | None:
+        """Set the console language of user ``name`` (``None``: follow the workspace's).
+
+        Every user may set their own; setting another's needs ``users.manage``.
+
+        :raises ValidationError: for a language siyu does not ship.
+        :raises NotFound: no such user.
+        """
+        from siyu.core.i18n import normalize_language
+
+        if self.ws.principal.name != name:
+            self.ws.principal.require("users.manage")
+        code = None
+        if language:
+            try:
+                code = normalize_language(language)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        with self.ws.session() as s:
+            user = s.exec(select(User).where(User.name == name)).first()
+            if user is None:
+                raise NotFound(f"unknown user {name!r}")
+            user.language = code
+            s.add(user)
+        self.ws.audit("user.language", name, {"language": code})
+        return code
 
 
 class AuditService(Service):
