@@ -1,7 +1,7 @@
 """Server processes the benchmarks start, shared by the scripts in this folder.
 
 :func:`start_siyu` runs ``python -m siyu serve`` on a SQLite workspace or a database URL
-(free port, no scheduler) and returns once it prints its ``Console:`` URL;
+(free port, no scheduler) and returns once it prints its ``Console:`` (``控制台：``) URL;
 :func:`start_process` does the same for any script that prints
 ``Listening: http://127.0.0.1:PORT/``. Every line a server prints is kept, so a failure
 can show it. The scripts run as ``python bench/NAME.py``, which puts this folder on
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 START_TIMEOUT = 120.0
-READY = re.compile(r"(?:Console|Listening): (http://127\.0\.0\.1:\d+)/")
+#: The line a server prints once it listens (``siyu serve`` prints it in its language).
+READY = re.compile(r"(?:Console|Listening|控制台)\s*[:：]\s*(http://127\.0\.0\.1:\d+)/")
 
 
 @dataclass

@@ -80,8 +80,8 @@ def test_is_guest_cookie_does_not_make_an_analyst_a_guest_admin(console):
             created_at=sa.func.now()))
     analyst = signed_in(base, "ana")
     analyst.cookies.set("is_guest", "1")
-    assert analyst.get("/audit").status_code == 403
-    assert analyst.get("/wecom").status_code in (403, 404)
+    assert analyst.get("/audit", follow_redirects=True).status_code == 403
+    assert analyst.get("/wecom", follow_redirects=True).status_code in (403, 404)
     assert analyst.get("/overview").status_code == 200
 
 

@@ -104,9 +104,33 @@ def test_a_page_the_role_may_not_open_answers_403(console):
     if "audit" not in ws.pages():
         pytest.skip("no audit page registered")
     client = login(base, "ana", "ana-password")
-    answer = client.get("/audit")
+    answer = client.get("/audit", follow_redirects=True)
     assert answer.status_code == 403
+    assert answer.url.path == "/denied"
     assert "Traceback" not in answer.text
+    # siyu's own page: which page, which role has access, the user's own role.
+    assert "You do not have access to this page" in answer.text
+    assert "Audit log" in answer.text and "Administrator" in answer.text
+    assert "ana" in answer.text and "Analyst" in answer.text
+    assert "Operator" not in answer.text.split("roles that have it")[1].split(".")[0]
+
+
+def test_the_no_access_page_speaks_the_users_language(console):
+    ws, base = console
+    if "audit" not in ws.pages():
+        pytest.skip("no audit page registered")
+    ws.users.set_language("ana", "zh_CN")
+    client = login(base, "ana", "ana-password")
+    answer = client.get("/audit", follow_redirects=True)
+    assert answer.status_code == 403
+    assert "你无权访问此页面" in answer.text and "管理员" in answer.text
+    assert 'lang="zh-CN"' in answer.text
+
+
+def test_the_no_access_page_sends_strangers_to_the_login(console):
+    _, base = console
+    answer = httpx.get(f"{base}/denied?page=audit")
+    assert answer.status_code == 302 and answer.headers["location"].startswith("/login")
 
 
 def test_unknown_route_is_404_without_traceback(console):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import html
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +28,10 @@ import tornado.web
 from panel.auth import BasicAuthProvider
 from tornado.web import decode_signed_value
 
+from siyu.apps.standalone import LOGIN_ERRORS, login_page
 from siyu.apps.throttle import LoginThrottle
 from siyu.core.errors import NotFound, RateLimited
+from siyu.core.i18n import normalize_language, use_language
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.permissions import Principal
@@ -40,18 +41,10 @@ log = logging.getLogger("siyu.console")
 
 SESSION_COOKIE = "siyu_session"
 CSRF_COOKIE = "siyu_csrf"
+#: The language chosen on the sign-in page (before anyone is signed in).
+LANGUAGE_COOKIE = "siyu_lang"
 #: Cookies Panel's own auth would read or set; cleared at sign-in and sign-out.
 PANEL_COOKIES = ("user", "id_token", "is_guest", "access_token", "refresh_token")
-
-#: What the login page says for each ``?error=`` code (the page never echoes free text).
-LOGIN_ERRORS = {
-    "failed": "Invalid user name or password.",
-    "locked": "Too many failed sign-ins. Try again in {minutes} minute(s).",
-    "csrf": "The sign-in form expired. Please try again.",
-    "ended": "Your session ended. Please sign in again.",
-    "busy": "The console is handling many sign-ins. Please try again in a minute.",
-}
-
 
 @dataclass
 class ConsoleSecurity:
@@ -165,11 +158,26 @@ class LoginHandler(_ConsoleHandler):
             self.set_cookie("next_url", _local_path(next_url), **self.security.cookie_options(self))
         self.set_header("Cache-Control", "no-store")
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(login_page(self.ws.name, token, self._message()))
+        with use_language(self.page_language()):
+            self.finish(login_page(self.ws.name, token, self._message()))
+
+    def page_language(self) -> str:
+        """The sign-in page's language: ``?lang=`` (remembered in a cookie for the form's
+        next showing), else the remembered one, else the workspace's."""
+        for value, remember in ((self.get_argument("lang", ""), True),
+                                (self.get_cookie(LANGUAGE_COOKIE, ""), False)):
+            try:
+                language = normalize_language(value)
+            except ValueError:
+                continue
+            if remember:
+                self.set_cookie(LANGUAGE_COOKIE, language, **self.security.cookie_options(self))
+            return language
+        return self.ws.language
 
     def _message(self) -> str:
         code = self.get_argument("error", "")
-        text = LOGIN_ERRORS.get(code, "")
+        text = str(LOGIN_ERRORS.get(code, ""))
         if code == "locked":
             try:
                 minutes = max(1, int(self.get_argument("minutes", "1")))
@@ -281,36 +289,3 @@ def make_auth_provider(ws: Workspace, security: ConsoleSecurity) -> BasicAuthPro
             return Logout
 
     return SiyuAuthProvider()
-
-
-def login_page(workspace: str, csrf_token: str, message: str) -> str:
-    """The sign-in page: no script, nothing loaded from outside the server."""
-    error = (f'<p class="error errormessage" role="alert">{html.escape(message)}</p>'
-             if message else "")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · {html.escape(workspace)} · siyu</title>
-<style>
-body{{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
-background:#0f3d66;font-family:system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC",
-"Microsoft YaHei",sans-serif}}
-form{{background:#fff;padding:32px;border-radius:8px;width:min(360px,88vw);
-box-shadow:0 8px 24px rgba(0,0,0,.2)}}
-h1{{font-size:20px;margin:0 0 4px}} .ws{{color:#555;margin:0 0 20px}}
-label{{display:block;font-size:14px;margin:12px 0 4px}}
-input{{width:100%;box-sizing:border-box;padding:10px;font-size:16px;border:1px solid #bbb;
-border-radius:4px}}
-button{{margin-top:20px;width:100%;padding:10px;font-size:16px;background:#0078d4;color:#fff;
-border:0;border-radius:4px;cursor:pointer}}
-.error{{color:#b00020;background:#fdecea;padding:8px;border-radius:4px}}
-</style></head>
-<body><form method="post" action="/login" autocomplete="on">
-<h1>siyu</h1><p class="ws">{html.escape(workspace)}</p>{error}
-<input type="hidden" name="csrf_token" value="{html.escape(csrf_token)}">
-<label for="username">User name</label>
-<input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form></body></html>"""

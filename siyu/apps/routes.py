@@ -15,6 +15,8 @@ import tornado.web
 
 from siyu import __version__
 from siyu.apps.auth import ConsoleSecurity, current_principal
+from siyu.apps.standalone import denied_page
+from siyu.core.i18n import use_language
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.permissions import Principal
@@ -84,8 +86,29 @@ class RootHandler(SiyuHandler):
             if principal.can(spec.permission):
                 self.redirect(f"/{spec.name}")
                 return
+        self.redirect("/denied")
+
+
+class DeniedHandler(SiyuHandler):
+    """``GET /denied?page=<name>``: the console's own "no access" page (403), saying which
+    page, what it needs and which roles have that. Anyone not signed in goes to the
+    login."""
+
+    def get(self) -> None:
+        """Show the page in the user's language."""
+        principal = self.principal
+        if principal is None:
+            self.redirect("/login")
+            return
+        spec = self.ws.pages().get(self.get_argument("page", ""))
+        with use_language(principal.language or self.ws.language):
+            page = denied_page(self.ws.name, principal.name, principal.role,
+                               str(spec.title) if spec is not None else None,
+                               spec.permission if spec is not None else None)
         self.set_status(403)
-        self.finish("Your role may not open any console page.")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(page)
 
 
 def protect(handler: type, ws: Workspace, security: ConsoleSecurity) -> type:
@@ -113,7 +136,8 @@ def route_patterns(ws: Workspace, security: ConsoleSecurity) -> list[tuple]:
     """
     base = {"ws": ws, "security": security}
     patterns: list[tuple] = [(r"/health/?", HealthHandler, base),
-                             (r"/", RootHandler, base)]
+                             (r"/", RootHandler, base),
+                             (r"/denied/?", DeniedHandler, base)]
     spec: RouteSpec
     for spec in ws.routes().values():
         handler = spec.handler if spec.public else protect(spec.handler, ws, security)

@@ -12,6 +12,7 @@ import logging
 import socket
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import panel as pn
 from panel.config import config
@@ -88,15 +89,23 @@ def _page_app(ws: Workspace, security: ConsoleSecurity, name: str):
 
 
 def _authorize(ws: Workspace, security: ConsoleSecurity, user_info: dict | None,
-               path: str) -> bool:
+               path: str) -> bool | str:
     """Panel's authorization callback. ``user_info`` is ignored on purpose: Panel derives it
     from cookies the browser can set (``is_guest``); the principal comes from siyu's signed
-    session in the document being built."""
+    session in the document being built.
+
+    :return: ``True`` to build the page; otherwise where to send the browser: the login when
+        the session ended, the console's own "no access" page (:mod:`siyu.apps.standalone`)
+        when the user's role may not open it.
+    """
     principal = document_principal(ws, security)
     if principal is None:
-        return False
-    page = ws.pages().get(path.strip("/").split("/")[0])
-    return page is None or principal.can(page.permission)
+        return "/login"
+    name = path.strip("/").split("/")[0]
+    page = ws.pages().get(name)
+    if page is None or principal.can(page.permission):
+        return True
+    return f"/denied?{urlencode({'page': name})}"
 
 
 def free_port(address: str) -> int:
