@@ -33,6 +33,7 @@ from siyu.core.i18n import core as _
 from siyu.core.i18n import current_language
 
 __all__ = ["MISSING", "Col", "data_table", "display_frame", "downloads", "empty_state",
+           "export_frame",
            "fmt_compact", "fmt_int", "fmt_money", "fmt_time", "follow", "kpi_cards",
            "page_header", "tidy_chart"]
 

@@ -182,7 +182,7 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
     ws.hooks.start()
     server = pn.serve(
         apps, port=port, address=address, show=show, start=False, threaded=False,
-        title={name: spec.title for name, spec in ws.pages().items()},
+        title={name: str(spec.title) for name, spec in ws.pages().items()},
         cookie_secret=security.secret, auth_provider=make_auth_provider(ws, security),
         extra_patterns=route_patterns(ws, security), num_procs=num_procs,
         websocket_origin=origins,

@@ -133,7 +133,7 @@ class WorkspaceScheduler:
                 existing = scheduler.get_job(spec.name)
                 scheduler.add_job("siyu.core.scheduler:run_job", trigger=spec.trigger,
                                   args=(self.ws.url, spec.name), id=spec.name,
-                                  name=spec.title or spec.name, replace_existing=True,
+                                  name=str(spec.title or spec.name), replace_existing=True,
                                   **spec.trigger_args)
                 if existing is not None and existing.next_run_time is None:
                     scheduler.pause_job(spec.name)  # keep an operator's pause
@@ -202,7 +202,7 @@ class WorkspaceScheduler:
                 job = store_jobs.get(name)
                 rows.append({
                     "name": name,
-                    "title": spec.title or name,
+                    "title": str(spec.title or name),
                     "trigger": f"{spec.trigger} {spec.trigger_args}",
                     "next_run": job.next_run_time if job else None,
                     "paused": bool(job) and job.next_run_time is None,
