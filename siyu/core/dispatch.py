@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
-from siyu.core.errors import NotFound, ValidationError
+from siyu.core.errors import NotFound, ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.notices import Pages, decode, implementers
 from siyu.core.permissions import Principal
 from siyu.storage.models import HookDelivery, HookNotice
@@ -474,8 +475,8 @@ class Hooks:
                  .order_by(D.c.id.desc()))
         if status:
             if status not in STATUSES:
-                raise ValidationError(f"delivery status {status!r} is not one of "
-                                      f"{', '.join(STATUSES)}")
+                raise ValidationError(_("delivery status {status!r} is not one of {statuses}",
+                                        status=status, statuses=listing(STATUSES)))
             query = query.where(D.c.status == status)
         if plugin:
             query = query.where(D.c.plugin == plugin)
@@ -507,7 +508,7 @@ class Hooks:
         with self.ws.engine.connect() as conn:
             row = conn.execute(self.query().where(D.c.id == delivery_id)).first()
         if row is None:
-            raise NotFound(f"no hook delivery {delivery_id}")
+            raise NotFound(_("no hook delivery {id}", id=delivery_id))
         return dict(row._mapping)
 
     def summary(self) -> dict[str, dict[str, int]]:
@@ -531,9 +532,10 @@ class Hooks:
         with self.ws.engine.begin() as conn:
             row = conn.execute(sa.select(D.c.status).where(D.c.id == delivery_id)).first()
             if row is None:
-                raise NotFound(f"no hook delivery {delivery_id}")
+                raise NotFound(_("no hook delivery {id}", id=delivery_id))
             if row.status == "done":
-                raise ValidationError(f"hook delivery {delivery_id} was delivered already")
+                raise ValidationError(_("hook delivery {id} was delivered already",
+                                        id=delivery_id))
             conn.execute(D.update().where(D.c.id == delivery_id)
                          .values(status="pending", attempts=0, due_at=utcnow()))
         self.ws.audit("hook.retry", delivery_id)

@@ -2,9 +2,24 @@
 
 The CLI prints ``str(error)`` as one line and exits non-zero; the console shows it as a
 notification. Anything that is not a :class:`SiyuError` is a bug and keeps its traceback.
+
+Messages are translated when the error is raised (``raise NotFound(_("unknown user
+{name!r}", name=name))`` with ``from siyu.core.i18n import core as _``), so they come out
+in the language of whoever caused them: the console user's, or the CLI's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from siyu.core.i18n import current_language
+
+
+def listing(items: Iterable[object]) -> str:
+    """``items`` as a list inside a message: ``"a, b, c"`` in English, ``"a、b、c"`` in
+    Chinese (the enumeration comma)."""
+    separator = "、" if current_language().startswith("zh") else ", "
+    return separator.join(str(item) for item in items)
 
 
 class SiyuError(Exception):

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from siyu.core.errors import ConfigError
+from siyu.core.errors import ConfigError, listing
+from siyu.core.i18n import core as _
 from siyu.core.pii import normalize_phone
 from siyu.storage.models import Contact, Setting
 
@@ -51,23 +52,29 @@ def parse_order(value: Any) -> tuple[str, ...]:
     :return: the keys, in order.
     :raises ConfigError: not a list of strings, an unknown or repeated key, or no key at all.
     """
-    hint = (f"set {SETTING} to a list of distinct keys from {', '.join(KEYS)}, e.g. "
-            f"{list(DEFAULT_ORDER)}")
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or not all(isinstance(k, str) for k in items):
-        raise ConfigError(f"identity order {value!r} is not a list of keys; {hint}")
+        raise ConfigError(_("identity order {value!r} is not a list of keys; {hint}",
+                            value=value, hint=_order_hint()))
     keys = tuple(k.strip() for k in items if k.strip())
     unknown = [k for k in keys if k not in KEYS]
     if unknown:
-        raise ConfigError(f"identity order {value!r} names unknown key(s) "
-                          f"{', '.join(map(repr, unknown))}; {hint}")
+        raise ConfigError(_("identity order {value!r} names unknown key(s) {keys}; {hint}",
+                            value=value, keys=listing(map(repr, unknown)), hint=_order_hint()))
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
-        raise ConfigError(f"identity order {value!r} repeats {', '.join(map(repr, repeated))}; "
-                          f"{hint}")
+        raise ConfigError(_("identity order {value!r} repeats {keys}; {hint}", value=value,
+                            keys=listing(map(repr, repeated)), hint=_order_hint()))
     if not keys:
-        raise ConfigError(f"identity order {value!r} names no key; {hint}")
+        raise ConfigError(_("identity order {value!r} names no key; {hint}", value=value,
+                            hint=_order_hint()))
     return keys
+
+
+def _order_hint() -> str:
+    """How to write the matching order, for the errors of :func:`parse_order`."""
+    return _("set {setting} to a list of distinct keys from {keys}, e.g. {example}",
+             setting=SETTING, keys=listing(KEYS), example=list(DEFAULT_ORDER))
 
 
 def identity_order(ws: Workspace, session: Session | None = None) -> tuple[str, ...]:
@@ -102,7 +109,8 @@ def normalize(key: str, value: Any) -> str | None:
     :raises ValidationError: a phone that is not a mainland mobile number.
     """
     if key not in KEYS:
-        raise ConfigError(f"{key!r} is not an identity key; use one of {', '.join(KEYS)}")
+        raise ConfigError(_("{key!r} is not an identity key; use one of {keys}", key=key,
+                            keys=listing(KEYS)))
     if key == "phone":
         return normalize_phone(value)
     if value is None:
@@ -124,8 +132,8 @@ def match_one(conn: sa.Connection, order: Iterable[str], **values: Any) -> int |
     """
     unknown = set(values) - set(KEYS)
     if unknown:
-        raise ConfigError(f"unknown identity key(s) {', '.join(sorted(unknown))}; use "
-                          f"{', '.join(KEYS)}")
+        raise ConfigError(_("unknown identity key(s) {unknown}; use {keys}",
+                            unknown=listing(sorted(unknown)), keys=listing(KEYS)))
     c = Contact.__table__
     given = [(rank, key, values[key]) for rank, key in enumerate(order)
              if values.get(key) not in (None, "")]
@@ -157,7 +165,8 @@ def match_rows(conn: sa.Connection, keys: Mapping[str, pd.Series] | pd.DataFrame
 
     columns = {k: keys[k] for k in KEYS if k in keys}
     if not columns:
-        raise ConfigError(f"nothing to match contacts by; give one of {', '.join(KEYS)}")
+        raise ConfigError(_("nothing to match contacts by; give one of {keys}",
+                            keys=listing(KEYS)))
     index = next(iter(columns.values())).index
     result = pd.Series(pd.NA, index=index, dtype="Int64")
     c = Contact.__table__

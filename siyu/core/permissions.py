@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from siyu.core.errors import PermissionDenied
+from siyu.core.errors import PermissionDenied, listing
 from siyu.core.i18n import core as _
 
 PERMISSIONS: dict[str, Any] = {
@@ -52,8 +52,8 @@ class Principal:
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
-            raise PermissionDenied(f"unknown role {self.role!r}; choose one of "
-                                   f"{', '.join(ROLES)}")
+            raise PermissionDenied(_("unknown role {role!r}; choose one of {roles}",
+                                     role=self.role, roles=listing(ROLES)))
 
     def can(self, permission: str) -> bool:
         """Whether this principal's role grants ``permission``."""

@@ -12,6 +12,7 @@ import re
 import pandas as pd
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import core as _
 
 _SEPARATORS = re.compile(r"[\s\-().\u00a0\u3000（）—－]")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -34,8 +35,8 @@ def normalize_phone(value: object) -> str | None:
         text = text[:-2]
     digits = _PREFIX.sub("", _SEPARATORS.sub("", text))
     if not _MOBILE.match(digits):
-        raise ValidationError(f"phone {text!r} is not a mainland mobile number "
-                              f"(11 digits starting with 1, optional +86)")
+        raise ValidationError(_("phone {phone!r} is not a mainland mobile number "
+                                "(11 digits starting with 1, optional +86)", phone=text))
     return digits
 
 

@@ -30,7 +30,8 @@ from typing import Any
 import pluggy
 
 from siyu.core import hookspecs
-from siyu.core.errors import PluginError
+from siyu.core.errors import PluginError, listing
+from siyu.core.i18n import core as _
 from siyu.core.records import StatePrefix
 
 log = logging.getLogger("siyu.plugins")
@@ -134,8 +135,9 @@ class SiyuPluginManager(pluggy.PluginManager):
         try:
             self.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            raise PluginError(f"plugin {name!r} ({source}) does not match the hook specs: "
-                              f"{exc}; check docs/plugins.md") from exc
+            raise PluginError(_("plugin {name!r} ({source}) does not match the hook specs: "
+                                "{error}; check docs/plugins.md", name=name, source=source,
+                                error=exc)) from exc
         self.sources[name] = (source, version)
         self.requirements[name] = requires
 
@@ -215,8 +217,9 @@ class SiyuPluginManager(pluggy.PluginManager):
             try:
                 result = impl.function(**args)
             except Exception as exc:  # a plugin bug: name the plugin
-                error = PluginError(f"plugin {impl.plugin_name!r} failed in {hook_name}: "
-                                    f"{type(exc).__name__}: {exc}")
+                error = PluginError(_("plugin {name!r} failed in {hook}: {kind}: {error}",
+                                      name=impl.plugin_name, hook=hook_name,
+                                      kind=type(exc).__name__, error=exc))
                 error.__cause__ = exc
                 if on_error is None:
                     raise error from exc
@@ -242,8 +245,9 @@ def _declared_requirements(plugin: Any, name: str) -> tuple[str, ...]:
     if (isinstance(declared, (tuple, list))
             and all(isinstance(item, str) and item.strip() for item in declared)):
         return tuple(item.strip() for item in declared)
-    raise PluginError(f"plugin {name!r} declares {REQUIRES_ATTRIBUTE} = {declared!r}; give a "
-                      f"tuple of plugin names, e.g. {REQUIRES_ATTRIBUTE} = ('wecom',)")
+    raise PluginError(_("plugin {name!r} declares {attribute} = {declared!r}; give a tuple of "
+                        "plugin names, e.g. {attribute} = ('wecom',)", name=name,
+                        attribute=REQUIRES_ATTRIBUTE, declared=declared))
 
 
 def _check_for_cycles(requirements: dict[str, tuple[str, ...]]) -> None:
@@ -266,13 +270,16 @@ def _check_for_cycles(requirements: dict[str, tuple[str, ...]]) -> None:
 
 def _cycle_message(cycle: list[str]) -> str:
     if len(cycle) == 2:
-        return (f"plugin {cycle[0]!r} requires itself; remove {cycle[0]!r} from its "
-                f"{REQUIRES_ATTRIBUTE}")
+        return _("plugin {name!r} requires itself; remove {name!r} from its {attribute}",
+                 name=cycle[0], attribute=REQUIRES_ATTRIBUTE)
     names = [repr(name) for name in cycle[:-1]]
-    listed = f"{', '.join(names[:-1])} and {names[-1]}"
-    chain = f"{cycle[0]!r} requires " + ", which requires ".join(repr(n) for n in cycle[1:])
-    return (f"plugins {listed} require each other in a cycle ({chain}); remove one of these "
-            f"requirements from {REQUIRES_ATTRIBUTE}")
+    listed = _("{names} and {last}", names=listing(names[:-1]), last=names[-1])
+    chain = _("{name} requires {required}", name=repr(cycle[0]), required=repr(cycle[1]))
+    for name in cycle[2:]:
+        chain = _("{chain}, which requires {required}", chain=chain, required=repr(name))
+    return _("plugins {names} require each other in a cycle ({chain}); remove one of these "
+             "requirements from {attribute}", names=listed, chain=chain,
+             attribute=REQUIRES_ATTRIBUTE)
 
 
 def get_plugin_manager(
@@ -333,7 +340,8 @@ def get_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc}; check the hook name against docs/plugins.md") from exc
+        raise PluginError(_("{error}; check the hook name against docs/plugins.md",
+                            error=exc)) from exc
 
     if os.environ.get("SIYU_TRACE_PLUGINS") == "1":
         def before(hook_name, hook_impls, kwargs):
@@ -350,8 +358,10 @@ def get_plugin_manager(
     return pm
 
 
-def collect_records(pm: SiyuPluginManager, hook_name: str, kind: str, **kwargs: Any) -> dict:
+def collect_records(pm: SiyuPluginManager, hook_name: str, kind: Any, **kwargs: Any) -> dict:
     """Call a ``register_*`` hook and index its records by name.
+
+    :param kind: what a record is called in the error about a clash (``_.lazy("page")``).
 
     :raises PluginError: two plugins register the same name, or a plugin raises.
     """
@@ -361,8 +371,9 @@ def collect_records(pm: SiyuPluginManager, hook_name: str, kind: str, **kwargs: 
         for record in result or []:
             if record.name in records:
                 raise PluginError(
-                    f"{kind} {record.name!r} is registered by both plugin "
-                    f"{owners[record.name]!r} and plugin {plugin_name!r}; rename one")
+                    _("{kind} {name!r} is registered by both plugin {first!r} and plugin "
+                      "{second!r}; rename one", kind=kind, name=record.name,
+                      first=owners[record.name], second=plugin_name))
             records[record.name] = record
             owners[record.name] = plugin_name
     return records
@@ -386,26 +397,31 @@ def collect_state_prefixes(pm: SiyuPluginManager) -> dict[str, StatePrefix]:
 def _checked_claim(record: Any, plugin_name: str,
                    claims: dict[str, StatePrefix]) -> StatePrefix:
     if not isinstance(record, StatePrefix):
-        raise PluginError(f"plugin {plugin_name!r} returned {record!r} from "
-                          f"register_state_prefixes; return StatePrefix records, e.g. "
-                          f"StatePrefix('ex:', description='...')")
+        raise PluginError(_("plugin {name!r} returned {record!r} from "
+                            "register_state_prefixes; return StatePrefix records, e.g. "
+                            "StatePrefix('ex:', description='...')", name=plugin_name,
+                            record=record))
     prefix = record.name
     if not isinstance(prefix, str) or not STATE_PREFIX_PATTERN.fullmatch(prefix):
-        raise PluginError(f"plugin {plugin_name!r} claims WeCom state prefix {prefix!r}; a "
-                          f"prefix is 2 to 5 lowercase letters, digits, '_', '-', '.' or ':' "
-                          f"ending with ':', e.g. 'ex:'")
+        raise PluginError(_("plugin {name!r} claims WeCom state prefix {prefix!r}; a prefix "
+                            "is 2 to 5 lowercase letters, digits, '_', '-', '.' or ':' ending "
+                            "with ':', e.g. 'ex:'", name=plugin_name, prefix=prefix))
     if record.plugin and record.plugin != plugin_name:
-        raise PluginError(f"plugin {plugin_name!r} claims state prefix {prefix!r} for plugin "
-                          f"{record.plugin!r}; a plugin claims prefixes for itself only, "
-                          f"leave plugin= empty")
+        raise PluginError(_("plugin {name!r} claims state prefix {prefix!r} for plugin "
+                            "{other!r}; a plugin claims prefixes for itself only, leave "
+                            "plugin= empty", name=plugin_name, prefix=prefix,
+                            other=record.plugin))
     for taken in claims.values():
         if taken.name == prefix:
-            raise PluginError(f"state prefix {prefix!r} is registered by both plugin "
-                              f"{taken.plugin!r} and plugin {plugin_name!r}; rename one")
+            raise PluginError(_("state prefix {prefix!r} is registered by both plugin "
+                                "{first!r} and plugin {second!r}; rename one", prefix=prefix,
+                                first=taken.plugin, second=plugin_name))
         if prefix.startswith(taken.name) or taken.name.startswith(prefix):
             shorter, longer = sorted((prefix, taken.name), key=len)
-            raise PluginError(f"state prefix {prefix!r} of plugin {plugin_name!r} overlaps "
-                              f"prefix {taken.name!r} of plugin {taken.plugin!r} (every state "
-                              f"starting with {longer!r} starts with {shorter!r}); choose a "
-                              f"prefix that no other prefix starts")
+            raise PluginError(_("state prefix {prefix!r} of plugin {name!r} overlaps prefix "
+                                "{other_prefix!r} of plugin {other!r} (every state starting "
+                                "with {longer!r} starts with {shorter!r}); choose a prefix "
+                                "that no other prefix starts", prefix=prefix, name=plugin_name,
+                                other_prefix=taken.name, other=taken.plugin, longer=longer,
+                                shorter=shorter))
     return replace(record, plugin=plugin_name)

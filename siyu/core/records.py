@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from siyu.core.errors import PluginError
+from siyu.core.i18n import core as _
 
 
 class LazyCallable:
@@ -46,18 +47,19 @@ class LazyCallable:
         if self._target is None:
             module, sep, name = self.path.partition(":")
             if not sep or not module.strip() or not name.strip():
-                raise PluginError(f"{self.path!r} is not an import path; write "
-                                  f"'package.module:Name', e.g. 'mypkg.pages:MyPage'")
+                raise PluginError(_("{path!r} is not an import path; write "
+                                    "'package.module:Name', e.g. 'mypkg.pages:MyPage'",
+                                    path=self.path))
             try:
                 target: Any = importlib.import_module(module)
                 for part in name.split("."):
                     target = getattr(target, part)
             except (ImportError, AttributeError) as exc:
-                raise PluginError(f"cannot load {self.path!r}: {type(exc).__name__}: "
-                                  f"{exc}") from exc
+                raise PluginError(_("cannot load {path!r}: {kind}: {error}", path=self.path,
+                                    kind=type(exc).__name__, error=exc)) from exc
             if not callable(target):
-                raise PluginError(f"{self.path!r} names {type(target).__name__}, "
-                                  f"not something to call")
+                raise PluginError(_("{path!r} names {kind}, not something to call",
+                                    path=self.path, kind=type(target).__name__))
             self._target = target
         return self._target
 

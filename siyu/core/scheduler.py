@@ -24,7 +24,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
-from siyu.core.errors import NotFound, SiyuError
+from siyu.core.errors import NotFound, SiyuError, listing
+from siyu.core.i18n import core as _
 from siyu.storage.models import JobRun
 from siyu.storage.types import utcnow
 
@@ -80,8 +81,8 @@ class WorkspaceScheduler:
             conn.commit()
             if not got:
                 conn.close()
-                raise SchedulerBusy("another process already runs the scheduler of this "
-                                    "database; run one scheduler per database")
+                raise SchedulerBusy(_("another process already runs the scheduler of this "
+                                      "database; run one scheduler per database"))
             self._lock_conn = conn
             return
         database = url.database or ":memory:"
@@ -93,8 +94,9 @@ class WorkspaceScheduler:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             handle.close()
-            raise SchedulerBusy(f"another process already runs the scheduler of "
-                                f"{database}; run one scheduler per database") from exc
+            raise SchedulerBusy(_("another process already runs the scheduler of "
+                                  "{database}; run one scheduler per database",
+                                  database=database)) from exc
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock_file = handle
@@ -154,8 +156,8 @@ class WorkspaceScheduler:
         """Run job ``name`` in this thread and record the run (status and message)."""
         spec = self.ws.jobs.get(name)
         if spec is None:
-            raise NotFound(f"unknown job {name!r}; registered jobs: "
-                           f"{', '.join(self.ws.jobs) or 'none'}")
+            raise NotFound(_("unknown job {name!r}; registered jobs: {jobs}", name=name,
+                             jobs=listing(self.ws.jobs) or _("none")))
         with self.ws.session() as s:
             run = JobRun(job=name, started_at=utcnow())
             s.add(run)
@@ -185,8 +187,8 @@ class WorkspaceScheduler:
 
     def _require_running(self) -> BackgroundScheduler:
         if not self.running:
-            raise SiyuError("the scheduler is not running in this process; start it with "
-                            "ws.scheduler.start() or `siyu serve`")
+            raise SiyuError(_("the scheduler is not running in this process; start it with "
+                              "ws.scheduler.start() or `siyu serve`"))
         return self._scheduler
 
     def jobs(self) -> list[dict[str, Any]]:

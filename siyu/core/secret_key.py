@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from siyu.core.errors import ConfigError
+from siyu.core.i18n import core as _
 
 ENV_KEY = "SIYU_SECRET_KEY"
 ENV_FILE = "SIYU_SECRET_FILE"
@@ -55,9 +56,10 @@ def load_secret(url: str) -> str:
     given = os.environ.get(ENV_KEY)
     if given is not None:
         if len(given) < MIN_LENGTH:
-            raise ConfigError(f"${ENV_KEY} must be at least {MIN_LENGTH} characters long; "
-                              f"make one with: python -c 'import secrets; "
-                              f"print(secrets.token_urlsafe(32))'")
+            raise ConfigError(_("${variable} must be at least {n} characters long; make one "
+                                "with: python -c 'import secrets; "
+                                "print(secrets.token_urlsafe(32))'", variable=ENV_KEY,
+                                n=MIN_LENGTH))
         return given
     if make_url(url).get_backend_name() == "sqlite" and make_url(url).database in (
             None, "", ":memory:") and not os.environ.get(ENV_FILE):
@@ -93,19 +95,22 @@ def _read_or_create(path: Path) -> str:
         finally:
             tmp.unlink()
     except OSError as exc:
-        raise ConfigError(f"cannot create the secret file {path}: {exc.strerror}; set "
-                          f"${ENV_FILE} to a writable path or ${ENV_KEY}") from exc
+        raise ConfigError(_("cannot create the secret file {path}: {reason}; set "
+                            "${file_variable} to a writable path or ${key_variable}",
+                            path=path, reason=exc.strerror, file_variable=ENV_FILE,
+                            key_variable=ENV_KEY)) from exc
     return _read(path)
 
 
 def _read(path: Path) -> str:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"the secret file {path} may be read by other users "
-                          f"(mode {stat.filemode(mode)}); run: chmod 600 {path}")
+        raise ConfigError(_("the secret file {path} may be read by other users "
+                            "(mode {mode}); run: chmod 600 {path}", path=path,
+                            mode=stat.filemode(mode)))
     value = path.read_text(encoding="utf-8").strip()
     if len(value) < MIN_LENGTH:
-        raise ConfigError(f"the secret file {path} holds fewer than {MIN_LENGTH} characters; "
-                          f"delete it to have a new one made (every console user will have "
-                          f"to sign in again)")
+        raise ConfigError(_("the secret file {path} holds fewer than {n} characters; "
+                            "delete it to have a new one made (every console user will have "
+                            "to sign in again)", path=path, n=MIN_LENGTH))
     return value

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlmodel import Session
 
 from siyu.core.errors import ConfigError
+from siyu.core.i18n import core as _
 from siyu.core.permissions import LOCAL, Principal
 from siyu.core.plugins import (
     SiyuPluginManager,
@@ -74,12 +75,14 @@ class Workspace:
             else:
                 todo = schema.pending(self.engine, self.model_sets.values())
                 if todo:
-                    raise ConfigError(f"database {describe_url(self.url)} needs migrating "
-                                      f"({len(todo)} revision(s)); run `siyu db upgrade`")
+                    raise ConfigError(_("database {url} needs migrating ({n} revision(s)); "
+                                        "run `siyu db upgrade`", url=describe_url(self.url),
+                                        n=len(todo)))
         except (OperationalError, DatabaseError) as exc:
             self.engine.dispose()
-            raise ConfigError(f"cannot reach database {describe_url(self.url)}: "
-                              f"{str(exc.orig).strip().splitlines()[0]}") from exc
+            raise ConfigError(_("cannot reach database {url}: {reason}",
+                                url=describe_url(self.url),
+                                reason=str(exc.orig).strip().splitlines()[0])) from exc
         except Exception:
             self.engine.dispose()
             raise
@@ -163,50 +166,50 @@ class Workspace:
         session.info.setdefault("siyu_notices", []).extend((i, "bulk") for i in ids)
         return ids
 
-    def _records(self, hook_name: str, kind: str, **kwargs: Any) -> dict[str, Any]:
+    def _records(self, hook_name: str, kind: Any, **kwargs: Any) -> dict[str, Any]:
         return collect_records(self.pm, hook_name, kind, **kwargs)
 
     @cached_property
     def model_sets(self) -> dict[str, Any]:
         """``register_models`` results by name."""
-        return self._records("register_models", "model set")
+        return self._records("register_models", _.lazy("model set"))
 
     @cached_property
     def channels(self) -> dict[str, Any]:
         """``register_channels`` results by name."""
-        return self._records("register_channels", "channel")
+        return self._records("register_channels", _.lazy("channel"))
 
     @cached_property
     def segment_rules(self) -> dict[str, Any]:
         """``register_segment_rules`` results by name."""
-        return self._records("register_segment_rules", "segment rule")
+        return self._records("register_segment_rules", _.lazy("segment rule"))
 
     @cached_property
     def risk_rules(self) -> dict[str, Any]:
         """``register_risk_rules`` results by name."""
-        return self._records("register_risk_rules", "risk rule")
+        return self._records("register_risk_rules", _.lazy("risk rule"))
 
     @cached_property
     def jobs(self) -> dict[str, Any]:
         """``register_jobs`` results by name."""
-        return self._records("register_jobs", "job", ws=self)
+        return self._records("register_jobs", _.lazy("job"), ws=self)
 
     @cached_property
     def connectors(self) -> dict[str, Any]:
         """``register_connectors`` results by name."""
-        return self._records("register_connectors", "connector")
+        return self._records("register_connectors", _.lazy("connector"))
 
     def pages(self) -> dict[str, Any]:
         """``register_pages`` results by name (fresh each call: pages may depend on state)."""
-        return self._records("register_pages", "page", ws=self)
+        return self._records("register_pages", _.lazy("page"), ws=self)
 
     def routes(self) -> dict[str, Any]:
         """``register_routes`` results by name."""
-        return self._records("register_routes", "route", ws=self)
+        return self._records("register_routes", _.lazy("route"), ws=self)
 
     def commands(self) -> dict[str, Any]:
         """``register_commands`` results by name."""
-        return self._records("register_commands", "command")
+        return self._records("register_commands", _.lazy("command"))
 
     @cached_property
     def state_prefixes(self) -> dict[str, Any]:
@@ -264,8 +267,8 @@ class Workspace:
         try:
             zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"workspace timezone {name!r} is not a known timezone; set e.g. "
-                              f"Asia/Shanghai") from exc
+            raise ConfigError(_("workspace timezone {name!r} is not a known timezone; set "
+                                "e.g. Asia/Shanghai", name=name)) from exc
         root.__dict__["_timezone_cache"] = (zone, time.monotonic())
         return zone
 
@@ -300,13 +303,9 @@ class Workspace:
 
         :raises ValidationError: for a language siyu does not ship.
         """
-        from siyu.core.errors import ValidationError
-        from siyu.core.i18n import normalize_language
+        from siyu.core.services.base import checked_language
 
-        try:
-            code = normalize_language(language)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
+        code = checked_language(language)
         self.settings.set("language", code)
         return code
 

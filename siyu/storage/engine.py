@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from siyu.core.errors import ConfigError
+from siyu.core.i18n import core as _
 from siyu.storage.write_gate import GatedConnection, gate_for
 
 DEFAULT_URL = "sqlite:///siyu.db"
@@ -33,20 +34,20 @@ def resolve_url(url: str | os.PathLike | None = None) -> str:
     raw = os.fspath(raw)
     if "://" not in raw:
         if raw.strip() == "":
-            raise ConfigError("empty database URL; pass a SQLite file path or a "
-                              "postgresql://user@host/db URL")
+            raise ConfigError(_("empty database URL; pass a SQLite file path or a "
+                                "postgresql://user@host/db URL"))
         return f"sqlite:///{Path(raw).expanduser()}"
     if raw.startswith("postgres://"):
         raw = "postgresql://" + raw[len("postgres://"):]
     try:
         parsed = make_url(raw)
     except (ArgumentError, ValueError) as exc:
-        raise ConfigError(f"malformed database URL {raw!r}: expected e.g. sqlite:///siyu.db "
-                          f"or postgresql://user@127.0.0.1:5432/siyu") from exc
+        raise ConfigError(_("malformed database URL {url!r}: expected e.g. sqlite:///siyu.db "
+                            "or postgresql://user@127.0.0.1:5432/siyu", url=raw)) from exc
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
-        raise ConfigError(f"unsupported database {backend!r} in {raw!r}: siyu runs on "
-                          f"SQLite or PostgreSQL")
+        raise ConfigError(_("unsupported database {backend!r} in {url!r}: siyu runs on "
+                            "SQLite or PostgreSQL", backend=backend, url=raw))
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -77,8 +78,9 @@ def create_engine(url: str) -> sa.Engine:
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).expanduser().resolve().parent
             if not folder.is_dir():
-                raise ConfigError(f"folder {str(folder)!r} for database {database!r} does "
-                                  f"not exist; create it first")
+                raise ConfigError(_("folder {folder!r} for database {database!r} does not "
+                                    "exist; create it first", folder=str(folder),
+                                    database=database))
         connect_args: dict = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_S}
         options: dict = {}
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -93,8 +95,8 @@ def create_engine(url: str) -> sa.Engine:
     try:
         return sa.create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"the PostgreSQL driver is missing ({exc.name}); "
-                          f"pip install 'siyu[postgres]'") from exc
+        raise ConfigError(_("the PostgreSQL driver is missing ({module}); "
+                            "pip install 'siyu[postgres]'", module=exc.name)) from exc
 
 
 def describe_url(url: str) -> str:

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from siyu.core.errors import ValidationError
+from siyu.core.errors import ValidationError, listing
+from siyu.core.i18n import LANGUAGES, normalize_language
+from siyu.core.i18n import core as _
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -64,8 +66,8 @@ def as_utc(value: datetime | date | str | None, tz: ZoneInfo) -> datetime | None
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError as exc:
-            raise ValidationError(f"{value!r} is not a date or time (use 2026-11-25 or "
-                                  f"2026-11-25T10:30)") from exc
+            raise ValidationError(_("{value!r} is not a date or time (use 2026-11-25 or "
+                                    "2026-11-25T10:30)", value=value)) from exc
     # A pandas Timestamp can only exist once pandas is imported; never import it just to ask.
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(value, pd.Timestamp):
@@ -75,6 +77,19 @@ def as_utc(value: datetime | date | str | None, tz: ZoneInfo) -> datetime | None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+def checked_language(value: str) -> str:
+    """``value`` as a language siyu ships (``"zh"`` → ``"zh_CN"``, see
+    :func:`siyu.core.i18n.normalize_language`).
+
+    :raises ValidationError: for a language siyu does not ship, naming the ones it does.
+    """
+    try:
+        return normalize_language(value)
+    except ValueError:
+        raise ValidationError(_("unknown language {value!r}; use one of: {languages}",
+                                value=value, languages=listing(LANGUAGES))) from None
 
 
 def first(rows: Any) -> Any:

@@ -11,8 +11,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from siyu.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError
-from siyu.core.permissions import LOCAL
+from siyu.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError, listing
+from siyu.core.i18n import core as _
+from siyu.core.permissions import LOCAL, role_label
 from siyu.core.pii import _SEPARATORS, mask_phone, mask_phone_series, normalize_phone
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.like import ESCAPE as LIKE_ESCAPE
@@ -65,7 +66,8 @@ def parse_gender(value: Any) -> int:
     if key.endswith(".0"):
         key = key[:-2]
     if key not in GENDERS:
-        raise ValidationError(f"gender {value!r} is not one of 男/女/未知, male/female, 0/1/2")
+        raise ValidationError(_("gender {value!r} is not one of 男/女/未知, male/female, 0/1/2",
+                                value=value))
     return GENDERS[key]
 
 
@@ -83,7 +85,7 @@ def phone_term(term: str) -> str | None:
 
 
 def phone_condition(phone: sa.ColumnElement, term: str, *, full_access: bool,
-                    who: str = "this role") -> sa.ColumnElement[bool] | None:
+                    who: str | None = None) -> sa.ColumnElement[bool] | None:
     """The condition a phone-like ``term`` (see :func:`phone_term`) puts on ``phone``.
 
     Everyone may search by what a masked phone shows: the last four digits (``0001``: the
@@ -91,6 +93,7 @@ def phone_condition(phone: sa.ColumnElement, term: str, *, full_access: bool,
     (``pii.view``) may search by other digits: the full number or any run of 4 or more.
     Fewer than four digits never match phones (names and remarks still do).
 
+    :param who: who searches, for the refusal (default: "this role").
     :return: the condition, or ``None`` when the term does not search phones.
     :raises PermissionDenied: without ``full_access``, a term that would probe hidden digits
         (otherwise 10,000 searches would reveal any masked number).
@@ -113,9 +116,9 @@ def phone_condition(phone: sa.ColumnElement, term: str, *, full_access: bool,
     elif full_access:
         return None  # stars that are not the masked form: no phone matches that
     raise PermissionDenied(
-        f"{who} may search phone numbers only by their last four digits (e.g. 0001) or as "
-        f"shown masked (e.g. 138****0001); searching other digits needs the pii.view "
-        f"permission")
+        _("{who} may search phone numbers only by their last four digits (e.g. 0001) or as "
+          "shown masked (e.g. 138****0001); searching other digits needs the pii.view "
+          "permission", who=who or _("this role")))
 
 
 def _audited_term(term: str) -> str:
@@ -130,7 +133,7 @@ def _audited_term(term: str) -> str:
 def split_tag_name(full: str) -> tuple[str, str]:
     """``"渠道/抖音"`` → ``("渠道", "抖音")``; a bare name belongs to group ``"默认"``."""
     if "/" in full:
-        group, _, name = full.partition("/")
+        group, _sep, name = full.partition("/")
         return group.strip(), name.strip()
     return "默认", full.strip()
 
@@ -195,7 +198,7 @@ class ContactsService(Service):
         """
         self.ws.principal.require("data.write")
         if by not in ("customer", "staff"):
-            raise ValidationError(f"removed by {by!r}: use 'customer' or 'staff'")
+            raise ValidationError(_("removed by {by!r}: use 'customer' or 'staff'", by=by))
         with self._tx(session) as s:
             row = self._find(s, contact)
             if row.removed_at is not None:
@@ -237,8 +240,9 @@ class ContactsService(Service):
                    "source_channel", "remark", "added_at", "member_id"}
         unknown = set(fields) - allowed
         if unknown:
-            raise ValidationError(f"unknown contact field(s) {', '.join(sorted(unknown))}; "
-                                  f"use {', '.join(sorted(allowed))}")
+            raise ValidationError(_("unknown contact field(s) {unknown}; use {allowed}",
+                                    unknown=listing(sorted(unknown)),
+                                    allowed=listing(sorted(allowed))))
         values = dict(fields)
         if "phone" in values:
             values["phone"] = normalize_phone(values["phone"])
@@ -274,7 +278,7 @@ class ContactsService(Service):
         else:
             row = s.exec(select(Contact).where(Contact.external_userid == contact)).first()
         if row is None:
-            raise NotFound(f"unknown contact {contact!r}")
+            raise NotFound(_("unknown contact {contact!r}", contact=contact))
         return row
 
     def query(self, **filters: Any) -> sa.Select:
@@ -372,7 +376,8 @@ class ContactsService(Service):
         try:
             if phone is not None:
                 condition = phone_condition(c.phone, phone, full_access=principal.can("pii.view"),
-                                            who=f"{principal.name} ({principal.role})")
+                                            who=_("{user} ({role})", user=principal.name,
+                                                  role=role_label(principal.role)))
                 if condition is not None:
                     clauses.append(condition)
         except PermissionDenied:
@@ -404,9 +409,10 @@ class ContactsService(Service):
         if oldest is None:
             return
         wait = max(1.0, (oldest + SEARCH_WINDOW - now).total_seconds())
-        raise RateLimited(f"too many contact searches: {self.ws.principal.name} ran "
-                          f"{SEARCHES_PER_MINUTE} in the last minute; try again in "
-                          f"{math.ceil(wait)} s", retry_after=wait)
+        raise RateLimited(_("too many contact searches: {user} ran {limit} in the last "
+                            "minute; try again in {seconds} s", user=self.ws.principal.name,
+                            limit=SEARCHES_PER_MINUTE, seconds=math.ceil(wait)),
+                          retry_after=wait)
 
     def _tag_id(self, full: str) -> int:
         group, name = split_tag_name(full)
@@ -415,7 +421,7 @@ class ContactsService(Service):
                 sa.select(Tag.id).join(TagGroup, Tag.group_id == TagGroup.id)
                 .where(TagGroup.name == group, Tag.name == name)).scalar()
         if tag_id is None:
-            raise NotFound(f"unknown tag {full!r}; create it with ws.tags.create()")
+            raise NotFound(_("unknown tag {tag!r}; create it with ws.tags.create()", tag=full))
         return tag_id
 
     def count(self, **filters: Any) -> int:
@@ -443,8 +449,8 @@ class ContactsService(Service):
         wanted = list(columns or DEFAULT_COLUMNS)
         bad = [name for name in wanted + [order_by] if name not in DEFAULT_COLUMNS]
         if bad:
-            raise ValidationError(f"unknown contact column(s) {', '.join(bad)}; choose from "
-                                  f"{', '.join(DEFAULT_COLUMNS)}")
+            raise ValidationError(_("unknown contact column(s) {bad}; choose from {columns}",
+                                    bad=listing(bad), columns=listing(DEFAULT_COLUMNS)))
         sub = self.query(**filters).subquery()
         order_col = sub.c[order_by]
         query = (sa.select(*[sub.c[name] for name in wanted])

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import core as _
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.dialect import insert_for
 from siyu.storage.like import glob
@@ -34,7 +35,7 @@ class EventsService(Service):
         :return: ``True`` when stored, ``False`` when it was a replay.
         """
         if not kind or not dedupe_key:
-            raise ValidationError("an event needs a kind and a dedupe_key")
+            raise ValidationError(_("an event needs a kind and a dedupe_key"))
         row = {"kind": kind, "dedupe_key": dedupe_key[:255], "contact_id": contact_id,
                "occurred_at": as_utc(occurred_at, self.ws.timezone) or utcnow(),
                "source": source, "payload": payload}

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from siyu.core.errors import ConfigError, NotFound, ValidationError
+from siyu.core.errors import ConfigError, NotFound, ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.services.base import Service
 from siyu.storage.dialect import insert_for
 from siyu.storage.models import FOLLOW_DELETED_BY, Contact, ContactFollow, Setting, Staff
@@ -162,11 +163,12 @@ class FollowsService(Service):
                              .where(Setting.__table__.c.key == OWNER_RULE_SETTING)).scalar()
         rule = DEFAULT_OWNER_RULE if value in (None, "") else value
         if rule not in OWNER_RULES:
-            message = (f"setting {OWNER_RULE_SETTING} is {value!r}; use one of "
-                       f"{', '.join(OWNER_RULES)}")
             if strict:
-                raise ConfigError(message)
-            log.warning("%s (owners chosen by %r meanwhile)", message, DEFAULT_OWNER_RULE)
+                raise ConfigError(_("setting {key} is {value!r}; use one of {rules}",
+                                    key=OWNER_RULE_SETTING, value=value,
+                                    rules=listing(OWNER_RULES)))
+            log.warning("setting %s is %r; use one of %s (owners chosen by %r meanwhile)",
+                        OWNER_RULE_SETTING, value, ", ".join(OWNER_RULES), DEFAULT_OWNER_RULE)
             return DEFAULT_OWNER_RULE
         return rule
 
@@ -177,7 +179,8 @@ class FollowsService(Service):
         :raises ValidationError: an unknown rule.
         """
         if rule not in OWNER_RULES:
-            raise ValidationError(f"owner rule {rule!r} is not one of {', '.join(OWNER_RULES)}")
+            raise ValidationError(_("owner rule {rule!r} is not one of {rules}", rule=rule,
+                                    rules=listing(OWNER_RULES)))
         self.ws.settings.set(OWNER_RULE_SETTING, rule)
         return self.recompute_owners() if apply else 0
 
@@ -255,8 +258,8 @@ class FollowsService(Service):
             return staff
         staff_id = conn.execute(sa.select(S.c.id).where(S.c.userid == staff)).scalar()
         if staff_id is None:
-            raise NotFound(f"unknown staff member {staff!r}; add them first "
-                           f"(ws.staff.upsert)")
+            raise NotFound(_("unknown staff member {staff!r}; add them first "
+                             "(ws.staff.upsert)", staff=staff))
         return staff_id
 
     @staticmethod
@@ -330,8 +333,8 @@ class FollowsService(Service):
         """
         self.ws.principal.require("data.write")
         if by not in FOLLOW_DELETED_BY:
-            raise ValidationError(f"follow deleted by {by!r}: use one of "
-                                  f"{', '.join(FOLLOW_DELETED_BY)}")
+            raise ValidationError(_("follow deleted by {by!r}: use one of {choices}", by=by,
+                                    choices=listing(FOLLOW_DELETED_BY)))
         with self._tx(session) as s:
             conn = s.connection()
             staff_id = self._staff_id(conn, staff)
@@ -395,10 +398,10 @@ class FollowsService(Service):
                 .where(F.c.contact_id == row.id, F.c.deleted_at.is_(None))).all())
             name = row.external_userid or row.id
             if staff not in follows:
-                following = ", ".join(sorted(follows)) or "nobody"
                 raise ValidationError(
-                    f"staff member {staff!r} is not a friend of contact {name!r}, so cannot "
-                    f"own it; contact {name!r} follows: {following}")
+                    _("staff member {staff!r} is not a friend of contact {contact!r}, so "
+                      "cannot own it; contact {contact!r} follows: {following}", staff=staff,
+                      contact=name, following=listing(sorted(follows)) or _("nobody")))
             was = conn.execute(sa.select(S.c.userid).where(S.c.id == row.owner_id)).scalar()
             conn.execute(F.update().where(F.c.contact_id == row.id, F.c.id != follows[staff])
                          .values(owner_pinned_at=None))

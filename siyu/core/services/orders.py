@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from siyu.core import identity
-from siyu.core.errors import ValidationError
+from siyu.core.errors import ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.pii import mask_phone_series, normalize_phone
 from siyu.core.services.base import Service, as_utc
 from siyu.core.services.contacts import ContactsService
@@ -28,7 +29,8 @@ CHANGES = ("created", "updated", "unchanged")
 
 def _fen(value: Any, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(f"{name} {value!r} must be a non-negative integer number of fen")
+        raise ValidationError(_("{name} {value!r} must be a non-negative integer number of fen",
+                                name=name, value=value))
     return value
 
 
@@ -49,28 +51,29 @@ def settle(amount_fen: int, status: str = "paid", refunded_fen: int | None = Non
     """
     amount_fen = _fen(amount_fen, "amount_fen")
     if status not in ORDER_STATUSES:
-        raise ValidationError(f"order status {status!r} is not one of "
-                              f"{', '.join(ORDER_STATUSES)}")
+        raise ValidationError(_("order status {status!r} is not one of {statuses}",
+                                status=status, statuses=listing(ORDER_STATUSES)))
     if refunded_fen is None:
         if status == "partially_refunded":
-            raise ValidationError("a partially refunded order needs refunded_fen (how many "
-                                  "fen came back)")
+            raise ValidationError(_("a partially refunded order needs refunded_fen (how many "
+                                    "fen came back)"))
         return status, amount_fen if status == "refunded" else 0
     refunded_fen = _fen(refunded_fen, "refunded_fen")
     if refunded_fen > amount_fen:
-        raise ValidationError(f"refunded_fen {refunded_fen} is more than the order's "
-                              f"amount_fen {amount_fen}")
+        raise ValidationError(_("refunded_fen {refunded} is more than the order's "
+                                "amount_fen {amount}", refunded=refunded_fen, amount=amount_fen))
     if status == "paid":
         if refunded_fen == 0:
             return "paid", 0
         return ("refunded" if refunded_fen == amount_fen else "partially_refunded"), refunded_fen
     if status == "partially_refunded" and not 0 < refunded_fen < amount_fen:
-        raise ValidationError(f"a partially refunded order needs 0 < refunded_fen < "
-                              f"amount_fen; got refunded_fen {refunded_fen} of {amount_fen}")
+        raise ValidationError(_("a partially refunded order needs 0 < refunded_fen < "
+                                "amount_fen; got refunded_fen {refunded} of {amount}",
+                                refunded=refunded_fen, amount=amount_fen))
     if status == "refunded" and refunded_fen != amount_fen:
-        raise ValidationError(f"a refunded order's refunded_fen is its whole amount_fen "
-                              f"{amount_fen}; got {refunded_fen} (status partially_refunded "
-                              f"for part of it)")
+        raise ValidationError(_("a refunded order's refunded_fen is its whole amount_fen "
+                                "{amount}; got {refunded} (status partially_refunded for part "
+                                "of it)", amount=amount_fen, refunded=refunded_fen))
     return status, refunded_fen
 
 
@@ -157,14 +160,14 @@ class OrdersService(Service):
         status, refunded_fen = settle(amount_fen, status, refunded_fen)
         external_id = str(external_id if external_id is not None else "").strip()
         if not external_id:
-            raise ValidationError("an order needs an external_id (the order number)")
+            raise ValidationError(_("an order needs an external_id (the order number)"))
         source = str(source if source is not None else "").strip()
         if not source:
-            raise ValidationError("an order needs a source (where its order number comes "
-                                  "from, e.g. 'tmall')")
+            raise ValidationError(_("an order needs a source (where its order number comes "
+                                    "from, e.g. 'tmall')"))
         paid = as_utc(paid_at, self.ws.timezone)
         if paid is None:
-            raise ValidationError("an order needs paid_at (when it was paid)")
+            raise ValidationError(_("an order needs paid_at (when it was paid)"))
         buyer = {"phone": normalize_phone(buyer_phone),
                  "unionid": identity.normalize("unionid", buyer_unionid),
                  "member_id": identity.normalize("member_id", member_id)}

@@ -21,6 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import core as _
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.models import PAID_STATUSES, Contact, Order
 
@@ -85,9 +86,9 @@ class ReportsService(Service):
         end = self._day(until, tz) if until is not None else today + timedelta(days=1)
         start = self._day(since, tz) if since is not None else end - timedelta(days=DEFAULT_DAYS)
         if start >= end:
-            raise ValidationError(f"the period starts on {start} but ends before it "
-                                  f"(until {end} is not included); give an earlier since "
-                                  f"or a later until")
+            raise ValidationError(_("the period starts on {start} but ends before it "
+                                    "(until {end} is not included); give an earlier since "
+                                    "or a later until", start=start, end=end))
         return start, end
 
     def _local_day(self, column: sa.ColumnElement, start: datetime, end: datetime,

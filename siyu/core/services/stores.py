@@ -6,7 +6,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import select
 
-from siyu.core.errors import NotFound, ValidationError
+from siyu.core.errors import NotFound, ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.services.base import Service
 from siyu.storage.models import Staff, Store
 
@@ -21,7 +22,7 @@ class StoresService(Service):
         self.ws.principal.require("data.write")
         code = (code or "").strip()
         if not code:
-            raise ValidationError("a store needs a code (e.g. SH001)")
+            raise ValidationError(_("a store needs a code (e.g. SH001)"))
         with self.ws.session() as s:
             store = s.exec(select(Store).where(Store.code == code)).first()
             if store is None:
@@ -42,7 +43,8 @@ class StoresService(Service):
         with self.ws.session() as s:
             store = s.exec(select(Store).where(Store.code == code)).first()
         if store is None:
-            raise NotFound(f"unknown store {code!r}; add it with ws.stores.upsert()")
+            raise NotFound(_("unknown store {code!r}; add it with ws.stores.upsert()",
+                             code=code))
         return store
 
     def list(self) -> list[Store]:
@@ -69,10 +71,10 @@ class StaffService(Service):
         self.ws.principal.require("data.write")
         userid = (userid or "").strip()
         if not userid:
-            raise ValidationError("a staff member needs a userid (their WeCom account)")
+            raise ValidationError(_("a staff member needs a userid (their WeCom account)"))
         if status not in STAFF_STATUSES:
-            raise ValidationError(f"unknown staff status {status!r}; one of "
-                                  f"{', '.join(STAFF_STATUSES)}")
+            raise ValidationError(_("unknown staff status {status!r}; one of {statuses}",
+                                    status=status, statuses=listing(STAFF_STATUSES)))
         store_id = self.ws.stores.get(store).id if store else None
         with self.ws.session() as s:
             staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
@@ -97,7 +99,8 @@ class StaffService(Service):
         with self.ws.session() as s:
             staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
         if staff is None:
-            raise NotFound(f"unknown staff member {userid!r}; add them with ws.staff.upsert()")
+            raise NotFound(_("unknown staff member {userid!r}; add them with "
+                             "ws.staff.upsert()", userid=userid))
         return staff
 
     def list(self, status: str | None = None) -> list[Staff]:

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from siyu.core.errors import NotFound, ValidationError
+from siyu.core.errors import NotFound, ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.services.base import Service
 from siyu.core.services.contacts import split_tag_name
 from siyu.storage.dialect import insert_for
@@ -34,9 +35,11 @@ class TagsService(Service):
         self.ws.principal.require("data.write")
         name = (name or "").strip()
         if not name or "/" in name:
-            raise ValidationError(f"tag group name {name!r} must be non-empty without '/'")
+            raise ValidationError(_("tag group name {name!r} must be non-empty without '/'",
+                                    name=name))
         if kind not in TAG_KINDS:
-            raise ValidationError(f"tag kind {kind!r} is not one of {', '.join(TAG_KINDS)}")
+            raise ValidationError(_("tag kind {kind!r} is not one of {kinds}", kind=kind,
+                                    kinds=listing(TAG_KINDS)))
         query = select(TagGroup).where(TagGroup.name == name)
         try:
             with self.ws.session() as s:
@@ -58,7 +61,7 @@ class TagsService(Service):
         """Create tag ``"group/name"`` (and its group when needed); returns the tag."""
         group_name, name = split_tag_name(full_name)
         if not name:
-            raise ValidationError(f"tag {full_name!r} has no name after the group")
+            raise ValidationError(_("tag {tag!r} has no name after the group", tag=full_name))
         group = self.create_group(group_name, kind=kind, source=source)
         query = select(Tag).where(Tag.group_id == group.id, Tag.name == name)
         try:
@@ -122,8 +125,8 @@ class TagsService(Service):
                     sa.select(Tag.id).join(TagGroup, Tag.group_id == TagGroup.id)
                     .where(TagGroup.name == group, Tag.name == name)).scalar()
                 if tag_id is None and not create:
-                    raise NotFound(f"unknown tag {full!r}; create it first "
-                                   f"(ws.tags.create({full!r}) or the Tags page)")
+                    raise NotFound(_("unknown tag {tag!r}; create it first "
+                                     "(ws.tags.create({tag!r}) or the Tags page)", tag=full))
                 ids[full] = tag_id
         for full, tag_id in ids.items():
             if tag_id is None:
@@ -149,9 +152,11 @@ class TagsService(Service):
                     .where(Contact.external_userid.in_(chunk))).all())
         missing += [c for c in strs if c not in by_ext]
         if missing:
-            shown = ", ".join(map(repr, missing[:5]))
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-            raise NotFound(f"unknown contact(s) {shown}{more}; nothing was tagged")
+            shown = listing(map(repr, missing[:5]))
+            if len(missing) > 5:
+                raise NotFound(_("unknown contact(s) {shown} and {more} more; nothing was "
+                                 "tagged", shown=shown, more=len(missing) - 5))
+            raise NotFound(_("unknown contact(s) {shown}; nothing was tagged", shown=shown))
         return sorted(found | set(by_ext.values()))
 
     def tag(self, contacts: Iterable[int | str], tags: Iterable[str], *,

@@ -12,10 +12,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from siyu.core.errors import NotFound, RateLimited, ValidationError
+from siyu.core.errors import NotFound, RateLimited, ValidationError, listing
+from siyu.core.i18n import core as _
 from siyu.core.passwords import DUMMY_HASH, hash_password, verify_password
 from siyu.core.permissions import ROLES, Principal
-from siyu.core.services.base import Service, as_utc
+from siyu.core.services.base import Service, as_utc, checked_language
 from siyu.storage.like import glob
 from siyu.storage.models import AuditLog, ConsoleSession, User
 from siyu.storage.types import utcnow
@@ -36,8 +37,8 @@ def _token_hash(token: str) -> str:
 
 def _locked(remaining: timedelta) -> RateLimited:
     minutes = max(1, math.ceil(remaining.total_seconds() / 60))
-    return RateLimited(f"too many failed sign-ins; this account is locked for {minutes} more "
-                       f"minute(s)", retry_after=remaining.total_seconds())
+    return RateLimited(_("too many failed sign-ins; this account is locked for {minutes} more "
+                         "minute(s)", minutes=minutes), retry_after=remaining.total_seconds())
 
 
 class UsersService(Service):
@@ -51,15 +52,15 @@ class UsersService(Service):
         self.ws.principal.require("users.manage")
         name = (name or "").strip()
         if not name or len(name) > 100:
-            raise ValidationError("a user name must be 1 to 100 characters")
+            raise ValidationError(_("a user name must be 1 to 100 characters"))
         if name.lower() in RESERVED_NAMES:
-            raise ValidationError(f"the user name {name!r} is reserved (the console and the "
-                                  f"command line use it); choose another")
+            raise ValidationError(_("the user name {name!r} is reserved (the console and the "
+                                    "command line use it); choose another", name=name))
         self._check(role, password)
         with self.ws.session() as s:
             if s.exec(select(User).where(User.name == name)).first() is not None:
-                raise ValidationError(f"user {name!r} exists already; use `siyu user "
-                                      f"passwd` or `siyu user role` to change it")
+                raise ValidationError(_("user {name!r} exists already; use `siyu user "
+                                        "passwd` or `siyu user role` to change it", name=name))
             user = User(name=name, role=role, password_hash=hash_password(password))
             s.add(user)
             s.flush()
@@ -70,9 +71,11 @@ class UsersService(Service):
     @staticmethod
     def _check(role: str | None, password: str | None) -> None:
         if role is not None and role not in ROLES:
-            raise ValidationError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+            raise ValidationError(_("unknown role {role!r}; choose one of {roles}", role=role,
+                                    roles=listing(ROLES)))
         if password is not None and len(password) < MIN_PASSWORD:
-            raise ValidationError(f"a password needs at least {MIN_PASSWORD} characters")
+            raise ValidationError(_("a password needs at least {n} characters",
+                                    n=MIN_PASSWORD))
 
     def get(self, name: str) -> User:
         """The user called ``name``.
@@ -82,7 +85,7 @@ class UsersService(Service):
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
         if user is None:
-            raise NotFound(f"unknown user {name!r}")
+            raise NotFound(_("unknown user {name!r}", name=name))
         return user
 
     def update(self, name: str, *, role: str | None = None, password: str | None = None,
@@ -93,7 +96,7 @@ class UsersService(Service):
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
             if user is None:
-                raise NotFound(f"unknown user {name!r}")
+                raise NotFound(_("unknown user {name!r}", name=name))
             changed: dict[str, Any] = {}
             if role is not None:
                 user.role = changed["role"] = role
@@ -173,7 +176,7 @@ class UsersService(Service):
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
             if user is None:
-                raise NotFound(f"unknown user {name!r}")
+                raise NotFound(_("unknown user {name!r}", name=name))
             user.locked_until, user.failed_logins = None, 0
             s.add(user)
         self.ws.audit("user.unlock", name)
@@ -243,20 +246,13 @@ class UsersService(Service):
         :raises ValidationError: for a language siyu does not ship.
         :raises NotFound: no such user.
         """
-        from siyu.core.i18n import normalize_language
-
         if self.ws.principal.name != name:
             self.ws.principal.require("users.manage")
-        code = None
-        if language:
-            try:
-                code = normalize_language(language)
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
+        code = checked_language(language) if language else None
         with self.ws.session() as s:
             user = s.exec(select(User).where(User.name == name)).first()
             if user is None:
-                raise NotFound(f"unknown user {name!r}")
+                raise NotFound(_("unknown user {name!r}", name=name))
             user.language = code
             s.add(user)
         self.ws.audit("user.language", name, {"language": code})
