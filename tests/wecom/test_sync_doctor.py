@@ -67,4 +67,4 @@ def test_settings_page_never_shows_secrets(wired):
     assert all(w.value == "" for w in page.secrets.values())
     page._check()
     assert isinstance(page.checks.value, pd.DataFrame)
-    assert set(page.checks.value["result"]) == {"ok"}
+    assert set(page.checks.value["Result"]) == {"Passed"}

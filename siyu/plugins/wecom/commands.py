@@ -14,9 +14,22 @@ from typing import Any
 
 from siyu.cli import seconds, whole_number
 from siyu.core.errors import ConfigError
+from siyu.core.i18n import translator
+
+_ = translator("siyu.plugins.wecom")
 
 SETTABLE = ("corp_id", "agent_id", "secret", "token", "encoding_aes_key", "base_url",
             "callback_url", "welcome_text")
+#: What each ``siyu wecom config`` option sets.
+SETTING_HELP = {"corp_id": _.lazy("the corp's CorpID (企业ID)"),
+                "agent_id": _.lazy("the app's AgentID (digits)"),
+                "secret": _.lazy("the app's secret (write-only)"),
+                "token": _.lazy("the callback Token (write-only)"),
+                "encoding_aes_key": _.lazy("the callback EncodingAESKey (write-only)"),
+                "base_url": _.lazy("the API's address (default: WeCom's)"),
+                "callback_url": _.lazy("this server's public callback address, ending in "
+                                       "/wecom/callback"),
+                "welcome_text": _.lazy("the default welcome message for new customers")}
 #: Calls a minute WeCom allows per API; sync may not plan more.
 WECOM_PER_MINUTE = 10_000
 
@@ -24,29 +37,31 @@ WECOM_PER_MINUTE = 10_000
 def _agent_id(text: str) -> str:
     """``--agent-id``: the app's AgentID, digits (empty clears it)."""
     if text.strip() and not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not an AgentID; WeCom shows the app's "
-                                         f"AgentID as digits, e.g. 1000002")
+        raise argparse.ArgumentTypeError(_("{text} is not an AgentID; WeCom shows the app's "
+                                           "AgentID as digits, e.g. 1000002",
+                                           text=repr(text)))
     return text.strip()
 
 
 def configure_wecom(parser: argparse.ArgumentParser) -> None:
     """The options of ``siyu wecom``: its actions config, sync, process and status."""
     sub = parser.add_subparsers(dest="wecom_command", metavar="ACTION", required=True)
-    p = sub.add_parser("config", help="show or change the WeCom settings (secrets are "
-                                      "write-only)")
+    p = sub.add_parser("config", help=_("show or change the WeCom settings (secrets are "
+                                        "write-only)"))
     for name in SETTABLE:
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None,
-                       type=_agent_id if name == "agent_id" else str)
-    p = sub.add_parser("sync", help="pull staff, tags, customers and groups from WeCom")
+                       type=_agent_id if name == "agent_id" else str,
+                       help=str(SETTING_HELP[name]))
+    p = sub.add_parser("sync", help=_("pull staff, tags, customers and groups from WeCom"))
     p.add_argument("--restart", action="store_true",
-                   help="start over instead of resuming an interrupted sync")
+                   help=_("start over instead of resuming an interrupted sync"))
     p.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE), default=5000,
-                   help="most calls a minute per API (default 5000, half of WeCom's limit)")
-    p.add_argument("--no-progress", action="store_true")
-    p = sub.add_parser("process", help="apply stored callbacks that are still pending")
+                   help=_("most calls a minute per API (default 5000, half of WeCom's limit)"))
+    p.add_argument("--no-progress", action="store_true", help=_("do not show progress bars"))
+    p = sub.add_parser("process", help=_("apply stored callbacks that are still pending"))
     p.add_argument("--limit", type=whole_number(1), default=10000,
-                   help="most callbacks applied in this run (default 10000)")
-    sub.add_parser("status", help="callbacks received, pending and failed; the last sync")
+                   help=_("most callbacks applied in this run (default 10000)"))
+    sub.add_parser("status", help=_("callbacks received, pending and failed; the last sync"))
 
 
 def run_wecom(ws: Any, args: argparse.Namespace) -> int:
@@ -69,24 +84,37 @@ def run_wecom(ws: Any, args: argparse.Namespace) -> int:
         from siyu.plugins.wecom.processor import CallbackProcessor
 
         done = CallbackProcessor(ws).run_pending(limit=args.limit)
-        print(f"{done} callbacks applied")
+        print(_.ngettext("{n} callback applied", "{n} callbacks applied", done))
         return 0
-    from siyu.plugins.wecom.status import callback_counts
+    from siyu.plugins.wecom.status import (
+        callback_counts,
+        join_list,
+        last_sync,
+        show_time,
+        status_label,
+        sync_summary,
+    )
 
     counts = callback_counts(ws)
-    print("callbacks: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    last = ws.settings.get("wecom.sync.last") or {}
-    print(f"last sync: {last.get('at', 'never')} {last.get('summary', '')}".rstrip())
+    print(_("callbacks: {counts}",
+            counts=join_list(f"{status_label(k)} {v}" for k, v in counts.items())))
+    at, summary = last_sync(ws)
+    if at is None:
+        print(_("last sync: never"))
+    else:
+        print(_("last sync: {at} {summary}", at=show_time(at, ws.timezone),
+                summary=sync_summary(summary)).rstrip())
     return 0
 
 
 def _sync(ws: Any, args: argparse.Namespace) -> int:
     from siyu.plugins.wecom.service import wecom
+    from siyu.plugins.wecom.status import stage_label, sync_summary
     from siyu.plugins.wecom.sync import sync
 
     if not wecom(ws).config.api_ready:  # before sync stores where it starts
-        raise ConfigError("WeCom is not configured: set the corp id and app secret with "
-                          "`siyu wecom config --corp-id ID --secret SECRET`")
+        raise ConfigError(_("WeCom is not configured: set the corp id and app secret with "
+                            "`siyu wecom config --corp-id ID --secret SECRET`"))
 
     bars: dict[str, Any] = {}
     show = not args.no_progress and sys.stderr.isatty()
@@ -97,7 +125,7 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
         from tqdm.auto import tqdm
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, leave=True)
+            bar = bars[stage] = tqdm(total=total, desc=stage_label(stage), leave=True)
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -107,14 +135,14 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
     finally:
         for bar in bars.values():
             bar.close()
-    print(report.summary())
+    print(sync_summary(report))
     return 0
 
 
 def configure_doctor(parser: argparse.ArgumentParser) -> None:
     """The options of ``siyu doctor``."""
     parser.add_argument("--timeout", type=seconds, default=5.0,
-                        help="seconds to wait for each answer (default 5)")
+                        help=_("seconds to wait for each answer (default 5)"))
 
 
 def run_doctor(ws: Any, args: argparse.Namespace) -> int:
@@ -141,16 +169,18 @@ def _check_sandbox_options(args: argparse.Namespace) -> None:
     :raises ConfigError: naming the option and the values it takes.
     """
     if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port {args.port} is not a TCP port; give 1-65535, or 0 for "
-                          f"any free port")
+        raise ConfigError(_("--port {port} is not a TCP port; give 1-65535, or 0 for any free "
+                            "port", port=args.port))
     for option, value in (("--agent-id", args.agent_id), ("--rate-limit", args.rate_limit),
                           ("--group-capacity", args.group_capacity)):
         if value is not None and value < 1:
-            raise ConfigError(f"{option} {value} must be at least 1")
+            raise ConfigError(_("{option} {value} must be at least 1", option=option,
+                                value=value))
     for option, value in (("--latency", args.latency),
                           ("--revoke-tokens-after", args.revoke_tokens_after)):
         if value is not None and not (math.isfinite(value) and value >= 0):
-            raise ConfigError(f"{option} {value} must be a number of seconds, 0 or more")
+            raise ConfigError(_("{option} {value} must be a number of seconds, 0 or more",
+                                option=option, value=value))
 
 
 def run_sandbox(ws: Any, args: argparse.Namespace) -> int:
@@ -165,6 +195,7 @@ def run_sandbox(ws: Any, args: argparse.Namespace) -> int:
         # program, or privileged. That is the user's machine, not a bug.
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
             raise
-        raise ConfigError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}; choose "
-                          f"another --port (0 picks a free one)") from exc
+        raise ConfigError(_("cannot listen on 127.0.0.1:{port}: {reason}; choose another "
+                            "--port (0 picks a free one)", port=args.port,
+                            reason=exc.strerror)) from exc
 

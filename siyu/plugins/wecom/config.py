@@ -10,9 +10,12 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from siyu.core.errors import ConfigError, ValidationError
+from siyu.core.i18n import translator
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
+
+_ = translator("siyu.plugins.wecom")
 
 PREFIX = "wecom."
 SECRETS = ("secret", "encoding_aes_key", "token")
@@ -52,14 +55,15 @@ def load_config(ws: Workspace) -> WeComConfig:
 def validate(values: dict[str, Any]) -> None:
     """Check the shapes WeCom documents; raise :class:`ValidationError` naming the field."""
     if values.get("token") and not re.fullmatch(r"[A-Za-z0-9]{1,32}", values["token"]):
-        raise ValidationError("callback token must be 1-32 letters or digits")
+        raise ValidationError(_("callback token must be 1-32 letters or digits"))
     key = values.get("encoding_aes_key")
     if key and not re.fullmatch(r"[A-Za-z0-9]{43}", key):
-        raise ValidationError("EncodingAESKey must be exactly 43 letters or digits")
+        raise ValidationError(_("EncodingAESKey must be exactly 43 letters or digits"))
     for name in ("base_url", "callback_url"):
         url = values.get(name)
         if url and not re.match(r"^https?://", url):
-            raise ValidationError(f"{name} {url!r} must start with http:// or https://")
+            raise ValidationError(_("{name} {url} must start with http:// or https://",
+                                    name=name, url=repr(url)))
 
 
 def save_config(ws: Workspace, **values: Any) -> WeComConfig:
@@ -71,8 +75,8 @@ def save_config(ws: Workspace, **values: Any) -> WeComConfig:
     known = {f.name for f in fields(WeComConfig)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"unknown WeCom setting(s) {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(sorted(known))}")
+        raise ConfigError(_("unknown WeCom setting(s) {unknown}; known: {known}",
+                            unknown=", ".join(sorted(unknown)), known=", ".join(sorted(known))))
     validate(values)
     for name, value in values.items():
         if name in SECRETS and not value:
@@ -82,9 +86,10 @@ def save_config(ws: Workspace, **values: Any) -> WeComConfig:
 
 
 def public_config(ws: Workspace) -> dict[str, Any]:
-    """Settings safe to show: secrets appear only as ``set`` / ``not set``."""
+    """Settings safe to show: secrets appear only as ``set`` / ``not set`` (in the current
+    language)."""
     config = load_config(ws)
     shown = {f.name: getattr(config, f.name) for f in fields(WeComConfig)}
     for name in SECRETS:
-        shown[name] = "set" if shown[name] else "not set"
+        shown[name] = _("set") if shown[name] else _("not set")
     return shown

@@ -19,28 +19,59 @@ import httpx
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import translator
 from siyu.plugins.wecom.models import WeComCallback
 from siyu.plugins.wecom.service import wecom
+from siyu.plugins.wecom.status import join_list
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 
+_ = translator("siyu.plugins.wecom")
+
+#: The steps, by the id :attr:`Check.step` holds, as a reader names them.
+STEP_TITLES = {"settings": _.lazy("settings"), "access token": _.lazy("access token"),
+               "customer-contact permission": _.lazy("customer-contact permission"),
+               "callback crypto": _.lazy("callback crypto"),
+               "callback URL": _.lazy("callback URL"),
+               "callback rejections": _.lazy("callback rejections")}
+#: How each outcome is marked in ``siyu doctor``'s lines.
+MARKS = {True: _.lazy("ok"), False: _.lazy("FAIL"), None: _.lazy("skip")}
+#: How each outcome is named in the console's table.
+RESULTS = {True: _.lazy("Passed"), False: _.lazy("Failed"), None: _.lazy("Skipped")}
+
+
 @dataclass(frozen=True)
 class Check:
-    """One step's outcome: ``ok`` is True, False, or None (skipped)."""
+    """One step's outcome: ``ok`` is True, False, or None (skipped).
+
+    ``step`` is the step's id (English, stable: see :data:`STEP_TITLES`); ``detail`` and
+    ``fix`` are in the language of the run.
+    """
 
     step: str
     ok: bool | None
     detail: str
     fix: str = ""
 
+    @property
+    def title(self) -> str:
+        """The step as a reader names it, in the current language."""
+        title = STEP_TITLES.get(self.step)
+        return str(title) if title is not None else self.step
+
+    @property
+    def result(self) -> str:
+        """Passed, failed or skipped, in the current language."""
+        return str(RESULTS[self.ok])
+
     def line(self) -> str:
         """``[ok] step: detail`` / ``[FAIL] step: detail — fix: …``."""
-        mark = {True: "ok", False: "FAIL", None: "skip"}[self.ok]
-        fix = f" — fix: {self.fix}" if self.fix else ""
-        return f"[{mark}] {self.step}: {self.detail}{fix}"
+        text = _("[{mark}] {step}: {detail}", mark=MARKS[self.ok], step=self.title,
+                 detail=self.detail)
+        return _("{line} — fix: {fix}", line=text, fix=self.fix) if self.fix else text
 
 
 def envelope_fields(envelope: str) -> dict[str, str]:
@@ -59,34 +90,40 @@ def run_checks(ws: Workspace, *, timeout: float = 5.0) -> list[Check]:
     service.reload()
     config = service.config
     checks: list[Check] = []
-    missing = [name for name, value in (("corp id", config.corp_id), ("secret", config.secret),
-                                        ("callback token", config.token),
+    missing = [name for name, value in ((_("corp id"), config.corp_id),
+                                        (_("secret"), config.secret),
+                                        (_("callback token"), config.token),
                                         ("EncodingAESKey", config.encoding_aes_key))
                if not value]
-    checks.append(Check("settings", not missing,
-                        "all set" if not missing else f"missing: {', '.join(missing)}",
-                        "" if not missing else "fill them in on the WeCom settings page or "
-                                               "with `siyu wecom config`"))
+    if missing:
+        checks.append(Check("settings", False,
+                            _("missing: {names}", names=join_list(missing)),
+                            _("fill them in on the WeCom settings page or with "
+                              "`siyu wecom config`")))
+    else:
+        checks.append(Check("settings", True, _("all set")))
     token_ok = False
     if config.api_ready:
         try:
             service.client.access_token()
             token_ok = True
-            checks.append(Check("access token", True, f"fetched for corp {config.corp_id}"))
+            checks.append(Check("access token", True,
+                                _("fetched for corp {corp}", corp=config.corp_id)))
         except SiyuError as exc:
             checks.append(Check("access token", False, str(exc), _fix_of(exc)))
     else:
-        checks.append(Check("access token", None, "needs corp id and secret"))
+        checks.append(Check("access token", None, _("needs corp id and secret")))
     if token_ok:
         try:
             staff = service.client.get_follow_user_list()
             checks.append(Check("customer-contact permission", True,
-                                f"{len(staff)} members with customer contact"))
+                                _.ngettext("{n} member with customer contact",
+                                           "{n} members with customer contact", len(staff))))
         except SiyuError as exc:
             checks.append(Check("customer-contact permission", False, str(exc),
-                                _fix_of(exc) or "add this app to 客户联系 → 可调用接口的应用"))
+                                _fix_of(exc) or _("add this app to 客户联系 → 可调用接口的应用")))
     else:
-        checks.append(Check("customer-contact permission", None, "needs an access token"))
+        checks.append(Check("customer-contact permission", None, _("needs an access token")))
     if config.callback_ready:
         try:
             crypto = service.crypto
@@ -96,26 +133,32 @@ def run_checks(ws: Workspace, *, timeout: float = 5.0) -> list[Check]:
                                   f"<xml><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt>"
                                   f"</xml>")
             checks.append(Check("callback crypto", "<Check>siyu</Check>" in back,
-                                "encrypt → decrypt round trip"))
+                                _("encrypt → decrypt round trip")))
         except SiyuError as exc:
             checks.append(Check("callback crypto", False, str(exc),
-                                "copy the token and EncodingAESKey again from the app's "
-                                "API receive settings"))
+                                _("copy the token and EncodingAESKey again from the app's "
+                                  "API receive settings")))
     else:
-        checks.append(Check("callback crypto", None, "needs corp id, token and key"))
+        checks.append(Check("callback crypto", None, _("needs corp id, token and key")))
     checks.append(_check_callback_url(ws, config.callback_url, timeout))
     checks.append(_check_rejections(ws))
     return checks
 
 
 def _check_callback_url(ws: Workspace, url: str, timeout: float) -> Check:
+    """WeCom's URL verification against the recorded callback URL: reachable, answers the
+    encrypted echo within 1 s."""
+    from siyu.plugins.wecom.receiver import CALLBACK_PATH
+
     if not url:
-        return Check("callback URL", None, "no callback URL set",
-                     "set callback_url to this server's public /wecom/callback address")
+        return Check("callback URL", None, _("no callback URL set"),
+                     _("set callback_url to this server's public {path} address",
+                       path=CALLBACK_PATH))
     try:
         crypto = wecom(ws).crypto
     except SiyuError:
-        return Check("callback URL", None, "needs working callback crypto")
+        return Check("callback URL", None,
+                     _("{url}: needs working callback crypto", url=url))
     echo = f"siyu-doctor-{secrets.token_hex(4)}"
     encrypted = envelope_fields(crypto.encrypt(echo, nonce="doctor"))["Encrypt"]
     stamp = str(int(time.time()))
@@ -126,18 +169,25 @@ def _check_callback_url(ws: Workspace, url: str, timeout: float) -> Check:
         answer = httpx.get(url, params=params, timeout=timeout)
         took = time.monotonic() - started
     except httpx.HTTPError as exc:
-        return Check("callback URL", False, f"{url} unreachable: {exc}",
-                     "make the address reachable from the internet (WeCom calls it) and "
-                     "check `siyu serve` is running")
+        return Check("callback URL", False,
+                     _("{url} unreachable: {error}", url=url, error=str(exc) or
+                       type(exc).__name__),
+                     _("make the address reachable from the internet (WeCom calls it) and "
+                       "check `siyu serve` is running"))
     if answer.status_code != 200 or answer.text != echo:
         return Check("callback URL", False,
-                     f"{url} answered {answer.status_code} {answer.text[:80]!r}",
-                     "point the app's callback URL at siyu's /wecom/callback with the same "
-                     "token and key")
+                     _("{url} answered {status} {text}", url=url, status=answer.status_code,
+                       text=repr(answer.text[:80])),
+                     _("point the app's callback URL at siyu's {path} with the same token "
+                       "and key", path=CALLBACK_PATH))
     if took > 1.0:
-        return Check("callback URL", False, f"answered correctly but took {took:.1f} s",
-                     "WeCom needs the verification answered within 1 s")
-    return Check("callback URL", True, f"{url} verified in {took * 1000:.0f} ms")
+        seconds = round(took, 1)
+        return Check("callback URL", False,
+                     _("{url} answered correctly but took {seconds} s", url=url,
+                       seconds=seconds),
+                     _("WeCom needs the verification answered within 1 s"))
+    return Check("callback URL", True,
+                 _("{url} verified in {ms} ms", url=url, ms=round(took * 1000)))
 
 
 #: Refusals older than this say nothing about the current set-up.
@@ -152,12 +202,14 @@ def _check_rejections(ws: Workspace) -> Check:
 
     rows = wecom(ws).rejections()
     if not rows:
-        return Check("callback rejections", True, "none recorded")
+        return Check("callback rejections", True, _("none recorded"))
     latest = rows[0]
     when = latest.last_at.astimezone(ws.timezone).strftime("%Y-%m-%d %H:%M")
-    detail = (f"{sum(r.total for r in rows)} refused "
-              f"({', '.join(f'{r.reason} {r.total}' for r in rows)}); latest: "
-              f"{latest.reason} at {when} from {latest.sample_ip} ({latest.sample_detail})")
+    detail = _("{total} refused ({reasons}); latest: {reason} at {when} from {ip} ({sample})",
+               total=sum(r.total for r in rows),
+               reasons=join_list(f"{r.reason} {r.total}" for r in rows),
+               reason=latest.reason, when=when, ip=latest.sample_ip,
+               sample=latest.sample_detail)
     since = utcnow() - RECENT_REFUSALS
     setup = [r.last_at for r in rows if r.reason in SETUP_REASONS and r.last_at >= since]
     if not setup:
@@ -166,8 +218,10 @@ def _check_rejections(ws: Workspace) -> Check:
     with ws.engine.connect() as conn:
         accepted = conn.execute(sa.select(sa.func.max(table.c.received_at))).scalar()
     if accepted is not None and accepted > max(setup):
-        return Check("callback rejections", True, f"{detail}; callbacks accepted since")
-    return Check("callback rejections", False, f"{detail}; none accepted since",
-                 "if WeCom sent these, its callbacks are being lost: copy the token, "
-                 "EncodingAESKey and corp id again from the app's API receive settings and "
-                 "check this server's clock (NTP); requests from strangers can be ignored")
+        return Check("callback rejections", True,
+                     _("{detail}; callbacks accepted since", detail=detail))
+    return Check("callback rejections", False,
+                 _("{detail}; none accepted since", detail=detail),
+                 _("if WeCom sent these, its callbacks are being lost: copy the token, "
+                   "EncodingAESKey and corp id again from the app's API receive settings and "
+                   "check this server's clock (NTP); requests from strangers can be ignored"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from siyu.core.i18n import translator
 from siyu.core.plugins import hookimpl, notified_when
 from siyu.core.records import ModelSet, RouteSpec
 from siyu.plugins.wecom import models
@@ -18,6 +19,7 @@ from siyu.plugins.wecom.service import wecom
 from siyu.storage.models import Staff
 
 log = logging.getLogger("siyu.wecom")
+_ = translator("siyu.plugins.wecom")
 
 
 @hookimpl
@@ -90,11 +92,11 @@ def register_commands():
     from siyu.core.records import CommandSpec
 
     module = "siyu.plugins.wecom.commands"
-    return [CommandSpec("wecom", "WeCom: settings, sync, callbacks",
+    return [CommandSpec("wecom", _.lazy("WeCom: settings, sync, callbacks"),
                         f"{module}:configure_wecom", f"{module}:run_wecom"),
-            CommandSpec("doctor", "check the WeCom set-up step by step",
+            CommandSpec("doctor", _.lazy("check the WeCom set-up step by step"),
                         f"{module}:configure_doctor", f"{module}:run_doctor"),
-            CommandSpec("sandbox", "run the local WeCom-compatible sandbox",
+            CommandSpec("sandbox", _.lazy("run the local WeCom-compatible sandbox"),
                         f"{module}:configure_sandbox", f"{module}:run_sandbox")]
 
 
@@ -132,10 +134,11 @@ def register_pages(ws):
     from siyu.core.records import PageSpec
 
     # Import paths, not classes: the page module imports Panel, loaded on first build only.
-    return [PageSpec("wecom-settings", "WeCom settings",
+    return [PageSpec("wecom-settings", _.lazy("WeCom settings"),
                      "siyu.plugins.wecom.pages:WeComSettingsPage", icon="settings",
                      permission="settings.write", order=70),
-            PageSpec("wecom-sync", "WeCom sync", "siyu.plugins.wecom.pages:WeComSyncPage",
+            PageSpec("wecom-sync", _.lazy("WeCom sync"),
+                     "siyu.plugins.wecom.pages:WeComSyncPage",
                      icon="refresh", permission="data.write", order=60)]
 
 

@@ -3,6 +3,7 @@
 =====================================  =========================================================
 ``GET  /sandbox/world``                 summary: corp id, staff, codes, groups, counts, clock
 ``GET|POST /sandbox/scan``              ``{config_id, customer?, name?}`` — someone scans a code
+``GET  /sandbox/scans/<id>``            what a scan led to, as a page (or JSON); see below
 ``POST /sandbox/people/<action>``       any simulated action, JSON body = its keyword arguments
 ``GET|POST /sandbox/clock``             ``{"advance": seconds}`` or ``{"set": timestamp}``
 ``GET|POST /sandbox/faults``            read or set fault knobs; ``{"revoke_tokens": true}``
@@ -13,12 +14,18 @@
 =====================================  =========================================================
 
 Errors are ``{"error": "…"}`` with HTTP 400 (bad request) or 404 (unknown thing).
+
+A person who opens the scan link in a browser (``Accept: text/html``, or ``?format=html``)
+is sent on (303) to ``/sandbox/scans/<id>``, a page saying in words what the scan did (see
+:mod:`~siyu.plugins.wecom.sandbox.scans`); programs keep getting the outcome as JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +33,14 @@ import segno
 import tornado.web
 from tornado.ioloop import IOLoop
 
+from siyu.core.i18n import translator, use_language
+from siyu.plugins.wecom.sandbox import scans
 from siyu.plugins.wecom.sandbox.errors import SandboxError
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.plugins.wecom.sandbox.server import Sandbox
+
+_ = translator("siyu.plugins.wecom")
 
 #: Actions reachable through ``/sandbox/people/<action>`` (names of :class:`People` methods).
 ACTIONS = ("scan_contact_way", "scan_join_way", "quit_group", "customer_deletes_staff",
@@ -89,18 +100,87 @@ class WorldHandler(AdminHandler):
 
 
 class ScanHandler(AdminHandler):
+    """``/sandbox/scan``: someone scans a code. JSON for programs; a person's browser is
+    sent on to the scan's page."""
+
     async def get(self) -> None:
         await self.post()
 
     async def post(self) -> None:
         args = self.args()
+        fmt = args.pop("format", None)
+        page = scans.wants_html(self.request.headers.get("Accept"), fmt)
         if "config_id" not in args:
-            self.reply({"error": "config_id is required"}, 400)
+            if page:
+                with use_language(self.language()):
+                    message = _("The link has no config_id: which code was scanned?")
+                self.page(scans.render_error(message, self.language()), 400)
+            else:
+                self.reply({"error": "config_id is required"}, 400)
             return
         kind = ("scan_join_way" if args["config_id"] in self.sandbox.world.join_ways
                 else "scan_contact_way")
-        await self.act(kind, {k: args[k] for k in ("config_id", "customer", "name")
-                              if k in args})
+        kwargs = {k: args[k] for k in ("config_id", "customer", "name") if k in args}
+        if not page:
+            await self.act(kind, kwargs)
+            return
+        func = getattr(self.sandbox.people, kind)
+        try:
+            outcome = await IOLoop.current().run_in_executor(None, lambda: func(**kwargs))
+        except SandboxError as exc:
+            self.page(scans.render_error(str(exc), self.language()), 400)
+            return
+        scan = self.sandbox.scans.add(str(args["config_id"]), outcome)
+        # a page asked for by ?format=html stays a page whatever the client accepts
+        self.redirect(scans.scan_page_path(scan) + ("?format=html" if fmt else ""), status=303)
+
+    def language(self) -> str:
+        """The language of the pages this sandbox shows people."""
+        return self.sandbox.page_language()
+
+    def page(self, document: str, status: int = 200) -> None:
+        """Answer with the HTML ``document`` (never cached: a scan page changes)."""
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(document)
+
+
+class ScanPageHandler(ScanHandler):
+    """``/sandbox/scans/<id>``: what a scan led to. Waits up to ``?wait=`` seconds (default
+    :data:`~siyu.plugins.wecom.sandbox.scans.WAIT_S`, at most 10) for the console's answer."""
+
+    async def post(self, scan_id: str = "") -> None:  # type: ignore[override]
+        self.reply({"error": "use GET"}, 405)
+
+    async def get(self, scan_id: str = "") -> None:  # type: ignore[override]
+        page = scans.wants_html(self.request.headers.get("Accept"),
+                                self.get_query_argument("format", None))
+        scan = self.sandbox.scans.get(scan_id)
+        if scan is None:
+            if page:
+                with use_language(self.language()):
+                    message = _("This scan is not known (any more): the sandbox remembers "
+                                "the last {n} scans until it stops.", n=scans.KEEP)
+                self.page(scans.render_error(message, self.language()), 404)
+            else:
+                self.reply({"error": f"no scan {scan_id!r} (the sandbox keeps the last "
+                                     f"{scans.KEEP})"}, 404)
+            return
+        try:
+            wait = min(max(float(self.get_query_argument("wait", str(scans.WAIT_S))), 0.0),
+                       10.0)
+        except ValueError:
+            wait = scans.WAIT_S
+        deadline = time.monotonic() + wait
+        found = scans.report(self.sandbox, scan)
+        while not found.done and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            found = scans.report(self.sandbox, scan)
+        if page:
+            self.page(scans.render(found, self.language()))
+        else:
+            self.reply(found.as_dict())
 
 
 class PeopleHandler(AdminHandler):
@@ -186,6 +266,7 @@ def control_routes(sandbox: Sandbox) -> list[tuple[str, type, dict]]:
     kwargs = {"sandbox": sandbox}
     return [(r"/sandbox/world", WorldHandler, kwargs),
             (r"/sandbox/scan", ScanHandler, kwargs),
+            (r"/sandbox/scans/(\w+)", ScanPageHandler, kwargs),
             (r"/sandbox/people/(\w+)", PeopleHandler, kwargs),
             (r"/sandbox/clock", ClockHandler, kwargs),
             (r"/sandbox/faults", FaultsHandler, kwargs),

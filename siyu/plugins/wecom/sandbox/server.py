@@ -28,12 +28,14 @@ import tornado.httpserver
 import tornado.netutil
 
 from siyu.core.errors import ConfigError
+from siyu.core.i18n import current_language, translator
 from siyu.plugins.wecom.sandbox.api import make_app
 from siyu.plugins.wecom.sandbox.callbacks import CallbackRecord, Callbacks
 from siyu.plugins.wecom.sandbox.clock import Clock
 from siyu.plugins.wecom.sandbox.faults import Faults
 from siyu.plugins.wecom.sandbox.model import Corp, Delivery, Limits
 from siyu.plugins.wecom.sandbox.people import People
+from siyu.plugins.wecom.sandbox.scans import ScanLog
 from siyu.plugins.wecom.sandbox.seed import populate
 from siyu.plugins.wecom.sandbox.world import RECEIVE_CAPS, World
 
@@ -41,6 +43,10 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8990
 DEFAULT_AGENT_ID = 1000002
 ALNUM = string.ascii_letters + string.digits
+#: The console's callback route (a sandbox posting there is wired to a siyu console).
+CONSOLE_CALLBACK_PATH = "/wecom/callback"
+
+_ = translator("siyu.plugins.wecom")
 
 
 def _random(alphabet: str, length: int) -> str:
@@ -49,7 +55,8 @@ def _random(alphabet: str, length: int) -> str:
 
 def _check(name: str, value: str, pattern: str, hint: str) -> str:
     if not re.fullmatch(pattern, value):
-        raise ConfigError(f"{name} {value!r} is not valid: {hint}")
+        raise ConfigError(_("{name} {value} is not valid: {hint}", name=name,
+                            value=repr(value), hint=hint))
     return value
 
 
@@ -66,6 +73,11 @@ class Sandbox:
     :param clock: the sandbox clock (real time when omitted).
     :param limits: quotas and windows (documented values when omitted).
     :param populate_world: start with the small default world (else an empty corp).
+    :param console_url: the siyu console this sandbox serves (``http://host:port``): scan
+        pages link to its customers. When omitted, a callback URL ending in
+        ``/wecom/callback`` names it.
+    :param language: the language of the scan pages (the workspace's); the process's
+        current language when omitted.
     :raises ConfigError: for a malformed corp id, token or key.
     """
 
@@ -73,16 +85,18 @@ class Sandbox:
                  token: str | None = None, encoding_aes_key: str | None = None,
                  callback_url: str | None = None, seed: int = 0, clock: Clock | None = None,
                  *, agent_id: int = DEFAULT_AGENT_ID, limits: Limits | None = None,
-                 populate_world: bool = True):
+                 populate_world: bool = True, console_url: str | None = None,
+                 language: str | None = None):
         corp = Corp(
-            corp_id=_check("corp id", corp_id or "ww" + secrets.token_hex(8),
-                           r"[A-Za-z0-9]{1,64}", "use letters and digits"),
+            corp_id=_check(_("corp id"), corp_id or "ww" + secrets.token_hex(8),
+                           r"[A-Za-z0-9]{1,64}", _("use letters and digits")),
             agent_id=agent_id,
             secret=secret or _random(ALNUM + "-_", 43),
-            token=_check("callback token", token or _random(ALNUM, 32), r"[A-Za-z0-9]{1,32}",
-                         "WeCom tokens are 1-32 letters or digits"),
+            token=_check(_("callback token"), token or _random(ALNUM, 32),
+                         r"[A-Za-z0-9]{1,32}", _("WeCom tokens are 1-32 letters or digits")),
             encoding_aes_key=_check("EncodingAESKey", encoding_aes_key or _random(ALNUM, 43),
-                                    r"[A-Za-z0-9]{43}", "it must be 43 letters or digits"),
+                                    r"[A-Za-z0-9]{43}",
+                                    _("it must be 43 letters or digits")),
             callback_url=callback_url or None,
         )
         self.clock = clock or Clock()
@@ -92,6 +106,12 @@ class Sandbox:
         self.faults = Faults(self.world, seed=seed)
         self.callbacks = Callbacks(self.world, self.faults)
         self.people = People(self.world, self.callbacks)
+        #: The siyu console this sandbox serves (scan pages link to its customers).
+        self.console_url = console_url or None
+        #: The language of the scan pages (``None``: the process's current language).
+        self.language = language or None
+        #: Recent scans made through ``/sandbox/scan``, for their pages.
+        self.scans = ScanLog()
         self.port = 0
         self._requested_port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,6 +163,21 @@ class Sandbox:
         """Post callbacks to ``url`` from now on (``None`` stops posting)."""
         with self.world.lock:
             self.world.corp.callback_url = url or None
+
+    @property
+    def console_base_url(self) -> str | None:
+        """The console's address: :attr:`console_url`, else the callback URL without
+        ``/wecom/callback`` when it ends so, else ``None``."""
+        if self.console_url:
+            return self.console_url.rstrip("/")
+        url = self.world.corp.callback_url or ""
+        if url.endswith(CONSOLE_CALLBACK_PATH):
+            return url[:-len(CONSOLE_CALLBACK_PATH)]
+        return None
+
+    def page_language(self) -> str:
+        """The language scan pages are shown in."""
+        return self.language or current_language()
 
     def verify_callback_url(self, url: str | None = None) -> dict[str, Any]:
         """Run WeCom's URL verification (GET with echostr) against the callback URL."""
@@ -226,40 +261,42 @@ class Sandbox:
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``siyu sandbox`` options to ``parser``; return it."""
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
-    corp = parser.add_argument_group("corp and app (random when omitted, printed at start)")
-    corp.add_argument("--corp-id", help="CorpID, e.g. ww0123456789abcdef")
+                        help=_("port on 127.0.0.1 (default {port}; 0 picks a free one)",
+                               port=DEFAULT_PORT))
+    corp = parser.add_argument_group(_("corp and app (random when omitted, printed at start)"))
+    corp.add_argument("--corp-id", help=_("CorpID, e.g. ww0123456789abcdef"))
     corp.add_argument("--agent-id", type=int, default=DEFAULT_AGENT_ID, help="AgentID")
-    corp.add_argument("--secret", help="app secret for gettoken")
-    corp.add_argument("--token", help="callback Token (letters/digits, at most 32)")
-    corp.add_argument("--encoding-aes-key", help="callback EncodingAESKey (43 letters/digits)")
-    corp.add_argument("--callback-url", help="where to post encrypted callbacks")
-    corp.add_argument("--seed", type=int, default=0, help="seed of the default world (0)")
+    corp.add_argument("--secret", help=_("app secret for gettoken"))
+    corp.add_argument("--token", help=_("callback Token (letters/digits, at most 32)"))
+    corp.add_argument("--encoding-aes-key",
+                      help=_("callback EncodingAESKey (43 letters/digits)"))
+    corp.add_argument("--callback-url", help=_("where to post encrypted callbacks"))
+    corp.add_argument("--seed", type=int, default=0, help=_("seed of the default world (0)"))
     corp.add_argument("--verify-callback", action="store_true",
-                      help="run WeCom's URL verification against --callback-url at start")
+                      help=_("run WeCom's URL verification against --callback-url at start"))
     parser.add_argument("--quiet", action="store_true",
-                        help="do not log each request and callback")
-    limits = parser.add_argument_group("limits")
+                        help=_("do not log each request and callback"))
+    limits = parser.add_argument_group(_("limits"))
     limits.add_argument("--rate-limit", type=int, metavar="N",
-                        help="calls per API per minute (documented: 10000)")
+                        help=_("calls per API per minute (documented: 10000)"))
     limits.add_argument("--receive-cap", choices=RECEIVE_CAPS, default="month",
-                        help="mass messages a customer may receive: per month (as many as "
-                             "days), week (7) or day (1)")
+                        help=_("mass messages a customer may receive: per month (as many as "
+                               "days), week (7) or day (1)"))
     limits.add_argument("--group-capacity", type=int, default=200,
-                        help="members per customer group before join ways move on (200)")
-    faults = parser.add_argument_group("faults")
+                        help=_("members per customer group before join ways move on (200)"))
+    faults = parser.add_argument_group(_("faults"))
     faults.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
-                        help="delay added to every API answer")
+                        help=_("delay added to every API answer"))
     faults.add_argument("--error-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of API calls answered with HTTP 503")
+                        help=_("fraction of API calls answered with HTTP 503"))
     faults.add_argument("--drop-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of API connections closed without an answer")
+                        help=_("fraction of API connections closed without an answer"))
     faults.add_argument("--busy-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of API calls answered errcode -1 (system busy)")
+                        help=_("fraction of API calls answered errcode -1 (system busy)"))
     faults.add_argument("--revoke-tokens-after", type=float, metavar="SECONDS",
-                        help="access tokens stop working this long after they were issued")
+                        help=_("access tokens stop working this long after they were issued"))
     faults.add_argument("--duplicate-rate", type=float, default=0.0, metavar="FRACTION",
-                        help="fraction of callbacks posted twice")
+                        help=_("fraction of callbacks posted twice"))
     return parser
 
 
@@ -284,18 +321,27 @@ def build(args: argparse.Namespace) -> Sandbox:
 
 
 def describe(sandbox: Sandbox) -> str:
+    """The settings a client and a callback receiver need, one per line."""
     corp = sandbox.world.corp
-    return "\n".join([
-        f"WeCom sandbox serving {sandbox.base_url}/cgi-bin/ "
-        f"(admin: {sandbox.base_url}/sandbox/world)",
-        f"  corp id:          {corp.corp_id}",
-        f"  agent id:         {corp.agent_id}",
-        f"  app secret:       {corp.secret}",
-        f"  callback token:   {corp.token}",
-        f"  EncodingAESKey:   {corp.encoding_aes_key}",
-        f"  callback URL:     {corp.callback_url or '(none: callbacks are recorded only)'}",
-        f"  seed:             {sandbox.world.seed}",
-    ])
+    rows = [(_("corp id"), corp.corp_id), (_("agent id"), str(corp.agent_id)),
+            (_("app secret"), corp.secret), (_("callback token"), corp.token),
+            ("EncodingAESKey", corp.encoding_aes_key),
+            (_("callback URL"),
+             corp.callback_url or _("(none: callbacks are recorded only)")),
+            (_("seed"), str(sandbox.world.seed))]
+    width = max(_display_width(label) for label, _value in rows) + 2
+    api, admin = sandbox.base_url + "/cgi-bin/", sandbox.base_url + "/sandbox/world"
+    lines = [_("WeCom sandbox serving {api} (admin: {admin})", api=api, admin=admin)]
+    lines += [f"  {label}:{' ' * (width - _display_width(label))}{value}"
+              for label, value in rows]
+    return "\n".join(lines)
+
+
+def _display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (CJK characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -311,9 +357,10 @@ def run(args: argparse.Namespace) -> int:
         print(describe(sandbox), flush=True)
         if args.verify_callback:
             result = sandbox.verify_callback_url()
-            verdict = "passed" if result["ok"] else f"FAILED ({result['answer']!r})"
-            print(f"  URL verification: {verdict}", flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
+            verdict = (_("passed") if result["ok"]
+                       else _("FAILED ({answer})", answer=repr(result["answer"])))
+            print("  " + _("URL verification: {verdict}", verdict=verdict), flush=True)
+        print(_("Press Ctrl-C to stop."), flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -327,10 +374,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``siyu sandbox`` as a stand-alone entry point."""
     parser = configure(argparse.ArgumentParser(
         prog="siyu sandbox",
-        description="A local WeCom-compatible server for demos, rehearsals and plugin tests."))
+        description=_("A local WeCom-compatible server for demos, rehearsals and plugin "
+                      "tests.")))
     args = parser.parse_args(argv)
     try:
         return run(args)
     except ConfigError as exc:
-        print(f"siyu sandbox: error: {exc}", file=sys.stderr)
+        print(_("siyu sandbox: error: {error}", error=exc), file=sys.stderr)
         return 2

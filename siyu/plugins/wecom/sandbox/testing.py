@@ -7,7 +7,8 @@
         sandbox.people.scan_contact_way(config_id)   # → callback → on_contact_added
 
 The console (with the WeCom callback route) runs in a background thread; the sandbox posts
-its callbacks there.
+its callbacks there, and the workspace's WeCom settings record that callback URL (as
+``siyu demo`` does), so ``siyu doctor`` and the settings page see the wiring.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def wired_workspace(url: str, *, seed: int = 7, welcome_text: str = "欢迎来�
 
     :return: ``(ws, sandbox, console_url)``; everything is stopped on exit.
     """
+    from siyu.plugins.wecom.demo import wire_callbacks
+
     open_options.setdefault("load_entry_points", False)
     ws = siyu.open(url, **open_options)
     sandbox = Sandbox(seed=seed).start()
@@ -38,7 +41,7 @@ def wired_workspace(url: str, *, seed: int = 7, welcome_text: str = "欢迎来�
                     encoding_aes_key=sandbox.encoding_aes_key, base_url=sandbox.base_url,
                     welcome_text=welcome_text)
         with serve_in_background(ws, secret="sandbox-test") as console:
-            sandbox.set_callback_url(f"{console.url}/wecom/callback")
+            wire_callbacks(ws, sandbox, console.url)
             yield ws, sandbox, console.url
     finally:
         sandbox.stop()

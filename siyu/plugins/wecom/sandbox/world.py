@@ -18,7 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from siyu.plugins.wecom.sandbox.clock import Clock
-from siyu.plugins.wecom.sandbox.errors import ApiError
+from siyu.plugins.wecom.sandbox.errors import ApiError, SandboxError
 from siyu.plugins.wecom.sandbox.model import (
     AccessToken,
     ContactWay,
@@ -193,6 +193,35 @@ class World:
         if staff.resigned or not staff.contact_permission:
             raise ApiError(60011, f"userid {staff.userid!r} may not use customer contact")
         return staff
+
+    def department(self, name: str) -> int:
+        """The id of the department called ``name``, created under the root when new."""
+        with self.lock:
+            for dept_id, dept_name in self.departments.items():
+                if dept_name == name:
+                    return dept_id
+            dept_id = max(self.departments, default=1) + 1
+            self.departments[dept_id] = name
+            return dept_id
+
+    def add_staff(self, userid: str, name: str, department: str | None = None) -> Staff:
+        """Add member ``userid`` called ``name``: activated, with 客户联系 permission, in the
+        department called ``department`` (created when new; the root when ``None``). A
+        member already there is renamed and moved instead.
+
+        :raises SandboxError: an empty userid or name.
+        """
+        userid, name = (userid or "").strip(), (name or "").strip()
+        if not userid or not name:
+            raise SandboxError("a member needs a userid and a name")
+        with self.lock:
+            dept = self.department(department) if department else 1
+            staff = self.staff.get(userid)
+            if staff is None:
+                staff = self.staff[userid] = Staff(userid, name, [dept])
+            else:
+                staff.name, staff.department = name, [dept]
+            return staff
 
     def expand_party(self, party: list[int]) -> list[str]:
         """Members of the given departments, in userid order."""
