@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as stdlib_html
 from datetime import timedelta
 
+import pandas as pd
 import panel as pn
 import pytest
 import sqlalchemy as sa
@@ -74,8 +75,13 @@ def render(page):
 
 
 def row(page, delivery_id):
-    """The deliveries table's row for ``delivery_id``."""
-    return page.table.value.set_index("id").loc[delivery_id]
+    """The deliveries table's row (as read, before formatting) for ``delivery_id``."""
+    return page.rows.set_index("id").loc[delivery_id]
+
+
+def shown_row(page, delivery_id):
+    """The deliveries table's row as shown, by its "ID" column."""
+    return page.table.value.set_index("ID").loc[str(delivery_id)]
 
 
 def flaky_id(ws, plugin) -> int:
@@ -105,7 +111,7 @@ def test_a_role_without_jobs_manage_is_refused(ws):
 def test_an_empty_workspace_says_so(ws):
     page = HooksPage(ws)
     assert page.table.value.empty and page.delivery.value is None
-    assert page.retry_button.disabled
+    assert page.retry_button.disabled and page.empty.visible and not page.summary.visible
     assert "does not run in this process" in page.dispatcher.object
     assert "No hook deliveries yet" in page.dispatcher.object
 
@@ -122,12 +128,15 @@ def test_a_failed_delivery_is_listed_first_with_its_error(failed, flaky):
         "failed", plugin, "on_contact_added")
     assert shown["error"] == "RuntimeError: boom"
     assert shown["subject"] == "contact:1" and shown["attempts"] == 1
-    assert shown["next_attempt"] == "" and shown["delivered_at"] == ""
-    assert page.table.value["status"].tolist() == ["failed"]  # default: failed and pending
-    assert page.indicators["failed"].value == 1
-    counts = page.summary.value.set_index(["plugin", "hook"])
-    assert counts.loc[(plugin, "on_contact_added"), "failed"] == 1
-    assert page.summary.value["plugin"].iloc[0] == plugin  # most failures first
+    assert pd.isna(shown["next_attempt"]) and pd.isna(shown["delivered_at"])
+    cells = shown_row(page, failed_id)
+    assert (cells["Status"], cells["Next attempt"], cells["Delivered at"]) == (
+        "Failed", "—", "—")
+    assert page.rows["status"].tolist() == ["failed"]  # default: failed and pending
+    assert page.totals["failed"] == 1
+    counts = page.summary.value.set_index(["Plugin", "Hook"])
+    assert counts.loc[(plugin, "on_contact_added"), "Failed"] == "1"
+    assert page.summary.value["Plugin"].iloc[0] == plugin  # most failures first
     assert page.delivery.value == failed_id and not page.retry_button.disabled
     assert "RuntimeError: boom" in page.detail.object
 
@@ -135,17 +144,17 @@ def test_a_failed_delivery_is_listed_first_with_its_error(failed, flaky):
 def test_the_filters_choose_status_and_plugin(failed, flaky):
     page = HooksPage(failed)
     everything = failed.hooks.df()
-    page.status_filter.value = "All"
-    statuses = page.table.value["status"].tolist()
+    page.status_filter.value = "all"
+    statuses = page.rows["status"].tolist()
     assert statuses[0] == "failed" and len(statuses) == len(everything)
     assert statuses == sorted(statuses, key=["failed", "pending", "done"].index)
-    page.status_filter.value = "Done"
-    assert set(page.table.value["status"]) == {"done"}
-    page.status_filter.value = "All"
+    page.status_filter.value = "done"
+    assert set(page.table.value["Status"]) == {"Delivered"}
+    page.status_filter.value = "all"
     plugin = name_of(failed, flaky)
-    page.summary.selection = [page.summary.value["plugin"].tolist().index(plugin)]
+    page.summary.selection = [page.summary_rows["plugin"].tolist().index(plugin)]
     assert page.source.value == f"{plugin}.on_contact_added"
-    assert page.table.value["plugin"].tolist() == [plugin]
+    assert page.table.value["Plugin"].tolist() == [plugin]
 
 
 def test_a_delivery_in_backoff_shows_its_error_and_next_attempt(hooks_ws, flaky):
@@ -153,10 +162,11 @@ def test_a_delivery_in_backoff_shows_its_error_and_next_attempt(hooks_ws, flaky)
     page = HooksPage(hooks_ws)
     shown = row(page, flaky_id(hooks_ws, flaky))
     assert shown["status"] == "pending" and shown["error"] == "RuntimeError: boom"
-    assert shown["next_attempt"] != ""
+    assert not pd.isna(shown["next_attempt"])
+    assert shown_row(page, flaky_id(hooks_ws, flaky))["Next attempt"] != "—"
     assert page.delivery.options == {}  # only failed ones are offered for a retry
     assert page.retry_button.disabled
-    assert page.indicators["pending"].value == 1
+    assert page.totals["pending"] == 1
 
 
 # -- actions --------------------------------------------------------------------------------
@@ -165,7 +175,7 @@ def test_retry_redelivers_and_marks_it_done(failed, flaky, notes):
     page = HooksPage(failed.as_user(OPERATOR))
     failed_id = flaky_id(failed, flaky)
     flaky.failing = False
-    page.table.selection = [page.table.value["id"].tolist().index(failed_id)]
+    page.table.selection = [page.rows["id"].tolist().index(failed_id)]
     assert page.delivery.value == failed_id
 
     page.retry_button.clicks += 1
@@ -175,9 +185,9 @@ def test_retry_redelivers_and_marks_it_done(failed, flaky, notes):
     assert notes.messages("success") == [
         f"delivery {failed_id} ({plugin}.on_contact_added) delivered"]
     assert failed.hooks.df(plugin=plugin)["status"].tolist() == ["done"]
-    assert page.table.value.empty and page.indicators["failed"].value == 0
+    assert page.table.value.empty and page.totals["failed"] == 0
     assert page.retry_button.disabled
-    assert f"Delivery {failed_id}</b> · done" in page.detail.object
+    assert f"Delivery {failed_id}</b> · Delivered" in page.detail.object
     audit = failed.audit_log.df(action="hook.*")
     assert audit[["actor", "action", "target"]].values.tolist() == [
         ["amy", "hook.retry", str(failed_id)]]
@@ -231,7 +241,7 @@ def test_deliver_due_now_runs_deliveries_that_came_due(hooks_ws, flaky, notes):
 
     assert notes.messages("success")[-1] == "ran 1 due delivery"
     assert flaky.calls == ["wm_1", "wm_1"]
-    assert page.table.value.empty and page.indicators["pending"].value == 0
+    assert page.table.value.empty and page.totals["pending"] == 0
     audit = hooks_ws.audit_log.df(action="hook.deliver")
     assert audit[["actor", "detail"]].values.tolist() == [["amy", {"ran": 1}]]
 

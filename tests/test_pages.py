@@ -82,13 +82,14 @@ def test_contacts_pager_shows_one_page_and_the_total(crowd):
     page = ContactsPage(crowd)
     render(page)
     assert page.pager.indicator.object == "Page 1 of 5 · 250 contacts"
-    assert page.table.value["id"].tolist() == list(range(1, 51))
+    assert page.rows["id"].tolist() == list(range(1, 51))
+    assert page.table.value["ID"].tolist() == [str(i) for i in range(1, 51)]
     assert page.pager.previous.disabled and not page.pager.next.disabled
     page.pager.next.clicks += 1
     page.pager.go(3)
     assert page.pager.indicator.object == "Page 3 of 5 · 250 contacts"
-    assert page.table.value["external_userid"].iloc[0] == "wm101"
-    assert len(page.table.value) == 50
+    assert page.table.value["External user ID"].iloc[0] == "wm101"
+    assert len(page.table.value) == 50 and page.rows["id"].iloc[0] == 101
     page.pager.go(99)
     assert page.pager.page == 5 and page.pager.next.disabled
 
@@ -98,7 +99,7 @@ def test_search_narrows_the_count_and_goes_back_to_page_one(crowd):
     page.pager.go(4)
     page.search.value = "客24"
     assert page.pager.text == "Page 1 of 1 · 10 contacts"
-    assert page.table.value["name"].tolist() == [f"客{i}" for i in range(240, 250)]
+    assert page.table.value["Customer name"].tolist() == [f"客{i}" for i in range(240, 250)]
 
 
 def test_tag_owner_and_channel_filters_combine(crowd):
@@ -115,7 +116,7 @@ def test_tag_owner_and_channel_filters_combine(crowd):
 
 def test_phones_in_the_table_are_masked_for_an_operator(crowd):
     page = ContactsPage(crowd.as_user(OPERATOR))
-    assert page.table.value["phone"].iloc[0] == "139****0001"
+    assert page.table.value["Phone"].iloc[0] == "139****0001"
 
 
 def test_customer_card_masks_the_phone_for_an_operator(crowd):
@@ -143,11 +144,13 @@ def test_customer_card_shows_tags_orders_and_journey(crowd):
     page.open_button.clicks += 1
     card = page.card
     assert "渠道/抖音" in card.tags.object
-    assert card.orders.value["external_id"].tolist() == ["A1", "A2"]
-    assert card.orders.value["paid_at"].iloc[0] == "2026-11-02 23:30"
+    assert card.orders.value["Order number"].tolist() == ["A1", "A2"]
+    assert card.orders.value["Paid at"].iloc[0] == "2026-11-02 23:30"
+    assert card.orders.value["Amount"].tolist() == ["¥19.90", "¥5.00"]
+    assert card.orders.value["Status"].tolist() == ["Paid", "Refunded"]
     assert card.orders_summary.object == "2 orders · ¥19.90 paid"
-    assert card.timeline.value["kind"].tolist() == ["contact.added"]
-    assert "lc:spring" in card.timeline.value["payload"].iloc[0]
+    assert card.journey_lines == ["2026-11-01 10:00 · Added as a contact · Via: lc:spring"]
+    assert "lc:spring" in card.timeline.object
 
 
 def test_opening_an_unknown_contact_is_a_notification(crowd, notes):
@@ -166,7 +169,8 @@ def test_creating_a_tag_from_the_tags_page(sample_world, notes):
     assert "会员/金卡" in sample_world.tags.names()
     assert "会员/金卡" in page.tag_select.options
     assert notes.messages("success") == ["created tag 会员/金卡"]
-    assert page.table.value["name"].tolist() == ["金卡"]
+    assert page.table.value["Tag"].tolist() == ["金卡"]
+    assert page.table.value["Tag group"].tolist() == ["会员"]
 
 
 def test_tagging_contacts_in_bulk_from_the_tags_page(crowd, notes):
@@ -175,9 +179,10 @@ def test_tagging_contacts_in_bulk_from_the_tags_page(crowd, notes):
     page.contacts_input.value = "wm001\nwm031\n\n32\nwm031\n"
     assert page.tag_contacts() == 2
     assert crowd.contacts.count(tag="渠道/抖音") == 32
-    row = page.table.value.set_index("name").loc["抖音"]
+    row = page.rows.set_index("name").loc["抖音"]
     assert row["contacts"] == 32
-    assert notes.messages("success") == ["tagged 2 of 3 contact(s) with 渠道/抖音; 1 had it "
+    assert page.table.value.set_index("Tag").loc["抖音", "Contacts"] == "32"
+    assert notes.messages("success") == ["tagged 2 of 3 contacts with 渠道/抖音; 1 had it "
                                           "already"]
 
 
@@ -193,7 +198,7 @@ def test_an_unknown_contact_tags_nobody_and_says_which(crowd, notes):
 def test_an_analyst_sees_tags_with_the_write_buttons_disabled(crowd):
     page = TagsPage(crowd.as_user(ANALYST))
     render(page)
-    assert page.table.value["contacts"].tolist() == [30]
+    assert page.rows["contacts"].tolist() == [30]
     assert page.create_button.disabled and page.tag_button.disabled
     assert page.untag_button.disabled and page.new_tag.disabled
 
@@ -218,13 +223,13 @@ def jobs_ws(db_url):
 
 
 def job_row(page, name):
-    """The Jobs table's row for job ``name``."""
-    return page.table.value.set_index("name").loc[name]
+    """The Jobs page's row (as read) for job ``name``."""
+    return page.rows.set_index("name").loc[name]
 
 
 def test_run_now_from_the_jobs_page_records_and_audits(jobs_ws, notes):
     page = JobsPage(jobs_ws.as_user(OPERATOR))
-    page.table.selection = [page.table.value["name"].tolist().index("tally")]
+    page.table.selection = [page.rows["name"].tolist().index("tally")]
     assert page.job.value == "tally"
     page.run_button.clicks += 1
     assert notes.messages("success") == ["job tally finished: 0 contacts"]
@@ -254,9 +259,12 @@ def test_pause_and_resume_with_the_scheduler_running(jobs_ws, notes):
 
 
 def test_plugins_page_lists_plugins_and_their_hooks(ws):
-    frame = PluginsPage(ws).table.value.set_index("name")
+    page = PluginsPage(ws)
+    frame = page.rows.set_index("name")
     assert frame.loc["default_pages", "hooks"] == "register_pages"
     assert frame.loc["default_segments", "status"] == "loaded"
+    shown = page.table.value.set_index("Plugin")
+    assert shown.loc["default_pages", "Source"] == "built-in"
 
 
 def test_audit_page_filters_and_pages(sample_world):
@@ -265,15 +273,16 @@ def test_audit_page_filters_and_pages(sample_world):
         ws.tags.create(f"批次/{i}")
     page = AuditPage(ws, page_size=3)
     page.action.value = "tag.create"
-    assert page.table.value["target"].tolist() == ["批次/6", "批次/5", "批次/4"]
+    assert page.table.value["Target"].tolist() == ["批次/6", "批次/5", "批次/4"]
     assert page.pager.text == "Page 1" and not page.pager.next.disabled
     page.pager.go(3)  # the total is unknown: one page at a time
     assert page.pager.page == 2
     page.pager.next.clicks += 1
-    assert page.table.value["target"].tolist() == ["批次/0"]
+    assert page.rows["target"].tolist() == ["批次/0"]
     assert page.pager.next.disabled
     page.actor.value = "nobody"
-    assert page.pager.page == 1 and page.table.value.empty
+    assert page.pager.page == 1 and page.table.value.empty and page.rows.empty
+    assert page.empty.visible and not page.table.visible
 
 
 def test_overview_shows_the_reports(sample_world):
@@ -282,9 +291,11 @@ def test_overview_shows_the_reports(sample_world):
     ws.orders.add("o1", amount_fen=12345, paid_at=pd.Timestamp.now(tz="UTC"), contact="wm1")
     page = OverviewPage(ws)
     render(page)
-    assert page.indicators["contacts_active"].value == 1
-    assert page.indicators["added_today"].value == 1
-    assert page.revenue.value == "¥123.45"
+    assert page.kpis["contacts_active"] == 1
+    assert page.kpis["added_today"] == 1
+    assert page.kpis["revenue_30d_fen"] == 12345
+    assert "¥123.45" in page.numbers.object
+    assert 'siyu-kpi-contacts_active' in page.numbers.object
     assert len(page.contacts_daily) == 30 and page.contacts_daily["added"].sum() == 1
     page.period.value = 7
     assert len(page.orders_daily) == 7 and page.orders_daily["revenue_fen"].sum() == 12345

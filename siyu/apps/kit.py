@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import panel as pn
 
-from siyu.apps.safe import html, join
+from siyu.apps.safe import Safe, html, join
 from siyu.core.i18n import core as _
 from siyu.core.i18n import current_language
 
@@ -128,7 +128,7 @@ class Col:
 
 
 def _show(value: Any, kind: str, tz: ZoneInfo) -> str:
-    if _missing(value) or (kind == "text" and value == ""):
+    if _missing(value) or (kind in ("text", "id") and value == ""):
         return MISSING
     if kind == "int":
         return fmt_int(value)
@@ -223,13 +223,16 @@ def downloads(frame: Callable[[], pd.DataFrame], filename: str, *, css_class: st
 
 def page_header(title: Any, help_text: Any = "", *, css_class: str = "") -> pn.pane.HTML:
     """The page's title and one line saying what the page is for."""
-    body = html('<h1 class="siyu-page-title">{title}</h1>', title=str(title))
-    if help_text:
-        body = join("", [body, html('<p class="siyu-page-help">{help}</p>',
-                                    help=str(help_text))])
-    return pn.pane.HTML(body, sizing_mode="stretch_width",
+    return pn.pane.HTML(_header_html(title, help_text), sizing_mode="stretch_width",
                         css_classes=["siyu-page-header", *([css_class] if css_class else [])],
                         stylesheets=[HEADER_CSS], margin=(0, 10))
+
+
+def _header_html(title: Any, help_text: Any) -> Safe:
+    if help_text:
+        return html('<h1 class="siyu-page-title">{title}</h1>'
+                    '<p class="siyu-page-help">{help}</p>', title=str(title), help=str(help_text))
+    return html('<h1 class="siyu-page-title">{title}</h1>', title=str(title))
 
 
 def kpi_cards(cards: Iterable[tuple[Any, Any] | tuple[Any, Any, Any]], *, css_class: str
@@ -251,10 +254,10 @@ def kpi_cards(cards: Iterable[tuple[Any, Any] | tuple[Any, Any, Any]], *, css_cl
 
 def empty_state(message: Any, next_step: Any = "", *, css_class: str = "") -> pn.pane.HTML:
     """What an empty table or chart shows: what is missing and what to do next."""
-    body = html('<div class="siyu-empty"><p class="siyu-empty-message">{message}</p>'
-                '<p class="siyu-empty-next">{next}</p></div>',
-                message=str(message), next=str(next_step))
-    return pn.pane.HTML(body, sizing_mode="stretch_width",
+    return pn.pane.HTML(html('<div class="siyu-empty"><p class="siyu-empty-message">{message}'
+                             '</p><p class="siyu-empty-next">{next}</p></div>',
+                             message=str(message), next=str(next_step)),
+                        sizing_mode="stretch_width",
                         css_classes=["siyu-empty-state", *([css_class] if css_class else [])],
                         stylesheets=[EMPTY_CSS])
 
@@ -297,13 +300,14 @@ def tidy_chart(fig: Any, *, legend: bool = True, y_axes: Iterable[Any] = ()) -> 
     """Make a Bokeh figure read like a report: no toolbar or zoom tools, compact number
     ticks on the y axes, the legend in one row below the plot (never over bars), and no
     lone bar stretched across the whole width (bars get at most 60 px each)."""
-    from bokeh.models import Legend
+    from bokeh.models import CategoricalAxis, Legend
 
     fig.toolbar_location = None
     fig.toolbar.logo = None
     fig.tools = [tool for tool in fig.tools if type(tool).__name__ == "HoverTool"]
     for axis in [*fig.yaxis, *y_axes]:
-        axis.formatter = compact_ticks()
+        if not isinstance(axis, CategoricalAxis):  # category names stay as they are
+            axis.formatter = compact_ticks()
     fig.title.text_font_size = "14px"
     fig.sizing_mode = fig.sizing_mode or "stretch_width"
     if legend and fig.legend:

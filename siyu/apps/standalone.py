@@ -24,7 +24,7 @@ LOGIN_ERRORS: dict[str, Any] = {
     "busy": _.lazy("The console is handling many sign-ins. Please try again in a minute."),
 }
 
-_STYLE = """
+_STYLE_TEMPLATE = """
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
 background:#0f3d66;font-family:FONTS}
 .card{background:#fff;padding:32px;border-radius:8px;width:min(380px,88vw);
@@ -41,7 +41,15 @@ border:0;border-radius:4px;cursor:pointer}
 .languages{margin:18px 0 0;font-size:13px;color:#777;text-align:center}
 .languages a{color:#0078d4;margin:0 6px} .languages b{margin:0 6px}
 p{line-height:1.6}
-""".replace("FONTS", FONT_STACK)
+"""
+#: The page around every body: trusted code (this module's style sheet, the theme's fonts),
+#: braces of the style sheet doubled for ``str.format``.
+PAGE_TEMPLATE = ('<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+                 '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                 '<title>{title}</title><style>'
+                 + _STYLE_TEMPLATE.replace("FONTS", FONT_STACK).replace("{", "{{")
+                 .replace("}", "}}")
+                 + '</style></head><body>{body}</body></html>')
 
 
 def _html_lang() -> str:
@@ -50,11 +58,7 @@ def _html_lang() -> str:
 
 def document(title: str, body: Safe) -> str:
     """A complete page around ``body`` (already :class:`Safe`) with the console's style."""
-    return str(html('<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-                    '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                    '<title>{title}</title><style>{style}</style></head>'
-                    '<body>{body}</body></html>',
-                    lang=_html_lang(), title=title, style=Safe(_STYLE), body=body))
+    return str(html(PAGE_TEMPLATE, lang=_html_lang(), title=title, body=body))
 
 
 def language_links(path: str, extra: Iterable[tuple[str, str]] = ()) -> Safe:

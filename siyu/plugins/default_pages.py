@@ -7,18 +7,24 @@ console.
 
 from __future__ import annotations
 
+from siyu.core.i18n import core as _
 from siyu.core.plugins import hookimpl
 from siyu.core.records import PageSpec
 
+#: name, title (translated when shown), page class, icon, permission, order.
 PAGES = (
-    ("overview", "Overview", "siyu.apps.pages.overview:OverviewPage", "dashboard",
+    ("overview", _.lazy("Overview"), "siyu.apps.pages.overview:OverviewPage", "dashboard",
      "console.view", 10),
-    ("contacts", "Contacts", "siyu.apps.pages.contacts:ContactsPage", "users", "data.read", 20),
-    ("tags", "Tags", "siyu.apps.pages.tags:TagsPage", "tags", "data.read", 30),
-    ("jobs", "Jobs", "siyu.apps.pages.jobs:JobsPage", "clock", "jobs.manage", 80),
-    ("hooks", "Hooks", "siyu.apps.pages.hooks:HooksPage", "webhook", "jobs.manage", 85),
-    ("plugins", "Plugins", "siyu.apps.pages.plugins:PluginsPage", "plug", "plugins.read", 90),
-    ("audit", "Audit log", "siyu.apps.pages.audit:AuditPage", "history", "audit.read", 95),
+    ("contacts", _.lazy("Contacts"), "siyu.apps.pages.contacts:ContactsPage", "users",
+     "data.read", 20),
+    ("tags", _.lazy("Tags"), "siyu.apps.pages.tags:TagsPage", "tags", "data.read", 30),
+    ("jobs", _.lazy("Jobs"), "siyu.apps.pages.jobs:JobsPage", "clock", "jobs.manage", 80),
+    ("hooks", _.lazy("Hooks"), "siyu.apps.pages.hooks:HooksPage", "webhook", "jobs.manage",
+     85),
+    ("plugins", _.lazy("Plugins"), "siyu.apps.pages.plugins:PluginsPage", "plug",
+     "plugins.read", 90),
+    ("audit", _.lazy("Audit log"), "siyu.apps.pages.audit:AuditPage", "history",
+     "audit.read", 95),
 )
 
 

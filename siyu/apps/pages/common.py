@@ -1,4 +1,9 @@
-"""Pieces every console page shares: notifications, a pager, read-only tables, formatting.
+"""Pieces every console page shares: notifications, a translated pager, read-only tables,
+payload and detail values as readable text, formatting.
+
+New page code builds its headers, tables, charts and empty states with the page kit
+(:mod:`siyu.apps.kit`); :func:`table` and :func:`show_times` stay for pages not moved to it
+yet. Every string shown goes through the translation layer (:mod:`siyu.core.i18n`).
 
 Nothing here holds state between browser sessions: every function builds new objects.
 Text that reaches HTML is escaped by :mod:`siyu.apps.safe`: notifications take plain text,
@@ -10,7 +15,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,8 +25,10 @@ import pandas as pd
 import panel as pn
 import param
 
+from siyu.apps.kit import MISSING, fmt_int, fmt_money, fmt_time
 from siyu.apps.safe import escape, md, notification_area
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import core as _
 
 log = logging.getLogger("siyu.console")
 
@@ -65,33 +74,57 @@ def notify_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _count_contacts(n: int) -> str:
+    return _.ngettext("{count} contact", "{count} contacts", n, count=fmt_int(n))
+
+
+def _count_entries(n: int) -> str:
+    return _.ngettext("{count} entry", "{count} entries", n, count=fmt_int(n))
+
+
+def _count_rows(n: int) -> str:
+    return _.ngettext("{count} row", "{count} rows", n, count=fmt_int(n))
+
+
+#: How a pager counts the nouns it knows, in the user's language (``Pager(noun="contact")``).
+COUNTERS: dict[str, Callable[[int], str]] = {
+    "contact": _count_contacts, "entry": _count_entries, "row": _count_rows}
+
+
 class Pager(pn.viewable.Viewer):
-    """Previous / next buttons and a "Page 1 of 5 · 250 contacts" indicator.
+    """Previous / next buttons and a "Page 1 of 5 · 250 contacts" indicator, translated.
 
     With ``total`` set the pager knows the last page; with ``total=None`` (a source that
     cannot count cheaply) it relies on ``has_more`` to enable *Next*.
+
+    How the total is counted: ``counter`` (a function ``n -> "250 contacts"``, translated with
+    ``_.ngettext``) when given, else the counter :data:`COUNTERS` has for ``noun``, else
+    ``"250 <nouns>"`` untranslated (pass a counter for a noun of your own).
     """
 
     page = param.Integer(default=1, bounds=(1, None), doc="Current page, from 1.")
     page_size = param.Integer(default=50, bounds=(1, None), doc="Rows per page.")
     total = param.Integer(default=None, allow_None=True, doc="Rows in all pages, if known.")
     has_more = param.Boolean(default=False, doc="Whether a next page exists (total unknown).")
-    noun = param.String(default="row", doc="What a row is, singular.")
+    noun = param.String(default="row", doc="What a row is, singular (a key of COUNTERS).")
     nouns = param.String(default="rows", doc="What rows are, plural.")
+    counter = param.Callable(default=None, allow_None=True,
+                             doc="n -> the translated count text, e.g. '250 contacts'.")
 
     def __init__(self, *, css_class: str = "siyu-pager", **params: Any):
         super().__init__(**params)
-        self.previous = pn.widgets.Button(label="‹ Previous", width=110,
+        self.previous = pn.widgets.Button(label=_("‹ Previous"), width=110,
                                           css_classes=[f"{css_class}-previous"])
-        self.next = pn.widgets.Button(label="Next ›", width=110,
+        self.next = pn.widgets.Button(label=_("Next ›"), width=110,
                                       css_classes=[f"{css_class}-next"])
         self.indicator = pn.pane.HTML("", css_classes=[f"{css_class}-text"],
                                       margin=(12, 10, 0, 10))
         self.previous.on_click(lambda _event: self.go(self.page - 1))
         self.next.on_click(lambda _event: self.go(self.page + 1))
         self.param.watch(self._update, ["page", "page_size", "total", "has_more"])
-        self._layout = pn.Row(self.previous, self.indicator, self.next,
-                              css_classes=[css_class])
+        self._layout = pn.FlexBox(self.previous, self.indicator, self.next,
+                                  flex_wrap="wrap", align_items="center",
+                                  css_classes=[css_class])
         self._update()
 
     @property
@@ -107,13 +140,21 @@ class Pager(pn.viewable.Viewer):
         """Rows before the current page."""
         return (self.page - 1) * self.page_size
 
+    def count_text(self, n: int) -> str:
+        """``n`` rows counted in the user's language, e.g. ``"250 contacts"``."""
+        counter = self.counter or COUNTERS.get(self.noun)
+        if counter is not None:
+            return counter(n)
+        return f"{fmt_int(n)} {self.noun if n == 1 else self.nouns}"
+
     @property
     def text(self) -> str:
-        """The indicator text, e.g. ``"Page 1 of 5 · 250 contacts"``."""
+        """The indicator text, e.g. ``"Page 1 of 5 · 250 contacts"`` (``"第 1/5 页 · 共 250
+        位客户"`` in Chinese)."""
         if self.total is None:
-            return f"Page {self.page}"
-        noun = self.noun if self.total == 1 else self.nouns
-        return f"Page {self.page} of {self.pages} · {self.total:,} {noun}"
+            return _("Page {page}", page=self.page)
+        return _("Page {page} of {pages} · {count}", page=self.page, pages=self.pages,
+                 count=self.count_text(self.total))
 
     def go(self, page: int) -> None:
         """Move to ``page``, clamped to the pages that exist."""
@@ -125,7 +166,7 @@ class Pager(pn.viewable.Viewer):
         self.next.disabled = (not self.has_more if self.total is None
                               else self.page >= self.pages)
 
-    def __panel__(self) -> pn.Row:
+    def __panel__(self) -> pn.FlexBox:
         return self._layout
 
 
@@ -153,21 +194,24 @@ def show_times(frame: pd.DataFrame, columns: Iterable[str], tz: ZoneInfo) -> pd.
 
 
 def yuan(fen: int | float | None) -> str:
-    """``123456`` fen → ``"¥1,234.56"``."""
-    return f"¥{(fen or 0) / 100:,.2f}"
+    """``123456`` fen → ``"¥1,234.56"`` (``None`` → ``"¥0.00"``)."""
+    return fmt_money(fen or 0)
 
 
-def readonly_note(can_write: bool, what: str) -> list[pn.pane.Alert]:
-    """``[]`` for a role that may change ``what``; else one note saying it can only look."""
+def readonly_note(can_write: bool, what: Any) -> list[pn.pane.Alert]:
+    """``[]`` for a role that may change ``what`` (translated by the caller: ``_("tags")``);
+    else one note saying it can only look."""
     if can_write:
         return []
-    return [pn.pane.Alert(md("Your role can see {what} but not change them.", what=what),
+    return [pn.pane.Alert(md(_("Your role can see {what} but not change them."),
+                             what=str(what)),
                           alert_type="info", css_classes=["siyu-readonly-note"])]
 
 
-def section(title: str, *objects: Any, css_class: str = "") -> pn.Column:
-    """A titled block of a page."""
-    return pn.Column(pn.pane.Markdown(md("### {title}", title=title), margin=(0, 10)), *objects,
+def section(title: Any, *objects: Any, css_class: str = "") -> pn.Column:
+    """A titled block of a page (``title`` translated by the caller, or a ``LazyText``)."""
+    return pn.Column(pn.pane.Markdown(md("### {title}", title=str(title)), margin=(0, 10)),
+                     *objects,
                      css_classes=[css_class] if css_class else [],
                      sizing_mode="stretch_width")
 
@@ -176,3 +220,62 @@ def contact_ref(text: str) -> int | str:
     """A contact as typed by a user: digits are an id, anything else an external_userid."""
     text = text.strip()
     return int(text) if text.isdigit() else text
+
+
+#: An ISO 8601 time with an offset (``2026-11-01T02:00:00+00:00``, ``…Z``): a moment that a
+#: payload or audit detail stored as text, shown in the workspace timezone.
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def plain_value(value: Any, tz: ZoneInfo) -> str:
+    """A value from a JSON payload or an audit detail as text a person reads: times (aware
+    ``datetime``, ISO text with an offset, ``{"$at": …}`` of hook notices) in the workspace
+    timezone ``tz``, lists joined with commas, mappings as ``key: value``, yes/no for
+    booleans, ``—`` for nothing. Never JSON."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, Mapping):
+        if set(value) == {"$at"}:
+            return plain_value(value["$at"], tz)
+        parts = [f"{key}: {plain_value(item, tz)}" for key, item in value.items()]
+        return "; ".join(parts) or MISSING
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(plain_value(item, tz) for item in value) or MISSING
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return fmt_time(value, tz)
+    if isinstance(value, str) and _ISO_TIME.match(value.strip()):
+        try:
+            return fmt_time(pd.Timestamp(value.strip()), tz)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def labelled(values: Mapping[str, Any] | None, labels: Mapping[str, Any], tz: ZoneInfo,
+             *, skip: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """``(label, text)`` for each entry of ``values`` (a payload or audit detail): keys that
+    ``labels`` names first, in its order, with their translated label; other keys after,
+    under their own name. Values go through :func:`plain_value`; empty ones are left out."""
+    values = dict(values or {})
+    skipped = set(skip)
+    keys = [key for key in labels if key in values] + [
+        key for key in values if key not in labels]
+    out = []
+    for key in keys:
+        if key in skipped:
+            continue
+        text = plain_value(values[key], tz)
+        if text != MISSING:
+            out.append((str(labels.get(key, key)), text))
+    return out
+
+
+def toggle_empty(table: pn.viewable.Viewable, empty: pn.viewable.Viewable, has_rows: bool
+                 ) -> None:
+    """Show ``table`` when it has rows, else its ``empty`` state (an :func:`empty_state`)."""
+    table.visible = has_rows
+    empty.visible = not has_rows

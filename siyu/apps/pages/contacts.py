@@ -4,6 +4,11 @@ Only the current page is ever read from the database (``ws.contacts.df(limit=, o
 the total comes from ``ws.contacts.count()`` with the same filters, counted once per set of
 filters (paging reuses it), so paging through a search spends one search per page of the
 user's per-minute search budget (see :data:`siyu.core.services.contacts.SEARCHES_PER_MINUTE`).
+
+The highlighted row and the customer card always agree: a row clicked opens its contact, a
+contact opened by id highlights its row when it is on the page, and when the rows change (a
+search, a filter, another page) the card stays only if its contact is still on the page —
+otherwise the card and the highlight are both cleared.
 """
 
 from __future__ import annotations
@@ -13,28 +18,58 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import panel as pn
 
+from siyu.apps.kit import (
+    Col,
+    data_table,
+    display_frame,
+    downloads,
+    empty_state,
+    export_frame,
+    fmt_int,
+    page_header,
+)
 from siyu.apps.pages.common import (
     Pager,
     contact_ref,
     notify_error,
     notify_errors,
-    show_times,
-    table,
+    toggle_empty,
 )
 from siyu.apps.pages.customer_card import CustomerCard
+from siyu.apps.safe import md
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import core as _
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
-#: Columns of the contacts table, in order.
+#: Columns read for the contacts table, in order.
 COLUMNS = ["id", "external_userid", "name", "phone", "owner", "store", "source_channel",
            "city", "added_at", "removed_at"]
+#: How the table shows them.
+COLS = (
+    Col("id", _.lazy("ID"), "id"),
+    Col("name", _.lazy("Customer name")),
+    Col("external_userid", _.lazy("External user ID"), "id"),
+    Col("phone", _.lazy("Phone"), "id"),
+    Col("owner", _.lazy("Owner")),
+    Col("store", _.lazy("Store")),
+    Col("source_channel", _.lazy("Source channel")),
+    Col("city", _.lazy("City")),
+    Col("added_at", _.lazy("Added at"), "time"),
+    Col("removed_at", _.lazy("Removed at"), "time"),
+)
+#: A download holds at most this many contacts of the current filters.
+EXPORT_LIMIT = 10_000
 ALL = ""
 
 
 class ContactsPage(pn.viewable.Viewer):
     """The Contacts page (permission ``data.read``).
+
+    ``rows`` holds the contacts of the current page as read (ids as numbers, times aware);
+    the table shows them formatted (:data:`COLS`). The downloads hold up to
+    :data:`EXPORT_LIMIT` contacts matching the current filters, not only the current page.
 
     :param ws: the workspace acting as the signed-in user.
     :param page_size: rows per page.
@@ -46,29 +81,43 @@ class ContactsPage(pn.viewable.Viewer):
         self.ws = ws
         self.reveal_pii = ws.principal.can("pii.view")
         self.search = pn.widgets.TextInput(
-            label="Search", placeholder="Name, remark, external user id or phone",
+            label=_("Search"), placeholder=_("Name, remark, external user ID or phone"),
             css_classes=["siyu-contacts-search"], width=280)
-        self.tag = pn.widgets.Select(label="Tag", css_classes=["siyu-contacts-tag"], width=180)
-        self.owner = pn.widgets.Select(label="Owner", css_classes=["siyu-contacts-owner"],
+        self.tag = pn.widgets.Select(label=_("Tag"), css_classes=["siyu-contacts-tag"],
+                                     width=180)
+        self.owner = pn.widgets.Select(label=_("Owner"), css_classes=["siyu-contacts-owner"],
                                        width=180)
-        self.channel = pn.widgets.Select(label="Channel",
+        self.channel = pn.widgets.Select(label=_("Source channel"),
                                          css_classes=["siyu-contacts-channel"], width=180)
-        self.reset = pn.widgets.Button(label="Clear filters", css_classes=["siyu-contacts-reset"],
+        self.reset = pn.widgets.Button(label=_("Clear filters"),
+                                       css_classes=["siyu-contacts-reset"],
                                        margin=(24, 10, 10, 10))
         self.pager = Pager(page_size=page_size, noun="contact", nouns="contacts",
                            css_class="siyu-contacts-pager")
+        self.rows = pd.DataFrame(columns=COLUMNS)
         # Sorting in the browser would only reorder the current page: off.
-        self.table = table(css_class="siyu-contacts-table", selectable=1, sortable=False)
+        self.table = data_table(COLS, css_class="siyu-contacts-table", selectable=1,
+                                sortable=False)
+        self.empty = empty_state("", css_class="siyu-contacts-empty")
+        self.downloads = downloads(self.export_frame, "contacts",
+                                   css_class="siyu-contacts-download")
+        self.download_note = pn.pane.Markdown(
+            md(_("Downloads hold up to {limit} contacts matching the filters, not only this "
+                 "page."), limit=fmt_int(EXPORT_LIMIT)),
+            css_classes=["siyu-contacts-download-note"], margin=(14, 10, 0, 10))
         self.open_input = pn.widgets.TextInput(
-            label="Open a contact", placeholder="Contact id or external user id",
-            css_classes=["siyu-contacts-open-input"], width=300)
-        self.open_button = pn.widgets.Button(label="Open", color="primary",
+            label=_("Open a contact"), placeholder=_("Contact ID or external user ID"),
+            css_classes=["siyu-contacts-open-input"], width=240)
+        self.open_button = pn.widgets.Button(label=_("Open"), color="primary",
                                              css_classes=["siyu-contacts-open"],
                                              margin=(24, 10, 10, 10))
         self.card = CustomerCard(ws)
         self._quiet = False
+        #: True while the page itself sets the table's selection (not a click).
+        self._syncing = False
         #: The filters ``pager.total`` was counted for (``None``: count again).
         self._counted: dict[str, Any] | None = None
+        self._staff_names: dict[str, str] = {}
 
         self._load_options()
         for widget in (self.search, self.tag, self.owner, self.channel):
@@ -86,11 +135,13 @@ class ContactsPage(pn.viewable.Viewer):
     def _load_options(self) -> None:
         """Fill the tag, owner and channel choices (small lists, read once per session)."""
         ws = self.ws
-        self.tag.options = {"All tags": ALL, **{name: name for name in ws.tags.names()}}
-        self.owner.options = {"All owners": ALL,
-                              **{f"{s.name} ({s.userid})": s.userid for s in ws.staff.list()}}
+        staff = ws.staff.list()
+        self._staff_names = {s.userid: s.name or s.userid for s in staff}
+        self.tag.options = {_("All tags"): ALL, **{name: name for name in ws.tags.names()}}
+        self.owner.options = {_("All owners"): ALL,
+                              **{f"{s.name} ({s.userid})": s.userid for s in staff}}
         channels = ws.reports.contacts_by_channel(active=None)["channel"]
-        self.channel.options = {"All channels": ALL,
+        self.channel.options = {_("All channels"): ALL,
                                 **{name: name for name in sorted(channels) if name}}
         # Set the value with the options: a Select left at None is set to its first option
         # when drawn, which would fire the filter watchers and refresh the table again.
@@ -144,8 +195,7 @@ class ContactsPage(pn.viewable.Viewer):
                 self.pager.page = 1
             finally:
                 self._quiet = False
-            self.table.selection = []
-            self.table.value = pd.DataFrame(columns=COLUMNS)
+            self._show_rows(pd.DataFrame(columns=COLUMNS))
             notify_error(str(exc))
 
     def _show_page(self, recount: bool) -> None:
@@ -160,37 +210,112 @@ class ContactsPage(pn.viewable.Viewer):
         frame = self.ws.contacts.df(columns=COLUMNS, limit=self.pager.page_size,
                                     offset=self.pager.offset, reveal_pii=self.reveal_pii,
                                     **filters)
-        self.table.selection = []
-        self.table.value = show_times(frame, ["added_at", "removed_at"], self.ws.timezone)
+        self._show_rows(frame)
+
+    def _readable(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with owners by name instead of WeCom userid."""
+        if frame.empty:
+            return frame
+        return frame.assign(owner=[self._staff_names.get(o, o) if isinstance(o, str) else o
+                                   for o in frame["owner"]])
+
+    def _show_rows(self, frame: pd.DataFrame) -> None:
+        """Show ``frame`` as the page of rows; keep the card only if its contact is on it."""
+        self.rows = frame.reset_index(drop=True)
+        self.table.value = display_frame(self._readable(self.rows), COLS, self.ws.timezone)
+        has_rows = not self.rows.empty
+        if not has_rows:
+            searched = any(self.filters().values())
+            self.empty.object = empty_state(
+                _("No contact matches these filters.") if searched else _("No contacts yet."),
+                _("Clear the filters or search for something else.") if searched else
+                _("Import contacts, or connect WeCom to sync them.")).object
+        toggle_empty(self.table, self.empty, has_rows)
+        if self._row_of(self.card.contact_id) is None:
+            self.card.clear()
+        self._sync_selection()
+
+    def _row_of(self, contact_id: int | None) -> int | None:
+        """The row index of ``contact_id`` on the current page, if it is there."""
+        if contact_id is None or self.rows.empty:
+            return None
+        matches = self.rows.index[self.rows["id"] == contact_id].tolist()
+        return matches[0] if matches else None
+
+    def _sync_selection(self) -> None:
+        """Highlight the row of the card's contact, or nothing when it is not on the page."""
+        index = self._row_of(self.card.contact_id)
+        wanted = [] if index is None else [index]
+        if list(self.table.selection) != wanted:
+            self._syncing = True
+            try:
+                self.table.selection = wanted
+            finally:
+                self._syncing = False
 
     def _row_selected(self, event: Any) -> None:
-        if not event.new:
+        if self._syncing:
             return
-        frame = self.table.value
+        if not event.new:
+            self.card.clear()  # the row was un-highlighted: no card without its row
+            return
         index = event.new[0]
-        if 0 <= index < len(frame):
-            self.open_contact(int(frame["id"].iloc[index]))
+        if 0 <= index < len(self.rows):
+            self.open_contact(int(self.rows["id"].iloc[index]))
 
     @notify_errors
     def open_contact(self, contact: int | str) -> None:
-        """Show ``contact`` (an id, or text typed by the user) on the customer card.
+        """Show ``contact`` (an id, or text typed by the user) on the customer card and
+        highlight its row when it is on the current page (else no row).
 
-        :raises NotFound: shown as a notification.
+        :raises NotFound: shown as a notification; the card keeps what it showed.
         """
         if isinstance(contact, str):
             if not contact.strip():
                 return
             contact = contact_ref(contact)
-        self.card.show(contact)
+        try:
+            self.card.show(contact)
+        finally:
+            self._sync_selection()
+
+    # -- downloads ------------------------------------------------------------------------
+
+    def export_frame(self) -> pd.DataFrame:
+        """What the downloads hold: up to :data:`EXPORT_LIMIT` contacts matching the current
+        filters (all pages), with the table's columns and headers; phones masked unless the
+        role may see them. Audited as ``contact.export``."""
+        filters = self.filters()
+        try:
+            frame = self.ws.contacts.df(columns=COLUMNS, limit=EXPORT_LIMIT,
+                                        reveal_pii=self.reveal_pii, **filters)
+        except SiyuError as exc:
+            notify_error(str(exc))
+            frame = pd.DataFrame(columns=COLUMNS)
+        else:
+            detail = {key: value for key, value in filters.items()
+                      if value and key != "search"}
+            if filters["search"]:
+                detail["search"] = True  # the term itself is in the contact.search entry
+            self.ws.audit("contact.export", "contacts", {"rows": len(frame), **detail})
+        return export_frame(self._readable(frame), COLS, self.ws.timezone)
 
     # -- layout ---------------------------------------------------------------------------
 
     def __panel__(self) -> pn.Column:
-        filters = pn.Row(self.search, self.tag, self.owner, self.channel, self.reset,
-                         css_classes=["siyu-contacts-filters"], sizing_mode="stretch_width")
-        listing = pn.Column(self.pager, self.table, sizing_mode="stretch_width")
-        side = pn.Column(pn.Row(self.open_input, self.open_button), self.card, width=520)
+        filters = pn.FlexBox(self.search, self.tag, self.owner, self.channel, self.reset,
+                             flex_wrap="wrap", css_classes=["siyu-contacts-filters"],
+                             sizing_mode="stretch_width")
+        listing = pn.Column(self.pager, self.table, self.empty,
+                            pn.FlexBox(self.downloads, self.download_note, flex_wrap="wrap"),
+                            sizing_mode="stretch_width",
+                            styles={"flex": "2 1 560px", "min-width": "0"})
+        opener = pn.FlexBox(self.open_input, self.open_button, flex_wrap="wrap")
+        side = pn.Column(opener, self.card, sizing_mode="stretch_width",
+                         styles={"flex": "0 1 420px", "min-width": "0"})
         return pn.Column(
-            pn.pane.Markdown("## Contacts"), filters, pn.Row(listing, side,
-                                                             sizing_mode="stretch_width"),
+            page_header(_("Contacts"),
+                        _("Every customer, with search and filters. Click a row, or open a "
+                          "contact by ID, to see the customer card.")),
+            filters, pn.FlexBox(listing, side, flex_wrap="wrap", sizing_mode="stretch_width"),
             css_classes=["siyu-contacts-page"], sizing_mode="stretch_width")

@@ -1,29 +1,44 @@
 """Tags: every tag with how many contacts carry it; create tags and tag contacts in bulk.
 
-Reading needs ``data.read``; the write controls are disabled without ``data.write``.
+Reading needs ``data.read``; the write controls are disabled without ``data.write``. The
+table is as tall as its rows (no inner scroll bar), so every tag group shows on the page.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import panel as pn
 
+from siyu.apps.kit import Col, data_table, display_frame, empty_state, page_header
 from siyu.apps.pages.common import (
     contact_ref,
     notify_errors,
     notify_success,
     readonly_note,
     section,
-    table,
+    toggle_empty,
 )
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import core as _
 from siyu.core.services.contacts import split_tag_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 COLUMNS = ["group", "name", "kind", "source", "contacts"]
+COLS = (
+    Col("group", _.lazy("Tag group")),
+    Col("name", _.lazy("Tag")),
+    Col("contacts", _.lazy("Contacts"), "int"),
+    Col("kind_label", _.lazy("Kind")),
+    Col("source_label", _.lazy("Source")),
+)
+#: What a tag group's ``kind`` is called.
+KINDS = {"manual": _.lazy("Manual"), "auto": _.lazy("Automatic"), "plugin": _.lazy("Plugin")}
+#: Where a tag group comes from.
+SOURCES = {"wecom": _.lazy("WeCom"), "manual": _.lazy("Manual"), "import": _.lazy("Import")}
 
 
 def parse_contacts(text: str) -> list[int | str]:
@@ -42,23 +57,28 @@ class TagsPage(pn.viewable.Viewer):
         self.ws = ws
         self.can_write = ws.principal.can("data.write")
         readonly = not self.can_write
-        self.table = table(css_class="siyu-tags-table", max_height=420)
+        self.rows = pd.DataFrame(columns=COLUMNS)
+        # No height: the table grows with its rows, so no tag group hides in an inner scroll.
+        self.table = data_table(COLS, css_class="siyu-tags-table")
+        self.empty = empty_state(_("No tags yet."),
+                                 _("Create one below (group/name, e.g. 渠道/抖音), or sync them "
+                                   "from WeCom."), css_class="siyu-tags-empty")
         self.new_tag = pn.widgets.TextInput(
-            label="New tag", placeholder="group/name, e.g. 渠道/抖音", disabled=readonly,
+            label=_("New tag"), placeholder=_("group/name, e.g. 渠道/抖音"), disabled=readonly,
             css_classes=["siyu-tags-new-name"], width=260)
         self.create_button = pn.widgets.Button(
-            label="Create tag", color="primary", disabled=readonly,
+            label=_("Create tag"), color="primary", disabled=readonly,
             css_classes=["siyu-tags-create"], margin=(24, 10, 10, 10))
         self.contacts_input = pn.widgets.TextAreaInput(
-            label="Contacts", placeholder="One contact id or external user id per line",
+            label=_("Contacts"), placeholder=_("One contact ID or external user ID per line"),
             disabled=readonly, css_classes=["siyu-tags-contacts"], height=160, width=320)
-        self.tag_select = pn.widgets.Select(label="Tag", disabled=readonly,
+        self.tag_select = pn.widgets.Select(label=_("Tag"), disabled=readonly,
                                             css_classes=["siyu-tags-select"], width=220)
         self.tag_button = pn.widgets.Button(
-            label="Tag contacts", color="primary", disabled=readonly,
+            label=_("Tag contacts"), color="primary", disabled=readonly,
             css_classes=["siyu-tags-apply"])
         self.untag_button = pn.widgets.Button(
-            label="Remove tag", color="warning", disabled=readonly,
+            label=_("Remove tag"), color="warning", disabled=readonly,
             css_classes=["siyu-tags-remove"])
         self.create_button.on_click(lambda _event: self.create_tag())
         self.new_tag.param.watch(lambda _event: self.create_tag(), "enter_pressed")
@@ -68,8 +88,12 @@ class TagsPage(pn.viewable.Viewer):
 
     def refresh(self) -> None:
         """Reload the tag list and the tag choices."""
-        frame = self.ws.tags.df()
-        self.table.value = frame[COLUMNS]
+        frame = self.ws.tags.df()[COLUMNS]
+        self.rows = frame.assign(
+            kind_label=[str(KINDS.get(k, k)) if k else None for k in frame["kind"]],
+            source_label=[str(SOURCES.get(s, s)) if s else None for s in frame["source"]])
+        self.table.value = display_frame(self.rows, COLS, self.ws.timezone)
+        toggle_empty(self.table, self.empty, not frame.empty)
         names = [f"{g}/{n}" for g, n in zip(frame["group"], frame["name"], strict=True)]
         selected = self.tag_select.value
         self.tag_select.options = names
@@ -80,7 +104,7 @@ class TagsPage(pn.viewable.Viewer):
         """Create the tag typed in *New tag* (``group/name``; a bare name goes to 默认)."""
         name = self.new_tag.value.strip()
         if not name:
-            raise ValidationError("type a tag as group/name, e.g. 渠道/抖音")
+            raise ValidationError(_("type a tag as group/name, e.g. 渠道/抖音"))
         group, short = split_tag_name(name)
         full = f"{group}/{short}"
         existed = full in self.ws.tags.names()
@@ -88,16 +112,17 @@ class TagsPage(pn.viewable.Viewer):
         self.refresh()
         self.tag_select.value = full
         self.new_tag.value = ""
-        notify_success(f"tag {full} exists already" if existed else f"created tag {full}")
+        notify_success(_("tag {tag} exists already", tag=full) if existed
+                       else _("created tag {tag}", tag=full))
 
     def _selection(self) -> tuple[list[int | str], str]:
         contacts = parse_contacts(self.contacts_input.value or "")
         if not contacts:
-            raise ValidationError("list the contacts to tag, one id or external user id "
-                                  "per line")
+            raise ValidationError(_("list the contacts to tag, one ID or external user ID "
+                                    "per line"))
         tag = self.tag_select.value
         if not tag:
-            raise ValidationError("choose a tag (create one first if the list is empty)")
+            raise ValidationError(_("choose a tag (create one first if the list is empty)"))
         return contacts, tag
 
     @notify_errors
@@ -106,9 +131,16 @@ class TagsPage(pn.viewable.Viewer):
         contacts, tag = self._selection()
         added = self.ws.tags.tag(contacts, [tag])
         self.refresh()
-        notify_success(f"tagged {added} of {len(contacts)} contact(s) with {tag}"
-                       + ("" if added == len(contacts) else
-                          f"; {len(contacts) - added} had it already"))
+        total = len(contacts)
+        if added == total:
+            notify_success(_.ngettext("tagged {added} of {n} contact with {tag}",
+                                      "tagged {added} of {n} contacts with {tag}", total,
+                                      added=added, tag=tag))
+        else:
+            notify_success(_.ngettext(
+                "tagged {added} of {n} contact with {tag}; {had} had it already",
+                "tagged {added} of {n} contacts with {tag}; {had} had it already", total,
+                added=added, tag=tag, had=total - added))
         return added
 
     @notify_errors
@@ -117,16 +149,24 @@ class TagsPage(pn.viewable.Viewer):
         contacts, tag = self._selection()
         removed = self.ws.tags.untag(contacts, [tag])
         self.refresh()
-        notify_success(f"removed {tag} from {removed} contact(s)")
+        notify_success(_.ngettext("removed {tag} from {n} contact",
+                                  "removed {tag} from {n} contacts", removed, tag=tag))
         return removed
 
     def __panel__(self) -> pn.Column:
-        note = readonly_note(self.can_write, "tags")
-        create = section("Create a tag", pn.Row(self.new_tag, self.create_button),
+        note = readonly_note(self.can_write, _("tags"))
+        create = section(_("Create a tag"),
+                         pn.FlexBox(self.new_tag, self.create_button, flex_wrap="wrap"),
                          css_class="siyu-tags-create-section")
-        bulk = section("Tag contacts in bulk", self.contacts_input,
-                       pn.Row(self.tag_select, self.tag_button, self.untag_button),
+        create.styles = {"flex": "1 1 340px", "min-width": "0"}
+        bulk = section(_("Tag contacts in bulk"), self.contacts_input,
+                       pn.FlexBox(self.tag_select, self.tag_button, self.untag_button,
+                                  flex_wrap="wrap"),
                        css_class="siyu-tags-bulk-section")
-        return pn.Column(pn.pane.Markdown("## Tags"), *note, self.table,
-                         pn.Row(create, bulk, sizing_mode="stretch_width"),
-                         css_classes=["siyu-tags-page"], sizing_mode="stretch_width")
+        bulk.styles = {"flex": "1 1 340px", "min-width": "0"}
+        return pn.Column(
+            page_header(_("Tags"), _("Every tag and how many contacts carry it; create tags "
+                                     "and tag or untag contacts in bulk.")),
+            *note, self.table, self.empty,
+            pn.FlexBox(create, bulk, flex_wrap="wrap", sizing_mode="stretch_width"),
+            css_classes=["siyu-tags-page"], sizing_mode="stretch_width")
