@@ -48,6 +48,7 @@ def assert_one_line_error(code, err, *fragments):
 
 def siyu_subprocess(*argv, cwd):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
+    env["SIYU_LANGUAGE"] = "en"  # what they read; zh: test_cli_language.py
     return subprocess.run([sys.executable, "-m", "siyu", *argv], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -137,7 +138,7 @@ def test_db_status_lists_pending_migrations_without_applying_them(capsys, db):
     sqlite3.connect(db).execute("CREATE TABLE notes (x)").connection.close()
     code, out, _ = run(capsys, "--db", db, "db", "status")
     assert code == 0
-    assert "pending migration(s): 0001_core" in out
+    assert "pending migrations: 0001_core" in out
     code, out, _ = run(capsys, "--db", db, "db", "status")
     assert "0001_core" in out
 
@@ -270,7 +271,7 @@ def test_import_can_skip_bad_rows(capsys, tmp_path, db):
     assert code == 0
     lines = out.strip().splitlines()
     assert lines[0].startswith("line 3: ")
-    assert "1 new" in lines[-1] and "1 bad rows skipped" in lines[-1]
+    assert "1 new" in lines[-1] and "1 bad row skipped" in lines[-1]
 
 
 def test_import_lists_at_most_fifty_problems(capsys, tmp_path, db):
@@ -300,7 +301,7 @@ def test_import_names_unrecognised_columns_and_suggests_map(capsys, tmp_path, db
     assert hint.startswith("2 unrecognised columns not imported: '会员等级', '积分'; to import "
                            "one, add --map COLUMN=FIELD (e.g. --map 会员等级=FIELD); fields: "
                            "external_userid, ")
-    assert summary.startswith("contacts from members.csv: 1 rows, 1 new")
+    assert summary.startswith("contacts from members.csv: 1 row, 1 new")
     assert summary.endswith("; 2 unrecognised columns not imported: '会员等级', '积分'")
 
 
@@ -364,11 +365,36 @@ def test_demo_creates_a_sample_business_and_shows_a_summary(capsys, db):
     assert summary["staff"] == "24"
     assert summary["contacts"] == "3,000"
     assert summary["revenue"].startswith("¥")
+    # Every order the sample's 7,981 rows stored, not only the paid ones; by status.
+    assert summary["orders"] == "7,981"
+    table = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert table["orders"].endswith("(7,660 paid, 321 refunded)")
+    assert table["refunds"].endswith("(321 orders)")
     assert "contacts per channel (top 5)" in out
     assert f"siyu.open({db!r})" in out
     with siyu.open(db, load_entry_points=False) as ws:
         assert ws.contacts.count() == 3000
         assert ws.orders.summary()["orders"] > 7000
+
+
+def test_demo_summary_counts_every_order_by_status(capsys, ws):
+    from siyu.cli import _print_summary
+
+    for n, (status, refunded) in enumerate([
+            ("paid", None), ("paid", None), ("partially_refunded", 500),
+            ("refunded", None), ("cancelled", None)]):
+        ws.orders.upsert("pos", f"T{n}", amount_fen=10_000, paid_at="2026-11-01T10:00",
+                         status=status, refunded_fen=refunded)
+    _print_summary(ws, ws.url)
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    # The parts add up to every order stored (the old summary counted paid ones only).
+    assert rows["orders"].split()[1] == "5"
+    assert rows["orders"].endswith("(2 paid, 1 partly refunded, 1 refunded, 1 cancelled)")
+    # Revenue: paid and partly refunded orders, less their refunds; refunds: every refund.
+    assert rows["revenue"].split()[1] == "¥295.00"
+    assert rows["refunds"].split()[1] == "¥105.00"
+    assert rows["refunds"].endswith("(2 orders)")
 
 
 def test_demo_refuses_to_overwrite_a_database_with_data(capsys, db):

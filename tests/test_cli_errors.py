@@ -107,6 +107,21 @@ CASES = [
     ("init-empty-name", ["init", "--name", ""], ["--name", "empty"]),
     ("init-missing-folder", ["--db", "/nonexistent/dir/x.db", "init"], ["/nonexistent/dir"]),
     ("init-postgres-down", ["--db", SOME_PG, "init"], ["127.0.0.1:1", "Connection refused"]),
+    ("init-language", ["init", "--language", "klingon"], ["'klingon'", "zh_CN"]),
+    ("lang-unknown", ["--lang", "fr", "plugins"], ["'fr'", "zh_CN"]),
+    ("lang-without-value", ["plugins", "--lang"], ["--lang", "zh_CN"]),
+    # settings
+    ("settings-no-action", ["settings"], ["ACTION"]),
+    ("settings-show-missing-folder", ["--db", "/nonexistent/dir/x.db", "settings", "show"],
+     ["/nonexistent/dir"]),
+    ("settings-language-unknown", ["settings", "language", "fr"], ["'fr'", "zh_CN"]),
+    ("settings-language-postgres-down", ["--db", SOME_PG, "settings", "language", "en"],
+     ["127.0.0.1:1"]),
+    # i18n
+    ("i18n-no-action", ["i18n"], ["ACTION"]),
+    ("i18n-check-unknown-package", ["i18n", "check", "--package", "no_such_pkg_for_siyu"],
+     ["'no_such_pkg_for_siyu'"]),
+    ("i18n-update-english", ["i18n", "update", "--language", "en"], ["English"]),
     # db
     ("db-no-action", ["db"], ["ACTION"]),
     ("db-upgrade-missing-folder", ["--db", "/nonexistent/dir/x.db", "db", "upgrade"],
@@ -158,6 +173,9 @@ CASES = [
     ("user-disable-unknown", ["user", "disable", "ghost"], ["'ghost'"]),
     ("user-enable-unknown", ["user", "enable", "ghost"], ["'ghost'"]),
     ("user-unlock-unknown", ["user", "unlock", "ghost"], ["'ghost'"]),
+    ("user-language-unknown", ["user", "language", "ghost"], ["'ghost'"]),
+    ("user-language-unknown-user", ["user", "language", "ghost", "en"], ["'ghost'"]),
+    ("user-language-bad", ["user", "language", "ghost", "fr"], ["'fr'", "default"]),
     # hook deliveries
     ("hooks-no-action", ["hooks"], ["ACTION"]),
     ("hooks-list-status", ["hooks", "list", "--status", "lost"], ["'lost'"]),
@@ -503,6 +521,7 @@ def test_updating_a_code_with_a_bad_member_changes_nothing(capsys, wired):
 ], ids=["welcome-json", "postgres-down"])
 def test_a_real_process_prints_one_line(db, argv, fragment):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
+    env["SIYU_LANGUAGE"] = "en"  # what they read; zh: test_cli_language.py
     result = subprocess.run([sys.executable, "-m", "siyu", *_expand(argv, db)], env=env,
                             cwd=db.parent, capture_output=True, text=True, timeout=120)
     assert_one_line_error(result.returncode, result.stdout, result.stderr, fragment)

@@ -80,6 +80,7 @@ def _python(code: str, *argv: str, tmp_path) -> tuple[subprocess.CompletedProces
     """Run ``code`` in a fresh interpreter; return the process and the JSON it reported."""
     report = tmp_path / f"report-{uuid.uuid4().hex}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
+    env["SIYU_LANGUAGE"] = "en"  # what they read; zh: test_cli_language.py
     result = subprocess.run([sys.executable, "-c", code, str(report), *argv], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -138,7 +139,7 @@ def test_help_lists_every_command_without_setting_them_up(tmp_path):
     assert {"livecode", "groupcode", "wecom", "doctor", "sandbox"} <= set(commands)
     shown = " ".join(result.stdout.split())
     for name, text in commands.items():
-        assert f"{name} {' '.join(text.split())}" in shown, name
+        assert f"{name} {' '.join(str(text).split())}" in shown, name
     assert not [name for name in COMMAND_MODULES if name in modules]
     assert "tornado" not in {name.split(".")[0] for name in modules}
 

@@ -104,3 +104,31 @@ def test_every_public_function_of_hookspecs_has_a_docstring():
     undocumented = [name for name, obj in _public_callables(hookspecs)
                     if not (inspect.getdoc(obj) or "").strip()]
     assert not undocumented, f"no docstring: {', '.join(undocumented)}"
+
+
+def _guide_chapter(title: str) -> str:
+    """The text of the ``## title`` chapter of the guide, up to the next ``## `` heading."""
+    text = GUIDE.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"docs/plugins.md has no '## {title}' chapter"
+    return match.group(1)
+
+
+def test_the_translating_a_plugin_example_runs(tmp_path, monkeypatch):
+    """The chapter's first example is the plugin's module, its last one the walk-through of
+    ``siyu i18n update`` / ``check`` that translates it; both run as written."""
+    import sys
+
+    blocks = re.findall(r"^```python\n(.*?)^```", _guide_chapter("Translating a plugin"),
+                        re.M | re.S)
+    assert len(blocks) >= 2
+    package = tmp_path / "coupons"
+    package.mkdir()
+    (package / "__init__.py").write_text(blocks[0], encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    try:
+        exec(compile(blocks[-1], "docs/plugins.md ## Translating a plugin", "exec"), {})
+    finally:
+        sys.modules.pop("coupons", None)
+    assert (package / "locale" / "zh_CN" / "LC_MESSAGES" / "messages.po").is_file()

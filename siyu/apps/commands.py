@@ -10,41 +10,56 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from siyu.core.errors import ValidationError
+from siyu.core.errors import NotFound, ValidationError
+from siyu.core.i18n import LANGUAGES, language_name, normalize_language
+from siyu.core.i18n import core as _
 from siyu.core.permissions import ROLES
+
+#: What ``siyu user language NAME default`` takes to mean "follow the workspace's language".
+FOLLOW_WORKSPACE = "default"
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``serve`` and ``user`` to the ``siyu`` sub-command parser."""
-    p = sub.add_parser("serve", parents=[common], help="run the web console",
-                       description="Serve the console, plugin routes (e.g. the WeCom "
-                                   "callback), /health and the scheduler in one process.")
+    p = sub.add_parser("serve", parents=[common], help=_("run the web console"),
+                       description=_("Serve the console, plugin routes (e.g. the WeCom "
+                                     "callback), /health and the scheduler in one process."))
     add_serve_options(p)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("user", help="console users", description="Manage console users.")
+    p = sub.add_parser("user", help=_("console users"),
+                       description=_("Manage console users."))
     user_sub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    q = user_sub.add_parser("add", parents=[common], help="add a user")
+    q = user_sub.add_parser("add", parents=[common], help=_("add a user"))
     q.add_argument("name")
     q.add_argument("--role", required=True, choices=sorted(ROLES))
-    q.add_argument("--password", help="the password (prompted for when omitted)")
+    q.add_argument("--password", help=_("the password (prompted for when omitted)"))
     q.set_defaults(func=cmd_user_add)
-    q = user_sub.add_parser("list", parents=[common], help="list users")
+    q = user_sub.add_parser("list", parents=[common], help=_("list users"))
     q.set_defaults(func=cmd_user_list)
-    q = user_sub.add_parser("passwd", parents=[common], help="change a password")
+    q = user_sub.add_parser("passwd", parents=[common], help=_("change a password"))
     q.add_argument("name")
-    q.add_argument("--password", help="the new password (prompted for when omitted)")
+    q.add_argument("--password", help=_("the new password (prompted for when omitted)"))
     q.set_defaults(func=cmd_user_passwd)
-    q = user_sub.add_parser("role", parents=[common], help="change a role")
+    q = user_sub.add_parser("role", parents=[common], help=_("change a role"))
     q.add_argument("name")
     q.add_argument("role", choices=sorted(ROLES))
     q.set_defaults(func=cmd_user_role)
+    q = user_sub.add_parser("language", parents=[common],
+                            help=_("show or set a user's console language"))
+    q.add_argument("name")
+    q.add_argument("language", nargs="?", metavar="LANG", type=_user_language,
+                   help=_("{languages}, or {default} to follow the workspace's language; "
+                          "leave out to show it", languages=", ".join(LANGUAGES),
+                          default=FOLLOW_WORKSPACE))
+    q.set_defaults(func=cmd_user_language)
     q = user_sub.add_parser("unlock", parents=[common],
-                            help="lift the lock after too many failed sign-ins")
+                            help=_("lift the lock after too many failed sign-ins"))
     q.add_argument("name")
     q.set_defaults(func=cmd_user_unlock)
+    helps = {"disable": _("disable a user"), "enable": _("enable a user")}
     for action, flag in (("disable", True), ("enable", False)):
-        q = user_sub.add_parser(action, parents=[common], help=f"{action} a user")
+        q = user_sub.add_parser(action, parents=[common], help=helps[action])
         q.add_argument("name")
         q.set_defaults(func=cmd_user_disable, disable=flag)
 
@@ -54,24 +69,25 @@ def add_serve_options(p: argparse.ArgumentParser) -> None:
     from siyu.cli import whole_number
 
     p.add_argument("--port", type=whole_number(0, 65535), default=5006,
-                   help="TCP port (default 5006; 0: any free port)")
+                   help=_("TCP port (default 5006; 0: any free port)"))
     p.add_argument("--address", type=_interface, default="127.0.0.1",
-                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+                   help=_("interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"))
     p.add_argument("--num-procs", type=whole_number(1, 64), default=1,
-                   help="worker processes (PostgreSQL only; for later scale)")
+                   help=_("worker processes (PostgreSQL only; for later scale)"))
     p.add_argument("--session-hours", type=_positive_hours, default=12.0,
-                   help="how long a sign-in lasts (default 12)")
+                   help=_("how long a sign-in lasts (default 12)"))
     p.add_argument("--secure-cookies", action="store_true",
-                   help="mark session cookies Secure: the console is reached over HTTPS")
+                   help=_("mark session cookies Secure: the console is reached over HTTPS"))
     p.add_argument("--trust-proxy", action="store_true",
-                   help="a reverse proxy you run sets X-Forwarded-Proto/-For (cookies "
-                        "become Secure behind https; sign-in limits count the real client)")
+                   help=_("a reverse proxy you run sets X-Forwarded-Proto/-For (cookies "
+                          "become Secure behind https; sign-in limits count the real "
+                          "client)"))
     p.add_argument("--allow-origin", action="append", default=[], metavar="HOST[:PORT]",
-                   help="a name browsers reach the console by (repeatable), e.g. "
-                        "console.example.com or https://scrm.example.com; needed with "
-                        "--address 0.0.0.0")
+                   help=_("a name browsers reach the console by (repeatable), e.g. "
+                          "console.example.com or https://scrm.example.com; needed with "
+                          "--address 0.0.0.0"))
     p.add_argument("--no-scheduler", action="store_true",
-                   help="do not run scheduled jobs in this process")
+                   help=_("do not run scheduled jobs in this process"))
 
 
 def _interface(text: str) -> str:
@@ -81,8 +97,9 @@ def _interface(text: str) -> str:
     try:
         socket.getaddrinfo(text.strip(), None)
     except (socket.gaierror, UnicodeError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an address of this machine; give "
-                                         f"127.0.0.1, 0.0.0.0 or a local IP") from None
+        raise argparse.ArgumentTypeError(_("{value!r} is not an address of this machine; "
+                                           "give 127.0.0.1, 0.0.0.0 or a local IP",
+                                           value=text)) from None
     return text.strip()
 
 
@@ -90,11 +107,26 @@ def _positive_hours(text: str) -> float:
     try:
         hours = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+        raise argparse.ArgumentTypeError(_("{value!r} is not a number of hours",
+                                           value=text)) from None
     if not 0 < hours <= 24 * 30:
-        raise argparse.ArgumentTypeError(f"{text!r}: a sign-in lasts more than 0 and at most "
-                                         f"720 hours")
+        raise argparse.ArgumentTypeError(_("{value!r}: a sign-in lasts more than 0 and at "
+                                           "most 720 hours", value=text))
     return hours
+
+
+def _user_language(text: str) -> str:
+    """``siyu user language``'s LANG: a language siyu ships, or ``default``."""
+    if text.strip().lower() == FOLLOW_WORKSPACE:
+        return FOLLOW_WORKSPACE
+    try:
+        return normalize_language(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_(
+            "unknown language {value!r}; use one of: {languages}, or {default} to follow the "
+            "workspace's language", value=text,
+            languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
+            default=FOLLOW_WORKSPACE)) from None
 
 
 def _open(args: argparse.Namespace):
@@ -104,7 +136,8 @@ def _open(args: argparse.Namespace):
 
 def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None,
           on_ready: Callable[[int], list[str]] | None = None) -> int:
-    """Start the console for ``ws`` and block until interrupted.
+    """Start the console for ``ws`` and block until interrupted. Once it listens, it prints
+    ``Console: http://HOST:PORT/`` (in every language; scripts wait for that line).
 
     :param banner: lines printed before the console URL.
     :param on_ready: called with the console's port once it listens; returns more lines
@@ -114,8 +147,8 @@ def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None,
     from siyu.storage.engine import describe_url
 
     if args.num_procs > 1 and ws.engine.dialect.name == "sqlite":
-        raise ValidationError("--num-procs > 1 needs PostgreSQL; SQLite serves from one "
-                              "process")
+        raise ValidationError(_("--num-procs > 1 needs PostgreSQL; SQLite serves from one "
+                                "process"))
     server = make_server(ws, port=args.port, address=args.address,
                          session_hours=args.session_hours,
                          num_procs=args.num_procs, scheduler=not args.no_scheduler,
@@ -123,14 +156,16 @@ def serve(ws: Any, args: argparse.Namespace, banner: list[str] | None = None,
                          allow_origins=tuple(args.allow_origin))
     server.start()
     host = "127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address
-    print(f"siyu console for {describe_url(ws.url)}", flush=True)
+    url = f"http://{host}:{server.port}/"
+    print(_("siyu console for {database}", database=describe_url(ws.url)), flush=True)
     for line in [*(banner or []), *(on_ready(server.port) if on_ready else [])]:
         print(line, flush=True)
-    print(f"Console: http://{host}:{server.port}/  (Ctrl-C to stop)", flush=True)
+    # "Console: URL" reads the same in every language: scripts and tests wait for it.
+    print(f"Console: {url}  " + _("(Ctrl-C to stop)"), flush=True)
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
-        print("stopping", file=sys.stderr)
+        print(_("stopping"), file=sys.stderr)
     finally:
         server.stop()
         ws.close()
@@ -142,8 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ws = _open(args)
     banner = []
     if not ws.users.list():
-        banner.append("No console users yet: add one with "
-                      "`siyu user add NAME --role admin`.")
+        banner.append(_("No console users yet: add one with "
+                        "`siyu user add NAME --role admin`."))
     return serve(ws, args, banner)
 
 
@@ -162,11 +197,11 @@ def _password(args: argparse.Namespace) -> str:
     if args.password is not None:
         return args.password
     if not sys.stdin.isatty():
-        raise ValidationError("no --password given and no terminal to ask on; pass "
-                              "--password PASSWORD")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
-        raise ValidationError("the two passwords differ")
+        raise ValidationError(_("no --password given and no terminal to ask on; pass "
+                                "--password PASSWORD"))
+    first = getpass.getpass(_("Password: "))
+    if first != getpass.getpass(_("Repeat password: ")):
+        raise ValidationError(_("the two passwords differ"))
     return first
 
 
@@ -185,19 +220,21 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     password = _password(args)
     with workspace(args) as ws:
         ws.users.add(args.name, args.role, password)
-    print(f"user {args.name} added as {args.role}")
+    print(_("user {name} added as {role}", name=args.name, role=args.role))
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    """``siyu user list``."""
+    """``siyu user list``: each user's name, role, state and (when chosen) language."""
     with workspace(args) as ws:
         users = ws.users.list()
     if not users:
-        print("No users. Add one with `siyu user add NAME --role admin`.")
+        print(_("No users. Add one with `siyu user add NAME --role admin`."))
     for user in users:
-        state = " (disabled)" if user.disabled else ""
-        print(f"{user.name}  {user.role}{state}")
+        state = " " + _("(disabled)") if user.disabled else ""
+        language = ("  " + _("language {language}", language=user.language)
+                    if user.language else "")
+        print(f"{user.name}  {user.role}{state}{language}")
     return 0
 
 
@@ -206,7 +243,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
     password = _password(args)
     with workspace(args) as ws:
         ws.users.update(args.name, password=password)
-    print(f"password of {args.name} changed")
+    print(_("password of {name} changed", name=args.name))
     return 0
 
 
@@ -214,7 +251,29 @@ def cmd_user_role(args: argparse.Namespace) -> int:
     """``siyu user role NAME ROLE``."""
     with workspace(args) as ws:
         ws.users.update(args.name, role=args.role)
-    print(f"{args.name} is now {args.role}")
+    print(_("{name} is now {role}", name=args.name, role=args.role))
+    return 0
+
+
+def cmd_user_language(args: argparse.Namespace) -> int:
+    """``siyu user language NAME [LANG|default]``: show or set the language the console
+    speaks to one user (``default``: the workspace's)."""
+    with workspace(args) as ws:
+        if args.language is None:
+            user = next((u for u in ws.users.list() if u.name == args.name), None)
+            if user is None:
+                raise NotFound(_("unknown user {name!r}", name=args.name))
+            chosen, fallback = user.language, ws.language
+        else:
+            chosen = ws.users.set_language(
+                args.name, None if args.language == FOLLOW_WORKSPACE else args.language)
+            fallback = ws.language
+    if chosen:
+        print(_("{name}: {language} ({code})", name=args.name, language=language_name(chosen),
+                code=chosen))
+    else:
+        print(_("{name}: the workspace's language, now {language} ({code})", name=args.name,
+                language=language_name(fallback), code=fallback))
     return 0
 
 
@@ -222,7 +281,8 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
     """``siyu user disable|enable NAME``."""
     with workspace(args) as ws:
         ws.users.update(args.name, disabled=args.disable)
-    print(f"{args.name} {'disabled' if args.disable else 'enabled'}")
+    print(_("{name} disabled", name=args.name) if args.disable
+          else _("{name} enabled", name=args.name))
     return 0
 
 
@@ -230,5 +290,5 @@ def cmd_user_unlock(args: argparse.Namespace) -> int:
     """``siyu user unlock NAME``."""
     with workspace(args) as ws:
         ws.users.unlock(args.name)
-    print(f"unlocked {args.name}: they may sign in again")
+    print(_("unlocked {name}: they may sign in again", name=args.name))
     return 0

@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import ImportFailed
+from siyu.core.i18n import core as _
 from siyu.core.importing.headers import CONTACT_FIELDS
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import (
@@ -39,7 +40,7 @@ COMPARED = ("name", "unionid", "phone", "gender", "city", "owner_id", "store_id"
 CHUNK = 5000
 
 
-def _lookup(ws: Workspace, model, key: str, label: str) -> dict[str, int]:
+def _lookup(ws: Workspace, model, key: str) -> dict[str, int]:
     """Map both ``key`` values and names to ids (staff userid or name; store code or name)."""
     table = model.__table__
     with ws.engine.connect() as conn:
@@ -61,40 +62,40 @@ def _clean(ws: Workspace, frame: pd.DataFrame, key: str, problems: Problems,
     if "member_id" in frame:  # only then: a file without member numbers keeps them
         out["member_id"] = frame["member_id"]
     if key not in frame:
-        raise ImportFailed(f"the file has no column for the key {key!r}; map one with "
-                           f"--map COLUMN={key}")
+        raise ImportFailed(_("the file has no column for the key {key!r}; map one with "
+                             "--map COLUMN={key}", key=key))
     if "phone" in frame:
         out["phone"], bad = normalize_phone_series(frame["phone"])
-        problems.add(frame, bad, "phone",
-                     "phone {value!r} is not a mainland mobile number (11 digits, optional +86)")
+        problems.add(frame, bad, "phone", _("phone {value!r} is not a mainland mobile number "
+                                            "(11 digits, optional +86)"))
     else:
         out["phone"] = None
     if "gender" in frame:
         lowered = frame["gender"].str.lower().str.replace(r"\.0$", "", regex=True)
         mapped = lowered.map(GENDERS)
         problems.add(frame, mapped.isna(), "gender",
-                     "gender {value!r} is not one of 男/女/未知, male/female, 0/1/2")
+                     _("gender {value!r} is not one of 男/女/未知, male/female, 0/1/2"))
         out["gender"] = mapped.fillna(0).astype(int)
     else:
         out["gender"] = 0
-    for column, model, lookup_key, label in (("owner", Staff, "userid", "staff member"),
-                                             ("store", Store, "code", "store")):
+    for column, model, lookup_key, unknown in (
+            ("owner", Staff, "userid", _("unknown staff member {value!r}; add it first")),
+            ("store", Store, "code", _("unknown store {value!r}; add it first"))):
         target = f"{column}_id"
         if column in frame:
-            ids = _lookup(ws, model, lookup_key, label)
+            ids = _lookup(ws, model, lookup_key)
             mapped = frame[column].map(ids)
-            problems.add(frame, mapped.isna() & frame[column].ne(""), column,
-                         f"unknown {label} {{value!r}}; add it first")
+            problems.add(frame, mapped.isna() & frame[column].ne(""), column, unknown)
             out[target] = mapped.astype("Int64")
         else:
             out[target] = pd.array([pd.NA] * len(frame), dtype="Int64")
     if "added_at" in frame:
         out["added_at"], bad = parse_times(frame["added_at"], ws.timezone)
-        problems.add(frame, bad, "added_at", "added_at {value!r} is not a date or time")
+        problems.add(frame, bad, "added_at", _("added_at {value!r} is not a date or time"))
     else:
         out["added_at"] = pd.NaT
     keys = out[key] if key != "phone" else out["phone"]
-    problems.add(frame, keys.isna() | keys.eq(""), key, f"{key} is empty")
+    problems.add(frame, keys.isna() | keys.eq(""), key, _("{column} is empty"))
     if "tags" in frame:
         out["tags"] = _parse_tags(ws, frame, problems, create_tags)
     return out
@@ -110,8 +111,8 @@ def _parse_tags(ws: Workspace, frame: pd.DataFrame, problems: Problems,
                not in known]
     if unknown and not create_tags:
         bad = lists.map(lambda items: any(t in unknown for t in items))
-        problems.add(frame, bad, "tags", "unknown tag in {value!r}; create the tag first or "
-                     "import with --create-tags")
+        problems.add(frame, bad, "tags", _("unknown tag in {value!r}; create the tag first or "
+                                           "import with --create-tags"))
     return lists
 
 
@@ -135,8 +136,9 @@ def _dedupe(out: pd.DataFrame, key: str, problems: Problems,
         for line in out.index[conflicting]:
             value = out.at[line, key]
             problems.items.append(RowProblem(
-                int(line), key, value, f"{key} {value!r} already appears on line "
-                f"{first_line[value]} with different values"))
+                int(line), key, value, _("{column} {value!r} already appears on line {line} "
+                                         "with different values", column=key, value=value,
+                                         line=first_line[value])))
             problems.bad_lines.add(int(line))
     return out
 
@@ -147,7 +149,8 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
     """Import contacts; see :meth:`siyu.core.importing.Importer.contacts`."""
     ws.principal.require("data.write")
     if key not in KEYS:
-        raise ImportFailed(f"key {key!r} is not one of {', '.join(KEYS)}")
+        raise ImportFailed(_("key {key!r} is not one of {keys}", key=key,
+                             keys=", ".join(KEYS)))
     frame, encoding, ignored = read_table(path, FIELDS, mapping)
     report = ImportReport("contacts", str(path), rows=len(frame), encoding=encoding,
                           ignored_columns=ignored)
@@ -198,7 +201,7 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
     by_range = ws.engine.dialect.name == "sqlite"
     member = "member_id" in out
     compared = (*COMPARED, "member_id") if member else COMPARED
-    with ws.session() as s, progress_bar(len(out), "contacts", progress) as bar:
+    with ws.session() as s, progress_bar(len(out), _("contacts"), progress) as bar:
         conn = s.connection()
         # A first import into an empty table has nothing to compare against.
         empty = conn.execute(sa.select(table.c.id).limit(1)).first() is None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from siyu.core import identity
 from siyu.core.errors import ImportFailed
+from siyu.core.i18n import core as _
 from siyu.core.importing.contacts import _lookup, _nullable
 from siyu.core.importing.headers import ORDER_FIELDS
 from siyu.core.importing.progress import progress_bar
@@ -66,36 +67,37 @@ def _yuan_to_fen(text: str) -> int | None:
 
 def _clean(ws: Workspace, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     if "external_id" not in frame:
-        raise ImportFailed("the file has no order number column; map one with "
-                           "--map COLUMN=external_id")
+        raise ImportFailed(_("the file has no order number column; map one with "
+                             "--map COLUMN=external_id"))
     if "paid_at" not in frame:
-        raise ImportFailed("the file has no payment time column; map one with "
-                           "--map COLUMN=paid_at")
+        raise ImportFailed(_("the file has no payment time column; map one with "
+                             "--map COLUMN=paid_at"))
     if "amount" not in frame and "amount_fen" not in frame:
-        raise ImportFailed("the file has no amount column; map one with --map COLUMN=amount "
-                           "(yuan) or COLUMN=amount_fen")
+        raise ImportFailed(_("the file has no amount column; map one with --map "
+                             "COLUMN=amount (yuan) or COLUMN=amount_fen"))
     out = pd.DataFrame(index=frame.index)
     out["external_id"] = frame["external_id"]
-    problems.add(frame, frame["external_id"].eq(""), "external_id", "order number is empty")
+    problems.add(frame, frame["external_id"].eq(""), "external_id",
+                 _("order number is empty"))
     if "amount_fen" in frame:
         fen = pd.to_numeric(frame["amount_fen"], errors="coerce")
         bad = fen.isna() | (fen < 0) | (fen % 1 != 0)
-        problems.add(frame, bad, "amount_fen", "amount_fen {value!r} is not a whole number "
-                     "of fen")
+        problems.add(frame, bad, "amount_fen", _("amount_fen {value!r} is not a whole number "
+                                                 "of fen"))
         out["amount_fen"] = fen.fillna(0).astype("int64")
     else:
         fen = frame["amount"].map(_yuan_to_fen)
-        problems.add(frame, fen.isna(), "amount", "amount {value!r} is not a non-negative "
-                     "yuan amount with at most 2 decimals")
+        problems.add(frame, fen.isna(), "amount", _("amount {value!r} is not a non-negative "
+                                                    "yuan amount with at most 2 decimals"))
         out["amount_fen"] = fen.fillna(0).astype("int64")
     out["paid_at"], bad = parse_times(frame["paid_at"], ws.timezone)
     problems.add(frame, bad | frame["paid_at"].eq(""), "paid_at",
-                 "payment time {value!r} is not a date or time")
+                 _("payment time {value!r} is not a date or time"))
     if "status" in frame:
         status = frame["status"].str.lower().replace("", "paid").map(STATUSES)
-        problems.add(frame, status.isna(), "status", "order status {value!r} is not "
-                     "paid/partially_refunded/refunded/cancelled (or 已支付/部分退款/已退款/"
-                     "已取消)")
+        problems.add(frame, status.isna(), "status", _(
+            "order status {value!r} is not paid/partially_refunded/refunded/cancelled (or "
+            "已支付/部分退款/已退款/已取消)"))
         status = status.fillna("paid")
     else:
         status = pd.Series("paid", index=frame.index)
@@ -103,18 +105,18 @@ def _clean(ws: Workspace, frame: pd.DataFrame, problems: Problems) -> pd.DataFra
                                                  _refunds(frame, problems), problems)
     if "buyer_phone" in frame:
         out["buyer_phone"], bad = normalize_phone_series(frame["buyer_phone"])
-        problems.add(frame, bad, "buyer_phone", "phone {value!r} is not a mainland mobile "
-                     "number")
+        problems.add(frame, bad, "buyer_phone", _("phone {value!r} is not a mainland mobile "
+                                                  "number"))
     else:
         out["buyer_phone"] = None
     out["unionid"] = frame["unionid"] if "unionid" in frame else ""
     out["member_id"] = frame["member_id"] if "member_id" in frame else ""
-    for column, model, lookup_key, label in (("store", Store, "code", "store"),
-                                             ("staff", Staff, "userid", "staff member")):
+    for column, model, lookup_key, unknown in (
+            ("store", Store, "code", _("unknown store {value!r}; add it first")),
+            ("staff", Staff, "userid", _("unknown staff member {value!r}; add it first"))):
         if column in frame:
-            mapped = frame[column].map(_lookup(ws, model, lookup_key, label))
-            problems.add(frame, mapped.isna() & frame[column].ne(""), column,
-                         f"unknown {label} {{value!r}}; add it first")
+            mapped = frame[column].map(_lookup(ws, model, lookup_key))
+            problems.add(frame, mapped.isna() & frame[column].ne(""), column, unknown)
             out[f"{column}_id"] = mapped.astype("Int64")
         else:
             out[f"{column}_id"] = pd.array([pd.NA] * len(frame), dtype="Int64")
@@ -128,14 +130,14 @@ def _refunds(frame: pd.DataFrame, problems: Problems) -> pd.Series:
         given = frame["refunded_fen"].ne("")
         fen = pd.to_numeric(frame["refunded_fen"].where(given), errors="coerce")
         problems.add(frame, given & (fen.isna() | (fen < 0) | (fen % 1 != 0)), "refunded_fen",
-                     "refunded_fen {value!r} is not a whole number of fen")
+                     _("refunded_fen {value!r} is not a whole number of fen"))
         return fen.where(given & fen.notna() & (fen >= 0) & (fen % 1 == 0)).astype("Int64")
     if "refunded" in frame:
         given = frame["refunded"].ne("")
         fen = frame["refunded"][given].map(_yuan_to_fen)
         problems.add(frame, given & fen.reindex(frame.index).isna(), "refunded",
-                     "refund {value!r} is not a non-negative yuan amount with at most 2 "
-                     "decimals")
+                     _("refund {value!r} is not a non-negative yuan amount with at most 2 "
+                       "decimals"))
         return fen.reindex(frame.index).astype("Int64")
     return pd.Series(pd.NA, index=frame.index, dtype="Int64")
 
@@ -149,15 +151,16 @@ def _settle(frame: pd.DataFrame, amount: pd.Series, status: pd.Series, refunded:
     fen = refunded.fillna(0).astype("int64")
     problems.add(frame, status.eq("partially_refunded") & ~given,
                  "status" if "status" in frame else column,
-                 "a partially refunded order needs its refund amount (a 退款金额 column)")
+                 _("a partially refunded order needs its refund amount (a 退款金额 column)"))
     problems.add(frame, given & (fen > amount), column,
-                 "refund {value!r} is more than the order's amount")
+                 _("refund {value!r} is more than the order's amount"))
     problems.add(frame, given & status.eq("partially_refunded") & ((fen <= 0) | (fen >= amount))
                  & (fen <= amount), column,
-                 "refund {value!r} is not part of the amount, as a partially refunded order's is")
+                 _("refund {value!r} is not part of the amount, as a partially refunded "
+                   "order's is"))
     problems.add(frame, given & status.eq("refunded") & (fen < amount), column,
-                 "refund {value!r} is not the whole amount of a refunded order (部分退款 for "
-                 "part of it)")
+                 _("refund {value!r} is not the whole amount of a refunded order (部分退款 "
+                   "for part of it)"))
     fen = fen.where(given, amount.where(status.eq("refunded"), 0))
     paid = status.eq("paid") & fen.gt(0)
     status = status.mask(paid & fen.ge(amount), "refunded")
@@ -179,7 +182,7 @@ def _match_contacts(ws: Workspace, frame: pd.DataFrame, out: pd.DataFrame,
         result = identity.match_rows(conn, keys, order)
     if "contact" in frame and "external_userid" in order:
         problems.add(frame, result.isna() & frame["contact"].ne(""), "contact",
-                     "unknown contact {value!r} (no contact has this external_userid)")
+                     _("unknown contact {value!r} (no contact has this external_userid)"))
     return result
 
 
@@ -213,9 +216,9 @@ def _dedupe(out: pd.DataFrame, problems: Problems, report: ImportReport) -> pd.D
     first: dict[str, int] = {}
     for line, value in out["external_id"].items():
         if value in first and value:
-            problems.items.append(RowProblem(int(line), "external_id", value,
-                                             f"order {value!r} already appears on line "
-                                             f"{first[value]} with different values"))
+            problems.items.append(RowProblem(int(line), "external_id", value, _(
+                "order {value!r} already appears on line {line} with different values",
+                value=value, line=first[value])))
             problems.bad_lines.add(int(line))
         first.setdefault(value, int(line))
     return out
@@ -228,7 +231,7 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
     table = Order.__table__
     notify_new = ws.has_hook("on_order")
     notify_changed = ws.has_hook("on_order_changed")
-    with ws.session() as s, progress_bar(len(out), "orders", progress) as bar:
+    with ws.session() as s, progress_bar(len(out), _("orders"), progress) as bar:
         conn = s.connection()
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
         out = out.assign(paid_db=db_times(conn, out["paid_at"]))

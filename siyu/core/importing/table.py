@@ -11,10 +11,14 @@ import numpy as np
 import pandas as pd
 
 from siyu.core.errors import ImportFailed
+from siyu.core.i18n import core as _
 from siyu.core.importing.headers import field_for_header, normalise_header
 
 #: Encodings tried in order. GB18030 is a superset of GBK and GB2312.
 ENCODINGS = ("utf-8-sig", "gb18030")
+#: What a report's summary calls the things imported, by :attr:`ImportReport.kind` (another
+#: kind is shown as it is: a plugin may give a translated text as its kind).
+KIND_LABELS = {"contacts": _.lazy("contacts"), "orders": _.lazy("orders")}
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class RowProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return _("line {line}: {reason}", line=self.line, reason=self.reason)
 
 
 @dataclass
@@ -48,25 +52,31 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line for people: what was created, updated, left alone and skipped."""
-        parts = [f"{self.rows} rows", f"{self.created} new", f"{self.updated} updated",
-                 f"{self.unchanged} unchanged"]
+        """One line for people, in the current language: what was created, updated, left
+        alone and skipped."""
+        summary = _("{kind} from {file}: {rows}, {created} new, {updated} updated, "
+                    "{unchanged} unchanged", kind=KIND_LABELS.get(self.kind, self.kind),
+                    file=Path(self.path).name,
+                    rows=_.ngettext("{n} row", "{n} rows", self.rows), created=self.created,
+                    updated=self.updated, unchanged=self.unchanged)
         if self.duplicates:
-            parts.append(f"{self.duplicates} duplicate rows merged")
+            summary += _.ngettext(", {n} duplicate row merged", ", {n} duplicate rows merged",
+                                  self.duplicates)
         if self.skipped:
-            parts.append(f"{self.skipped} bad rows skipped")
-        summary = f"{self.kind} from {Path(self.path).name}: " + ", ".join(parts)
+            summary += _.ngettext(", {n} bad row skipped", ", {n} bad rows skipped",
+                                  self.skipped)
         if self.ignored_columns:
-            summary += f"; {self.ignored()}"
+            summary += _("; {ignored}", ignored=self.ignored())
         return summary
 
     def ignored(self) -> str:
         """The columns not imported, by name (``""`` when every column was read)."""
         if not self.ignored_columns:
             return ""
-        count = len(self.ignored_columns)
-        return (f"{count} unrecognised column{'s' if count > 1 else ''} not imported: "
-                + ", ".join(repr(c) for c in self.ignored_columns))
+        return _.ngettext("{n} unrecognised column not imported: {columns}",
+                          "{n} unrecognised columns not imported: {columns}",
+                          len(self.ignored_columns),
+                          columns=", ".join(repr(c) for c in self.ignored_columns))
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
@@ -79,8 +89,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             skipinitialspace=True, skip_blank_lines=True)
         return frame, "utf-8" if encoding == "utf-8-sig" else encoding
-    raise ImportFailed(f"{path.name} is neither UTF-8 nor GBK/GB18030 text; save it as "
-                       f"UTF-8 CSV or .xlsx")
+    raise ImportFailed(_("{file} is neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 CSV "
+                         "or .xlsx", file=path.name))
 
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
@@ -92,9 +102,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     try:
         return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
     except (zipfile.BadZipFile, KeyError) as exc:
-        raise ImportFailed(f"{path.name} is not an Excel .xlsx workbook (damaged, password-"
-                           f"protected or another format renamed); open it in Excel and "
-                           f"save it as .xlsx or CSV UTF-8") from exc
+        raise ImportFailed(_("{file} is not an Excel .xlsx workbook (damaged, password-"
+                             "protected or another format renamed); open it in Excel and save "
+                             "it as .xlsx or CSV UTF-8", file=path.name)) from exc
 
 
 def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
@@ -114,41 +124,44 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
     """
     path = Path(path)
     if path.is_dir():
-        raise ImportFailed(f"{path} is a folder; give the path of a .csv or .xlsx file")
+        raise ImportFailed(_("{path} is a folder; give the path of a .csv or .xlsx file",
+                             path=path))
     if not path.is_file():
-        raise ImportFailed(f"no such file: {path}")
+        raise ImportFailed(_("no such file: {path}", path=path))
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
             frame = _read_xlsx(path)
             encoding = "xlsx"
         elif suffix == ".xls":
-            raise ImportFailed(f"{path.name}: old .xls files are not supported; save as .xlsx "
-                               f"or CSV")
+            raise ImportFailed(_("{file}: old .xls files are not supported; save as .xlsx or "
+                                 "CSV", file=path.name))
         else:
             frame, encoding = _read_csv(path)
     except ImportFailed:
         raise
     except pd.errors.EmptyDataError as exc:
-        raise ImportFailed(f"{path.name} is empty; the first line must name the columns") \
-            from exc
+        raise ImportFailed(_("{file} is empty; the first line must name the columns",
+                             file=path.name)) from exc
     except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise ImportFailed(f"{path.name} could not be read: {exc}") from exc
+        raise ImportFailed(_("{file} could not be read: {reason}", file=path.name,
+                             reason=exc)) from exc
 
     frame = frame.fillna("")
     mapping = dict(mapping or {})
     unknown_fields = [f"{column}={target}" for column, target in mapping.items()
                       if target not in fields]
     if unknown_fields:
-        raise ImportFailed(f"mapping {', '.join(unknown_fields)} names an unknown field; "
-                           f"fields are {', '.join(fields)}")
+        raise ImportFailed(_("mapping {mapping} names an unknown field; fields are {fields}",
+                             mapping=", ".join(unknown_fields), fields=", ".join(fields)))
     headers = {normalise_header(c): c for c in frame.columns}
     renames: dict[str, str] = {}
     for column, target in mapping.items():
         original = headers.get(normalise_header(column))
         if original is None:
-            raise ImportFailed(f"mapping names column {column!r}, which {path.name} does not "
-                               f"have; its columns are {', '.join(map(str, frame.columns))}")
+            raise ImportFailed(_("mapping names column {column!r}, which {file} does not "
+                                 "have; its columns are {columns}", column=column,
+                                 file=path.name, columns=", ".join(map(str, frame.columns))))
         renames[original] = target
     mapped = set(renames.values())
     for original in frame.columns:
@@ -163,8 +176,9 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
     if twice:
         which = "; ".join(f"{target} ({', '.join(map(repr, columns))})"
                           for target, columns in twice)
-        raise ImportFailed(f"{path.name} has more than one column for {which}; choose one "
-                           f"with --map COLUMN=FIELD (the others are then not imported)")
+        raise ImportFailed(_("{file} has more than one column for {which}; choose one with "
+                             "--map COLUMN=FIELD (the others are then not imported)",
+                             file=path.name, which=which))
     ignored = [str(c) for c in frame.columns if c not in renames and not _blank(c, frame[c])]
     frame = frame[list(renames)].rename(columns=renames)
     frame = frame.apply(lambda col: col.astype(str).str.strip())
@@ -186,7 +200,9 @@ class Problems:
         self.bad_lines: set[int] = set()
 
     def add(self, frame: pd.DataFrame, mask: pd.Series, column: str, reason: str) -> None:
-        """Record ``reason`` (may contain ``{value}``) for each row where ``mask`` holds."""
+        """Record ``reason`` for each row where ``mask`` holds: a template that may name
+        ``{value}`` (the cell) and ``{column}``, translated already (``_("…")`` without
+        values leaves the fields to fill here)."""
         if not mask.any():
             return
         values = frame.loc[mask, column] if column in frame else pd.Series("", index=mask.index)
@@ -206,9 +222,11 @@ def fail_or_skip(problems: Problems, report: ImportReport, skip_bad_rows: bool,
     report.problems = problems.sorted()
     if problems.items and not skip_bad_rows:
         first = report.problems[0]
-        raise ImportFailed(
-            f"{Path(path).name}: {len(problems.bad_lines)} bad row(s), nothing imported "
-            f"(first: {first}); fix them or pass --skip-bad-rows", report.problems)
+        raise ImportFailed(_.ngettext(
+            "{file}: {n} bad row, nothing imported ({first}); fix it or pass --skip-bad-rows",
+            "{file}: {n} bad rows, nothing imported (first: {first}); fix them or pass "
+            "--skip-bad-rows", len(problems.bad_lines), file=Path(path).name, first=first),
+            report.problems)
     report.skipped = len(problems.bad_lines)
 
 

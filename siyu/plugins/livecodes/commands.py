@@ -20,8 +20,11 @@ import sqlalchemy as sa
 
 from siyu.cli import nonblank, set_up_later, whole_number
 from siyu.core.errors import SiyuError, ValidationError
+from siyu.core.i18n import translator
 from siyu.plugins.livecodes.models import STRATEGIES
 from siyu.plugins.livecodes.welcome import PLACEHOLDERS
+
+_ = translator("siyu.plugins.livecodes")
 
 ACTIONS = ("show", "pause", "resume", "delete", "preview")
 WELCOME_EXAMPLE = '{"text": "你好 {nickname}，我是{staff}"}'
@@ -39,27 +42,29 @@ def _member(value: str) -> dict[str, Any]:
     """``--member USERID[:WEIGHT]`` as ``{"userid", "weight"}`` (weight only when given)."""
     userid, colon, weight = value.partition(":")
     if not userid.strip():
-        raise argparse.ArgumentTypeError(f"{value!r} has no userid; give USERID or "
-                                         f"USERID:WEIGHT, e.g. zhangsan:2")
+        raise argparse.ArgumentTypeError(_("{value!r} has no userid; give USERID or "
+                                           "USERID:WEIGHT, e.g. zhangsan:2", value=value))
     if not colon:
         return {"userid": userid.strip()}
     if not weight.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{value!r}: the weight after the colon must be a "
-                                         f"whole number of 0 or more, e.g. {userid}:2")
+        raise argparse.ArgumentTypeError(_("{value!r}: the weight after the colon must be a "
+                                           "whole number of 0 or more, e.g. {userid}:2",
+                                           value=value, userid=userid))
     return {"userid": userid.strip(), "weight": int(weight)}
 
 
 def _template_problem(text: str) -> str | None:
     """Why ``text`` is no welcome or remark template, or ``None`` when it is one."""
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        names = [field[1] for field in string.Formatter().parse(text) if field[1] is not None]
     except ValueError as exc:
-        return (f"{text!r} is not a valid template ({exc}); write {{{{ and }}}} for a "
-                f"literal brace")
+        return _("{value!r} is not a valid template ({reason}); write {{{{ and }}}} for a "
+                 "literal brace", value=text, reason=exc)
     unknown = [name for name in names if name not in PLACEHOLDERS]
     if unknown:
-        return (f"{text!r} uses unknown placeholder {{{unknown[0]}}}; use "
-                + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
+        fields = ["{" + name + "}" for name in (unknown[0], *PLACEHOLDERS)]
+        return _("{value!r} uses unknown placeholder {placeholder}; use {placeholders}",
+                 value=text, placeholder=fields[0], placeholders=", ".join(fields[1:]))
     return None
 
 
@@ -84,17 +89,20 @@ def _welcome_json(text: str) -> dict[str, Any]:
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); give an "
-            f"object such as {WELCOME_EXAMPLE}") from None
+        raise argparse.ArgumentTypeError(_(
+            "not valid JSON ({reason} at line {line} column {column}); give an object such "
+            "as {example}", reason=exc.msg, line=exc.lineno, column=exc.colno,
+            example=WELCOME_EXAMPLE)) from None
     if not isinstance(config, dict):
-        raise argparse.ArgumentTypeError(f"must be a JSON object such as {WELCOME_EXAMPLE}, "
-                                         f"not {text.strip()!r}")
+        raise argparse.ArgumentTypeError(_("must be a JSON object such as {example}, not "
+                                           "{value!r}", example=WELCOME_EXAMPLE,
+                                           value=text.strip()))
     variants = config.get("variants")
     if variants is not None and not (isinstance(variants, list)
                                      and all(isinstance(v, dict) for v in variants)):
-        raise argparse.ArgumentTypeError('"variants" must be a list of objects such as '
-                                         '[{"days": [5, 6], "text": "周末好"}]')
+        raise argparse.ArgumentTypeError(_('"variants" must be a list of objects such as '
+                                           '{example}',
+                                           example='[{"days": [5, 6], "text": "周末好"}]'))
     for where, value in _welcome_texts(config):
         problem = _template_problem(value) if isinstance(value, str) else None
         if problem:
@@ -107,88 +115,98 @@ def _zip_path(text: str) -> Path:
     before any store code is created."""
     target = Path(text).expanduser()
     if target.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name such as "
-                                         f"{str(target / 'store-codes.zip')!r}")
+        raise argparse.ArgumentTypeError(_("{value!r} is a folder; give a file name such as "
+                                           "{example!r}", value=text,
+                                           example=str(target / "store-codes.zip")))
     folder = target.parent
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"folder {str(folder)!r} of {text!r} does not "
-                                         f"exist; create it or choose another")
+        raise argparse.ArgumentTypeError(_("folder {folder!r} of {value!r} does not exist; "
+                                           "create it or choose another",
+                                           folder=str(folder), value=text))
     if not os.access(folder, os.W_OK):
-        raise argparse.ArgumentTypeError(f"folder {str(folder)!r} of {text!r} is not "
-                                         f"writable; choose a folder you can write to")
+        raise argparse.ArgumentTypeError(_("folder {folder!r} of {value!r} is not writable; "
+                                           "choose a folder you can write to",
+                                           folder=str(folder), value=text))
     return target
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The options of ``siyu livecode``: one sub-parser per action."""
     sub = parser.add_subparsers(dest="livecode_command", metavar="ACTION", required=True)
-    p = sub.add_parser("create", help="create a staff live code in WeCom")
+    p = sub.add_parser("create", help=_("create a staff live code in WeCom"))
     p.add_argument("name")
     p.add_argument("--member", action="append", required=True, type=_member,
                    metavar="USERID[:WEIGHT]",
-                   help="a member (repeat); an optional weight after a colon")
+                   help=_("a member (repeat); an optional weight after a colon"))
     p.add_argument("--strategy", default="round_robin", choices=STRATEGIES)
     p.add_argument("--channel", default="")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
     p.add_argument("--backup", action="append", default=[], type=nonblank, metavar="USERID")
-    p.add_argument("--daily-cap", type=whole_number(1), help="adds per member per day")
-    p.add_argument("--round-cap", type=whole_number(1), help="adds per member per round")
+    p.add_argument("--daily-cap", type=whole_number(1), help=_("adds per member per day"))
+    p.add_argument("--round-cap", type=whole_number(1), help=_("adds per member per round"))
     p.add_argument("--welcome", default="", type=_template,
-                   help="welcome text ({nickname} {staff} {store})")
+                   help=_("welcome text ({nickname} {staff} {store})"))
     p.add_argument("--welcome-json", type=_welcome_json, default=None,
-                   help=f"a full welcome config as a JSON object, e.g. {WELCOME_EXAMPLE}")
+                   help=_("a full welcome config as a JSON object, e.g. {example}",
+                          example=WELCOME_EXAMPLE))
     p.add_argument("--remark", default="", type=_template,
-                   help="remark template for new customers")
-    p.add_argument("--store", default=None, help="store code")
-    p.add_argument("--state", default=None, help="custom state starting with lc:")
-    sub.add_parser("list", help="every live code with its adds and welcome latency")
-    p = sub.add_parser("report", help="arrivals, adds, removals, net growth, retention and "
-                                      "first orders per code, per channel or per staff member")
+                   help=_("remark template for new customers"))
+    p.add_argument("--store", default=None, help=_("store code"))
+    p.add_argument("--state", default=None, help=_("custom state starting with lc:"))
+    sub.add_parser("list", help=_("every live code with its adds and welcome latency"))
+    p = sub.add_parser("report", help=_("arrivals, adds, removals, net growth, retention and "
+                                        "first orders per code, per channel or per staff "
+                                        "member"))
     p.add_argument("--by", choices=("code", "channel", "staff"), default="code")
-    p.add_argument("--since", metavar="DAY", help="first local day counted, e.g. 2026-11-01 "
-                                                  "(default: from the first arrival)")
-    p.add_argument("--until", metavar="DAY", help="first local day NOT counted (default: "
-                                                  "up to now)")
-    p.add_argument("--csv", metavar="FILE", help="write the report to this CSV file instead "
-                                                 "of printing it")
-    p = sub.add_parser("check", help="check every live code still exists in WeCom, and list "
-                                     "codes with problems and unknown states (exit 1 when a "
-                                     "code is missing or could not be checked)")
+    p.add_argument("--since", metavar="DAY", help=_("first local day counted, e.g. 2026-11-01 "
+                                                    "(default: from the first arrival)"))
+    p.add_argument("--until", metavar="DAY", help=_("first local day NOT counted (default: "
+                                                    "up to now)"))
+    p.add_argument("--csv", metavar="FILE", help=_("write the report to this CSV file "
+                                                   "instead of printing it"))
+    p = sub.add_parser("check", help=_("check every live code still exists in WeCom, and "
+                                       "list codes with problems and unknown states (exit 1 "
+                                       "when a code is missing or could not be checked)"))
     set_up_later(p, _configure_check)  # its limits live beside the WeCom client
-    p = sub.add_parser("stores", help="one live code per store, from a CSV or Excel file "
-                                      "(columns 门店/store, 员工/members, optional 备用员工, 名称)")
+    p = sub.add_parser("stores", help=_("one live code per store, from a CSV or Excel file "
+                                        "(columns 门店/store, 员工/members, optional 备用员工, "
+                                        "名称)"))
     p.add_argument("file")
     p.add_argument("--strategy", default="round_robin", choices=STRATEGIES)
     p.add_argument("--channel", default="门店")
     p.add_argument("--tag", action="append", default=[], metavar="GROUP/NAME")
-    p.add_argument("--daily-cap", type=whole_number(1), help="adds per member per day")
+    p.add_argument("--daily-cap", type=whole_number(1), help=_("adds per member per day"))
     p.add_argument("--welcome", default="", type=_template,
-                   help="welcome text ({nickname} {staff} {store})")
+                   help=_("welcome text ({nickname} {staff} {store})"))
     p.add_argument("--zip", default=None, type=_zip_path, metavar="OUT.zip",
-                   help="also write every store code's QR (PNG) into this ZIP file")
-    p = sub.add_parser("update", help="change one live code's settings (only the options "
-                                      "given; --member and --tag replace the lists)")
-    p.add_argument("code", help="code id or state")
+                   help=_("also write every store code's QR (PNG) into this ZIP file"))
+    p = sub.add_parser("update", help=_("change one live code's settings (only the options "
+                                        "given; --member and --tag replace the lists)"))
+    p.add_argument("code", help=_("code id or state"))
     p.add_argument("--name")
     p.add_argument("--member", action="append", type=_member, metavar="USERID[:WEIGHT]",
-                   help="the new member list (repeat); members kept keep their caps and "
-                        "shifts unless a weight is given")
+                   help=_("the new member list (repeat); members kept keep their caps and "
+                          "shifts unless a weight is given"))
     p.add_argument("--strategy", choices=STRATEGIES)
     p.add_argument("--channel")
     p.add_argument("--tag", action="append", metavar="GROUP/NAME",
-                   help="the new channel tags (repeat)")
-    p.add_argument("--no-tags", action="store_true", help="remove every channel tag")
+                   help=_("the new channel tags (repeat)"))
+    p.add_argument("--no-tags", action="store_true", help=_("remove every channel tag"))
     p.add_argument("--backup", action="append", type=nonblank, metavar="USERID",
-                   help="the new backup staff (repeat)")
-    p.add_argument("--daily-cap", type=whole_number(0), help="per member per day; 0 = no cap")
+                   help=_("the new backup staff (repeat)"))
+    p.add_argument("--daily-cap", type=whole_number(0),
+                   help=_("per member per day; 0 = no cap"))
     p.add_argument("--round-cap", type=whole_number(0),
-                   help="per member per round; 0 = no cap")
+                   help=_("per member per round; 0 = no cap"))
     p.add_argument("--welcome", type=_template,
-                   help="new welcome text (attachments and variants are kept)")
-    p.add_argument("--remark", type=_template, help="remark template for new customers")
+                   help=_("new welcome text (attachments and variants are kept)"))
+    p.add_argument("--remark", type=_template, help=_("remark template for new customers"))
+    helps = {"show": _("show one live code"), "pause": _("pause one live code"),
+             "resume": _("resume one live code"), "delete": _("delete one live code"),
+             "preview": _("preview one live code")}
     for action in ACTIONS:
-        p = sub.add_parser(action, help=f"{action} one live code")
-        p.add_argument("code", help="code id or state")
+        p = sub.add_parser(action, help=helps[action])
+        p.add_argument("code", help=_("code id or state"))
 
 
 # -- `livecode list` without pandas -------------------------------------------------------
@@ -280,9 +298,10 @@ def _float_cells(values: Sequence[float | None]) -> list[str]:
 def list_text(rows: Sequence[dict[str, Any]]) -> str:
     """``rows`` from :func:`list_rows` as the table ``siyu livecode list`` prints, laid out
     as ``DataFrame.to_string(index=False)`` did: right-aligned columns one space apart, a
-    space before the names of numeric columns; ``"no live codes"`` when there are none."""
+    space before the names of numeric columns; ``"no live codes"`` (translated) when there
+    are none. The column names are the keys of :data:`LIST_COLUMNS`, in every language."""
     if not rows:
-        return "no live codes"
+        return _("no live codes")
     columns = []
     for name in LIST_COLUMNS:
         values = [row[name] for row in rows]
@@ -302,9 +321,10 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--per-minute", type=whole_number(1, WECOM_PER_MINUTE),
                         default=DEFAULT_PER_MINUTE,
-                        help=f"get_contact_way calls per minute at most (default "
-                             f"{DEFAULT_PER_MINUTE}; WeCom allows {WECOM_PER_MINUTE})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+                        help=_("get_contact_way calls per minute at most (default "
+                               "{default}; WeCom allows {most})", default=DEFAULT_PER_MINUTE,
+                               most=WECOM_PER_MINUTE))
+    parser.add_argument("--no-progress", action="store_true", help=_("no progress bar"))
 
 
 def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dict[str, Any]:
@@ -324,8 +344,8 @@ def _update(ws: Any, api: Any, code: int | str, args: argparse.Namespace) -> dic
         changes["welcome"] = {**(current.get("welcome") or {}), "text": args.welcome}
     members = api.merge_members(current["members"], args.member) if args.member else None
     if not changes and members is None:
-        raise ValidationError("nothing to change: give at least one option, e.g. --name or "
-                              "--member (see siyu livecode update --help)")
+        raise ValidationError(_("nothing to change: give at least one option, e.g. --name or "
+                                "--member (see siyu livecode update --help)"))
     return api.update_code(ws, code, members=members, **changes)
 
 
@@ -337,10 +357,10 @@ def _write_zip(ws: Any, target: Path) -> None:
     try:
         target.write_bytes(codes_zip(ws, store_code_ids(ws)))
     except OSError as exc:  # the file the user named: full disk, read-only file…
-        raise SiyuError(f"cannot write the QR codes to {str(target)!r}: {exc.strerror}; the "
-                        f"store codes are created, run the command again with --zip in a "
-                        f"folder you can write to") from exc
-    print(f"QR codes written to {target}")
+        raise SiyuError(_("cannot write the QR codes to {path!r}: {reason}; the store codes "
+                          "are created, run the command again with --zip in a folder you "
+                          "can write to", path=str(target), reason=exc.strerror)) from exc
+    print(_("QR codes written to {path}", path=target))
 
 
 def run(ws: Any, args: argparse.Namespace) -> int:
@@ -360,8 +380,9 @@ def run(ws: Any, args: argparse.Namespace) -> int:
                                welcome=welcome, backup=args.backup, daily_cap=args.daily_cap,
                                round_cap=args.round_cap, remark=args.remark, store=args.store,
                                state=args.state)
-        print(f"created live code {code['id']} ({code['state']}): {code['qr_url']}")
-        print(f"listed now: {', '.join(code['listed'] or [])}")
+        print(_("created live code {id} ({state}): {url}", id=code["id"], state=code["state"],
+                url=code["qr_url"]))
+        print(_("listed now: {members}", members=", ".join(code["listed"] or [])))
         return 0
     if action == "stores":
         from siyu.plugins.livecodes.stores import create_store_codes
@@ -386,15 +407,16 @@ def run(ws: Any, args: argparse.Namespace) -> int:
 
         frame = reports.report(ws, args.by, since=args.since, until=args.until)
         if args.csv:
-            print(f"{len(frame)} rows written to {reports.save_csv(frame, args.csv)}")
+            print(_.ngettext("{n} row written to {path}", "{n} rows written to {path}",
+                             len(frame), path=reports.save_csv(frame, args.csv)))
         else:
             print(reports.report_text(frame))
         return 0
     code = _code(args.code)
     if action == "update":
         data = _update(ws, api, code, args)
-        print(f"updated live code {data['id']} ({data['state']}); listed now: "
-              f"{', '.join(data['listed'] or [])}")
+        print(_("updated live code {id} ({state}); listed now: {members}", id=data["id"],
+                state=data["state"], members=", ".join(data["listed"] or [])))
         return 0
     if action == "preview":
         print(api.preview(ws, code).to_string(index=False))
