@@ -221,6 +221,20 @@ def test_a_contact_opened_by_id_highlights_its_row(crowd):
     assert page.card.contact_id == 55 and page.table.selection == []
 
 
+def test_the_address_can_name_the_contact_to_open(crowd, monkeypatch):
+    import panel as pn
+
+    from siyu.apps.pages import contacts
+
+    page = ContactsPage(crowd, contact="wm007")  # what /contacts?contact=wm007 opens
+    assert page.card.contact_id == 7 and page.table.selection == [6]
+    monkeypatch.setattr(type(pn.state), "session_args",
+                        property(lambda self: {"contact": [b"wm055"]}))
+    assert contacts.url_contact() == "wm055"
+    page = ContactsPage(crowd)
+    assert page.card.contact_id == 55
+
+
 def test_the_card_stays_with_its_row_when_the_rows_change_around_it(crowd):
     page = ContactsPage(crowd, page_size=30)
     page.table.selection = [20]  # contact 21, 天猫

@@ -189,8 +189,8 @@ def test_a_browser_gets_a_page_saying_what_the_scan_did(demo, ws):
     assert f"王敏 scanned “{DEMO_CODE['name']}” → added by {staff}, welcome message sent" \
         in page
     assert 'data-state="sent"' in page
-    assert f'href="{demo.console_url}/contacts' in page
-    assert outcome.external_userid in page
+    # the link opens this customer's card: /contacts?contact=<external_userid>
+    assert f'href="{demo.console_url}/contacts?contact={outcome.external_userid}"' in page
     # the welcome the console sent, as WeCom received it, naming the member as WeCom does
     assert ws.staff.get(outcome.userid).name == staff
     assert f"王敏您好，我是{staff}" in page

@@ -64,6 +64,17 @@ EXPORT_LIMIT = 10_000
 ALL = ""
 
 
+def url_contact() -> str:
+    """The contact the page's address names (``/contacts?contact=<id or external user id>``,
+    as the sandbox's scan page links to it), or ``""``."""
+    try:
+        values = (pn.state.session_args or {}).get("contact") or []
+    except AttributeError:  # no browser session (a notebook, a test)
+        return ""
+    value = values[0] if values else b""
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))[:200]
+
+
 class ContactsPage(pn.viewable.Viewer):
     """The Contacts page (permission ``data.read``).
 
@@ -73,9 +84,12 @@ class ContactsPage(pn.viewable.Viewer):
 
     :param ws: the workspace acting as the signed-in user.
     :param page_size: rows per page.
+    :param contact: a contact to open on the card at once (an id or an external user id);
+        default: the one the address names (``?contact=``), if any.
     """
 
-    def __init__(self, ws: Workspace, *, page_size: int = 50, **params: Any):
+    def __init__(self, ws: Workspace, *, page_size: int = 50,
+                 contact: int | str | None = None, **params: Any):
         super().__init__(**params)
         ws.principal.require("data.read")
         self.ws = ws
@@ -129,6 +143,9 @@ class ContactsPage(pn.viewable.Viewer):
         self.open_input.param.watch(lambda _event: self.open_contact(self.open_input.value),
                                     "enter_pressed")
         self.refresh()
+        wanted = contact if contact is not None else url_contact()
+        if wanted:
+            self.open_contact(wanted)
 
     # -- filters --------------------------------------------------------------------------
 

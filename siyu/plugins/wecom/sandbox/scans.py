@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from siyu.core.i18n import translator, use_language
 
@@ -143,15 +143,11 @@ class ScanReport:
 
 
 def console_link(console_url: str | None, external_userid: str) -> str:
-    """Where the console shows the customer ``external_userid`` (empty without a console).
-
-    The contacts page opens a contact by id or external user id; it takes no URL parameter
-    yet, so the link leads to the contacts page, where the id can be entered.
-    """
+    """Where the console shows the customer ``external_userid`` (empty without a console):
+    the contacts page with the customer's card open (``?contact=``)."""
     if not console_url:
         return ""
-    del external_userid  # kept in the signature for when the page takes ``?contact=``
-    return console_url.rstrip("/") + CONTACTS_PATH
+    return f"{console_url.rstrip('/')}{CONTACTS_PATH}?{urlencode({'contact': external_userid})}"
 
 
 def report(sandbox: Sandbox, scan: Scan) -> ScanReport:
@@ -276,10 +272,8 @@ def render(r: ScanReport, language: str) -> str:
         details = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in rows)
         if r.console_link:
             open_text = _("Open the customer in the console")
-            search_text = _("(search for {id})", id=r.external_userid)
             link = (f'<p><a class="siyu-scan-link" href="{e(r.console_link)}">'
-                    f'{e(open_text)}</a> <span class="siyu-scan-note">{e(search_text)}'
-                    f'</span></p>')
+                    f'{e(open_text)}</a></p>')
         else:
             link = ""
         note = _note(r)
