@@ -216,7 +216,7 @@ def _keep_process_language() -> Iterator[None]:
     """Give the process back the default language it had before the block (``main`` may be
     called more than once in a process: tests, notebooks)."""
     global _follow_workspace_language
-    saved = getattr(i18n, "_default", None)
+    saved = i18n.default_language()
     try:
         yield
     finally:

@@ -341,3 +341,36 @@ def test_i18n_commands_refuse_what_they_cannot_work_on(capsys, monkeypatch, argv
         assert main(["i18n", action, *argv]) == 2
         err = capsys.readouterr().err
         assert err.startswith("siyu: error: ") and fragment in err
+
+
+def test_a_compiled_catalogue_is_cached_between_processes(tmp_path, monkeypatch):
+    """The second process to use a language reads the cached compiled catalogue, not the
+    ``.po`` file through Babel; a changed ``.po`` is compiled again."""
+    from siyu.core import i18n
+
+    monkeypatch.setenv("SIYU_CACHE_DIR", str(tmp_path / "cache"))
+    package = tmp_path / "cachedpkg"
+    (package / "locale" / "zh_CN" / "LC_MESSAGES").mkdir(parents=True)
+    (package / "__init__.py").write_text('from siyu.core.i18n import translator\n'
+                                         '_ = translator("cachedpkg")\nX = _.lazy("Hello")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from siyu.core import i18n_catalogues
+    i18n_catalogues.update("cachedpkg", "zh_CN", {"Hello": "你好"})
+    first = i18n.Translator("cachedpkg")
+    with i18n.use_language("zh_CN"):
+        assert first("Hello") == "你好"
+    cached = list((tmp_path / "cache" / "i18n").glob("*.mo"))
+    assert len(cached) == 1
+    compiled = []
+    monkeypatch.setattr("babel.messages.pofile.read_po",
+                        lambda *a, **k: compiled.append(1) or (_ for _ in ()).throw(
+                            AssertionError("compiled again")))
+    with i18n.use_language("zh_CN"):
+        assert i18n.Translator("cachedpkg")("Hello") == "你好"  # a new process's translator
+    assert compiled == []
+    monkeypatch.undo()
+    monkeypatch.setenv("SIYU_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    i18n_catalogues.update("cachedpkg", "zh_CN", {"Hello": "您好"})
+    with i18n.use_language("zh_CN"):
+        assert first("Hello") == "您好"  # translators in use see the update

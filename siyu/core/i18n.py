@@ -18,22 +18,29 @@ and gets its own :class:`Translator`::
 The language of a call is, first match wins: a :func:`use_language` block (the console sets
 it while it builds a page for a user), the resolver the console installs (the language of the
 browser session a Panel callback runs for), the process default (:func:`set_default_language`,
-which ``siyu`` commands and :func:`siyu.open` set from ``SIYU_LANGUAGE`` or the workspace's
-``language`` setting), else :data:`DEFAULT_LANGUAGE`.
+which ``siyu`` commands set from ``--lang``, ``SIYU_LANGUAGE`` or the workspace's
+``language`` setting), ``SIYU_LANGUAGE``, else :data:`DEFAULT_LANGUAGE`.
 
 English is the source language: ``en`` needs no catalogue, and a message missing from a
 catalogue shows in English (tests fail on such a message; see ``tests/test_i18n.py``).
-Catalogues are the ``.po`` files themselves, compiled in memory with Babel the first time a
-language is used in a process, so there is no build step and no generated file to go stale.
+Catalogues are the ``.po`` files themselves, compiled with Babel the first time a language
+is used, so there is no build step and no generated file in the source tree to go stale. The
+compiled form is kept in the user's cache folder (``$SIYU_CACHE_DIR``, else
+``$XDG_CACHE_HOME/siyu`` or ``~/.cache/siyu``), named after the ``.po`` file's path, size
+and modification time, so later processes (every ``siyu`` command) skip Babel entirely.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gettext
+import hashlib
 import io
 import os
+import struct
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from importlib.util import find_spec
@@ -79,6 +86,11 @@ def normalize_language(value: str) -> str:
 def language_name(code: str) -> str:
     """What the language ``code`` is called in itself (``"zh_CN"`` → ``"简体中文"``)."""
     return LANGUAGES.get(code, code)
+
+
+def default_language() -> str | None:
+    """The process default set with :func:`set_default_language` (``None``: not set)."""
+    return _default
 
 
 def set_default_language(language: str | None) -> None:
@@ -137,9 +149,31 @@ def current_language() -> str:
         return DEFAULT_LANGUAGE
 
 
+def cache_dir() -> Path:
+    """Where compiled catalogues are kept between processes."""
+    explicit = os.environ.get("SIYU_CACHE_DIR")
+    if explicit:
+        return Path(explicit) / "i18n"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "siyu" / "i18n"
+
+
+def _cache_path(po_path: Path) -> Path:
+    stat = po_path.stat()
+    key = f"{po_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+    return cache_dir() / f"{hashlib.sha256(key).hexdigest()[:32]}.mo"
+
+
 def _compile(po_path: Path) -> gettext.GNUTranslations:
-    """``po_path`` compiled in memory into gettext translations (fuzzy entries skipped, as
-    ``msgfmt`` does)."""
+    """``po_path`` as gettext translations (fuzzy entries skipped, as ``msgfmt`` does):
+    read from the cache when this exact file was compiled before, else compiled with Babel
+    and cached (a cache that cannot be written is skipped)."""
+    try:
+        cached = _cache_path(po_path)
+        with cached.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    except (OSError, ValueError, IndexError, struct.error):  # missing or damaged: compile
+        pass
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
@@ -147,8 +181,16 @@ def _compile(po_path: Path) -> gettext.GNUTranslations:
         catalog = read_po(handle)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    data = buffer.getvalue()
+    try:
+        target = _cache_path(po_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)
+    except OSError:
+        pass  # a read-only home: compile again next time
+    return gettext.GNUTranslations(io.BytesIO(data))
 
 
 class Translator:
@@ -160,12 +202,16 @@ class Translator:
         (plugins fall back to siyu's own, so a shared word like "Cancel" is translated once).
     """
 
+    #: Every translator made, by package, so that :meth:`reload_package` reaches them all.
+    _instances: weakref.WeakSet[Translator] = weakref.WeakSet()
+
     def __init__(self, package: str | Path, *, fallback: Translator | None = None):
         self.package = str(package)
         self.fallback = fallback
         self._root: Path | None = None
         self._catalogues: dict[str, gettext.NullTranslations] = {}
         self._lock = threading.Lock()
+        Translator._instances.add(self)
 
     @property
     def locale_dir(self) -> Path:
@@ -202,6 +248,13 @@ class Translator:
         """Forget the compiled catalogues (after a ``.po`` file changed)."""
         with self._lock:
             self._catalogues.clear()
+
+    @classmethod
+    def reload_package(cls, package: str) -> None:
+        """Make every translator of ``package`` read its catalogues again."""
+        for translator in list(cls._instances):
+            if translator.package == str(package):
+                translator.reload()
 
     def _lookup(self, message: str, language: str) -> str | None:
         catalogue = self.catalogue(language)

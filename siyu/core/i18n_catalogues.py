@@ -12,6 +12,8 @@ Messages are found where the code calls a translator: ``_("â€¦")``, ``_.lazy("â€
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,9 +138,14 @@ def update(package: str, language: str, translations: Mapping[str, str | tuple] 
     dropped = sum(1 for entry in old if entry.id and new.get(entry.id) is None)
     path = po_path(package, language)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
+    # Written beside and moved into place: a process reading the catalogue meanwhile sees
+    # the old file or the new one, never half of one.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".messages-", suffix=".po",
+                                     delete=False) as handle:
         write_po(handle, new, width=100, sort_output=True, include_previous=False)
-    Translator(package).reload()
+    os.chmod(handle.name, 0o644)  # a temporary file is private; a catalogue is not
+    os.replace(handle.name, path)
+    Translator.reload_package(package)
     return {"messages": len(new), "added": added, "kept": kept, "filled": filled,
             "dropped": dropped}
 
