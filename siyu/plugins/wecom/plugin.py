@@ -105,11 +105,12 @@ def register_jobs(ws):
     """An hourly incremental sync, and a sweep of callbacks left pending."""
     from siyu.core.records import JobSpec
 
-    return [JobSpec("wecom.sync", run_sync_job, "interval", {"hours": 1}, "WeCom sync"),
+    return [JobSpec("wecom.sync", run_sync_job, "interval", {"hours": 1},
+                    _.lazy("WeCom sync")),
             JobSpec("wecom.callbacks", run_pending_job, "interval", {"minutes": 1},
-                    "Apply pending WeCom callbacks"),
+                    _.lazy("Apply pending WeCom callbacks")),
             JobSpec("wecom.mass_results", run_mass_results_job, "interval", {"minutes": 5},
-                    "Read WeCom mass-send results")]
+                    _.lazy("Read WeCom mass-send results"))]
 
 
 def run_sync_job(ws):
@@ -156,7 +157,7 @@ def register_channels():
     """Mass messages to customers through add_msg_template (10,000 per task)."""
     from siyu.core.records import ChannelSpec
 
-    return [ChannelSpec("wecom", "WeCom mass message", batch_size=10_000)]
+    return [ChannelSpec("wecom", _.lazy("WeCom mass message"), batch_size=10_000)]
 
 
 @hookimpl
