@@ -55,6 +55,8 @@ from _servers import Server, start_process, start_siyu, stop_server
 
 import siyu
 from siyu.apps.browser import SHOWN_TEXT_JS
+from siyu.apps.pages.contacts import COLS as CONTACT_COLUMNS
+from siyu.core.i18n import use_language
 from siyu.storage.bulk import db_times, insert_rows
 from siyu.storage.models import Contact, ContactTag, Order, Staff, Store, Tag, TagGroup
 
@@ -104,6 +106,13 @@ PAGER = re.compile(r"(?:Page (\d+) of (\d+) · ([\d,]+) contacts?)|"
 def pager_total(found: re.Match) -> int:
     """The contacts total a :data:`PAGER` match names."""
     return int((found.group(3) or found.group(6)).replace(",", ""))
+
+
+#: The language the servers speak (the default a user gets) and, in it, the header of the
+#: contacts table's name column (the page kit names a column after its label).
+LANGUAGE = "zh_CN"
+with use_language(LANGUAGE):
+    NAME_FIELD = next(col.title for col in CONTACT_COLUMNS if col.key == "name")
 
 
 class WrongAnswer(Exception):
@@ -285,7 +294,7 @@ def check_contacts(page, side: str, expected: Expected) -> None:
         raise WrongAnswer(f"{side}: the Contacts pager says {text!r}; the workspace holds "
                           f"{expected.contacts:,} contacts")
     cells = page.locator(".siyu-contacts-table .tabulator-row "
-                         ".tabulator-cell[tabulator-field='name']")
+                         f".tabulator-cell[tabulator-field='{NAME_FIELD}']")
     first = cells.first.inner_text().strip()
     if first != expected.first_contact_name:
         raise WrongAnswer(f"{side}: the first contact shown is {first!r}, expected "
@@ -503,11 +512,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data generated in {gen_s:.1f} s", flush=True)
 
         for side in sizes:
-            servers[side] = start_siyu(dbs[side])
+            servers[side] = start_siyu(dbs[side], env={"SIYU_LANGUAGE": LANGUAGE})
             print(f"serving {side} at {servers[side].url}", flush=True)
         servers["hello"] = start_process(
             "hello serve", [sys.executable, str(Path(__file__).with_name("_hello_serve.py")),
-                            "--db", str(dbs["big"])], folder)
+                            "--db", str(dbs["big"])], folder, {"SIYU_LANGUAGE": LANGUAGE})
         print(f"serving big with the hello page at {servers['hello'].url}", flush=True)
 
         runs: dict[str, dict[str, list[float]]] = {"big": {}, "small": {}}

@@ -45,8 +45,21 @@ def pager_text(page) -> str:
     return shown_text(page.locator(".siyu-contacts-pager-text")).strip()
 
 
-def column(page, table: str, field: str) -> list[str]:
-    """The texts of column ``field`` of the table with CSS class ``table``, top to bottom."""
+#: The page kit's tables name each column after its label (English here: the tests' console
+#: runs with SIYU_LANGUAGE=en), found from the page's column list by key.
+TABLE_COLUMNS = {"siyu-contacts-table": "siyu.apps.pages.contacts",
+                 "siyu-tags-table": "siyu.apps.pages.tags"}
+
+
+def column(page, table: str, key: str) -> list[str]:
+    """The texts of column ``key`` of the table with CSS class ``table``, top to bottom."""
+    import importlib
+
+    from siyu.core.i18n import use_language
+
+    cols = importlib.import_module(TABLE_COLUMNS[table]).COLS
+    with use_language("en"):
+        field = next(col.title for col in cols if col.key == key)
     cells = page.locator(f".{table} .tabulator-row .tabulator-cell[tabulator-field='{field}']")
     return [text.strip() for text in cells.all_inner_texts()]
 
