@@ -198,7 +198,7 @@ def test_without_a_fresh_group_the_warning_says_what_wecom_will_do(wired):
     assert way(wired, code).chat_id_list == [only]  # a join way needs one group
     page = GroupCodesPage(wired.ws)
     assert page.warning.visible and "扩容群7" in page.warning.object
-    assert "扩容群7" in page.table.value["warning"].iloc[0]
+    assert "扩容群7" in page.table.value["Warning"].iloc[0]
 
 
 def test_a_room_wecom_opens_by_itself_is_adopted(wired):
@@ -440,9 +440,9 @@ def test_creating_from_the_form_after_reloading_groups(wired, notes):
     page.create_button.clicks += 1
     (code,) = api.list_group_codes(wired.ws).to_dict("records")
     assert page.code.value == code["id"]
-    assert page.table.value["name"].tolist() == ["表单群码"]
-    assert page.groups.value[["name", "role"]].values.tolist() == [
-        ["表单一群", "in_use"], ["表单二群", "pool"]]
+    assert page.table.value["Name"].tolist() == ["表单群码"]
+    assert page.groups.value[["Group", "Role"]].values.tolist() == [
+        ["表单一群", "In use"], ["表单二群", "Pool"]]
     assert way(wired, api.get_group_code(wired.ws, code["id"])).chat_id_list == [first]
     assert notes.messages("success")[-1] == f"created group code 表单群码 ({code['state']})"
 
@@ -488,7 +488,7 @@ def test_pause_resume_delete_and_the_qr_from_the_page(wired, notes):
     assert page.png_download.filename == f"groupcode-{code['id']}.png"
     assert page.png_download.callback().getvalue().startswith(b"\x89PNG")
     page.pause_button.clicks += 1
-    assert page.table.value["status"].tolist() == ["paused"] and not page.resume_button.disabled
+    assert page.table.value["Status"].tolist() == ["Paused"] and not page.resume_button.disabled
     page.resume_button.clicks += 1
     page.delete_button.clicks += 1
     assert code["config_id"] not in wired.world.join_ways
@@ -517,7 +517,7 @@ def test_an_analyst_sees_codes_with_the_controls_disabled(wired):
     api.create_group_code(wired.ws, "只读", [chat])
     page = GroupCodesPage(wired.ws.as_user(ANALYST))
     pn.panel(page.__panel__()).get_root()
-    assert page.table.value["name"].tolist() == ["只读"]
+    assert page.table.value["Name"].tolist() == ["只读"]
     assert page.create_button.disabled and page.reload_button.disabled
     assert page.pause_button.disabled and page.delete_button.disabled
     assert page.invite_button.disabled and page.qr.object.startswith(b"\x89PNG")

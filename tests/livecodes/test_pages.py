@@ -54,7 +54,8 @@ def test_creating_a_code_from_the_form_creates_it_in_wecom(wired, notes):
         "least_loaded", "poster", ["bk"], 5)
     assert code["tags"] == ["渠道/海报", "活动/双11"]
     assert code["welcome"] == {"text": "{nickname} 你好，我是{staff}"}
-    assert page.table.value["name"].tolist() == ["门店海报"]
+    assert page.table.value["Name"].tolist() == ["门店海报"]
+    assert page.table.value["Routing"].tolist() == ["Fewest adds today first"]
     assert page.code.value == code["id"]
     assert notes.messages("success") == [f"created live code 门店海报 ({code['state']})"]
 
@@ -63,10 +64,14 @@ def test_the_preview_says_who_gets_the_next_customer_and_why(wired):
     staff = wired.hire("p1", "p2")
     api.create_code(wired.ws, "轮询", staff)
     page = LiveCodesPage(wired.ws)
-    preview = page.preview.value.set_index("userid")
+    preview = page.frames["preview"].set_index("userid")
     assert sorted(preview.index) == ["p1", "p2"]
     assert preview["reason"].str.len().gt(0).all()
     assert preview.loc["p1", "listed"]
+    shown = page.preview.value
+    assert list(shown.columns) == ["Staff", "Listed now", "Why", "Adds today", "Adds this round"]
+    assert shown["Staff"].tolist() == ["员工p1", "员工p2"]
+    assert shown["Listed now"].tolist() == ["Yes", "No"]
 
 
 def test_pause_and_resume_change_the_status(wired, notes):
@@ -76,13 +81,13 @@ def test_pause_and_resume_change_the_status(wired, notes):
     assert page.code.value == code["id"] and page.resume_button.disabled
     page.pause_button.clicks += 1
     assert api.get_code(wired.ws, code["id"])["status"] == "paused"
-    assert page.table.value["status"].tolist() == ["paused"]
-    assert page.table.value["listed"].tolist() == ["bk"]
-    assert "paused" in page.preview.value["reason"].iloc[0]
+    assert page.table.value["Status"].tolist() == ["Paused"]
+    assert page.table.value["Listed now"].tolist() == ["员工bk"]
+    assert "paused" in page.preview.value["Why"].iloc[0]
     assert page.pause_button.disabled and not page.resume_button.disabled
     page.resume_button.clicks += 1
     assert api.get_code(wired.ws, code["id"])["status"] == "active"
-    assert page.table.value["status"].tolist() == ["active"]
+    assert page.table.value["Status"].tolist() == ["Active"]
     assert notes.messages("success") == ["paused 暂停: backup staff serve new customers",
                                           "resumed 暂停"]
 
@@ -102,7 +107,7 @@ def test_deleting_removes_the_code_from_wecom_and_the_choices(wired):
     page = LiveCodesPage(wired.ws)
     page.delete()
     assert code["config_id"] not in wired.world.contact_ways
-    assert page.table.value["status"].tolist() == ["deleted"]
+    assert page.table.value["Status"].tolist() == ["Deleted"]
     assert page.code.value is None and page.qr.object is None
 
 
@@ -130,9 +135,12 @@ def test_recent_arrivals_of_the_chosen_code(wired):
     wired.scan(code["config_id"], name="客乙")
     page = LiveCodesPage(wired.ws)
     arrivals = page.arrivals.value
-    assert arrivals["userid"].tolist() == ["v1", "v1"]
-    assert arrivals["welcome"].tolist() == ["sent", "sent"]
-    assert page.table.value["adds_total"].tolist() == [2]
+    assert arrivals["Staff"].tolist() == ["员工v1", "员工v1"]
+    assert arrivals["Welcome message"].tolist() == ["Sent", "Sent"]
+    assert arrivals["Customer ID"].tolist() == [
+        str(i) for i in page.frames["arrivals"]["contact_id"]]
+    assert page.arrivals.visible and not page.no_arrivals.visible
+    assert page.table.value["Adds in total"].tolist() == ["2"]
 
 
 def test_an_analyst_reads_codes_with_the_write_controls_disabled(wired):
@@ -140,7 +148,7 @@ def test_an_analyst_reads_codes_with_the_write_controls_disabled(wired):
     api.create_code(wired.ws, "只读", staff[:1], backup=["bk"])
     page = LiveCodesPage(wired.ws.as_user(ANALYST))
     render(page)
-    assert page.table.value["name"].tolist() == ["只读"]
+    assert page.table.value["Name"].tolist() == ["只读"]
     assert page.create_button.disabled and page.code_name.disabled and page.members.disabled
     assert page.pause_button.disabled and page.resume_button.disabled
     assert page.delete_button.disabled

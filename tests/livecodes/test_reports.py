@@ -308,12 +308,17 @@ def test_the_page_shows_the_numbers_the_chart_and_downloads_csv(wired, shop):
     page = LiveCodeReportsPage(wired.ws.as_user(ANALYST))
     assert isinstance(pn.panel(page.__panel__()).get_root(), Model)
     codes = page.tables["code"].value
-    assert codes["code"].tolist() == ["海报A", "海报B", "门店"]
-    assert row(codes, "code", "海报A")[["adds", "removals", "net_growth"]].tolist() == [3, 1, 2]
-    assert page.tables["channel"].value["channel"].tolist() == ["poster", "门店"]
-    assert sorted(page.tables["staff"].value["userid"]) == ["s1", "s1", "s2", "s2"]
-    assert {k: i.value for k, i in page.indicators.items()} == {
-        "arrivals": 6, "adds": 6, "removals": 1, "net_growth": 5, "converted": 1}
+    assert codes["Code"].tolist() == ["海报A", "海报B", "门店"]
+    assert row(codes, "Code", "海报A")[["Adds", "Removals", "Net growth"]].tolist() == [
+        "3", "1", "2"]
+    assert row(codes, "Code", "海报A")["Ordered"] == "33.3%"
+    assert row(codes, "Code", "海报B")["Retained after 30 days"] == "—"
+    assert page.tables["channel"].value["Channel"].tolist() == ["poster", "门店"]
+    assert sorted(page.tables["staff"].value["Staff ID"]) == ["s1", "s1", "s2", "s2"]
+    assert set(page.tables["staff"].value["Role"]) == {"Member"}
+    assert page.totals == {"arrivals": 6, "adds": 6, "new_contacts": 6, "removals": 1,
+                           "net_growth": 5, "converted": 1}
+    assert "First orders" in page.kpis.object and "16.7% of adds" in page.kpis.object
     chart = page.chart.object
     labels = list(chart.y_range.factors)
     assert labels[-1] == f"{shop['a']['id']} · 海报A"  # most adds on top
@@ -321,7 +326,11 @@ def test_the_page_shows_the_numbers_the_chart_and_downloads_csv(wired, shop):
     page.tabs.active = 1
     assert page.download.filename.startswith("livecode-report-channel-")
     frame = pd.read_csv(io.BytesIO(page.download.callback().getvalue()), encoding="utf-8-sig")
-    assert frame["channel"].tolist() == ["poster", "门店"]
+    assert frame["Channel"].tolist() == ["poster", "门店"]
+    assert frame["Adds"].tolist() == [4, 2]
+    assert page.download_xlsx.filename == page.download.filename.replace(".csv", ".xlsx")
+    excel = pd.read_excel(page.download_xlsx.callback())
+    assert excel["Channel"].tolist() == ["poster", "门店"]
 
 
 def test_a_custom_period_reloads_the_numbers(wired, shop):
@@ -330,12 +339,13 @@ def test_a_custom_period_reloads_the_numbers(wired, shop):
     page.period.value = -1
     assert not page.days.disabled
     page.days.value = (today - timedelta(days=10), today - timedelta(days=1))
-    assert page.tables["code"].value["adds"].tolist() == [0, 0, 0]
-    assert page.indicators["adds"].value == 0
+    assert page.tables["code"].value["Adds"].tolist() == ["0", "0", "0"]
+    assert page.totals["adds"] == 0
+    assert page.no_data.visible and not page.chart.visible
     assert page.download.filename == (f"livecode-report-code-{today - timedelta(days=10)}"
                                       f"-to-{today - timedelta(days=1)}.csv")
     page.period.value = 0
-    assert page.days.disabled and page.indicators["adds"].value == 6
+    assert page.days.disabled and page.totals["adds"] == 6
     assert page.download.filename == "livecode-report-code-all-time.csv"
 
 

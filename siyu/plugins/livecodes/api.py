@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import NotFound, ValidationError
+from siyu.core.i18n import translator
 from siyu.plugins.livecodes import engine
 from siyu.plugins.livecodes.checks import check_codes, problems, unknown_states  # noqa: F401
 from siyu.plugins.livecodes.engine import ADDS, CHANGES, CODES, DAYS, MEMBERS, PREFIX
@@ -42,6 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
     from siyu.plugins.livecodes.changes import Intent
 
+_ = translator("siyu.plugins.livecodes")
+
 __all__ = ["adds_df", "create_code", "delete_code", "get_code", "list_codes", "merge_members",
            "pause_code", "preview", "resume_code", "update_code"]
 
@@ -54,35 +57,38 @@ def _members(members: Iterable[str | Mapping[str, Any]]) -> list[dict[str, Any]]
         spec = {"userid": item} if isinstance(item, str) else dict(item)
         userid = str(spec.get("userid", "")).strip()
         if not userid:
-            raise ValidationError(f"member {item!r} has no userid")
+            raise ValidationError(_("member {item!r} has no userid", item=item))
         weight, cap = int(spec.get("weight", 1)), spec.get("daily_cap")
         if weight < 0 or (cap is not None and int(cap) < 0):
-            raise ValidationError(f"member {userid!r}: weight and daily_cap must be >= 0")
+            raise ValidationError(_("member {userid!r}: weight and daily_cap must be >= 0",
+                                    userid=userid))
         rows.append({"userid": userid, "position": position, "weight": weight,
                      "daily_cap": None if cap is None else int(cap),
                      "slots": check_slots(spec.get("slots") or []), "round_adds": 0})
     seen = [r["userid"] for r in rows]
     dupes = sorted({u for u in seen if seen.count(u) > 1})
     if dupes:
-        raise ValidationError(f"member(s) {', '.join(dupes)} listed twice")
+        raise ValidationError(_("member(s) {members} listed twice", members=", ".join(dupes)))
     if not rows:
-        raise ValidationError("a live code needs at least one member")
+        raise ValidationError(_("a live code needs at least one member"))
     if len(rows) > MAX_CONTACT_WAY_USERS:
-        raise ValidationError(f"{len(rows)} members on one code: WeCom refuses more than "
-                              f"{MAX_CONTACT_WAY_USERS} (41041: {explain(41041)})")
+        raise ValidationError(_("{count} members on one code: WeCom refuses more than "
+                                "{limit} (41041: {reason})", count=len(rows),
+                                limit=MAX_CONTACT_WAY_USERS, reason=explain(41041)))
     return rows
 
 
 def _tags(tags: Iterable[str]) -> list[str]:
     out = []
     for full in tags:
-        group, _, name = str(full).partition("/")
+        group, _slash, name = str(full).partition("/")
         if not name:
             group, name = "渠道", group
         group, name = group.strip(), name.strip()
         if not group or not name or max(len(group), len(name)) > MAX_TAG_PART:
-            raise ValidationError(f"tag {full!r} must be 'group/name', each part 1-"
-                                  f"{MAX_TAG_PART} characters (WeCom's limit)")
+            raise ValidationError(_("tag {tag!r} must be 'group/name', each part 1-{limit} "
+                                    "characters (WeCom's limit)", tag=full,
+                                    limit=MAX_TAG_PART))
         out.append(f"{group}/{name}")
     return list(dict.fromkeys(out))
 
@@ -92,17 +98,19 @@ def _settings(ws: Workspace, given: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "name" in given:
         if not str(given["name"]).strip():
-            raise ValidationError("a live code needs a name")
+            raise ValidationError(_("a live code needs a name"))
         values["name"] = str(given["name"]).strip()[:200]
     if "strategy" in given:
         if given["strategy"] not in STRATEGIES:
-            raise ValidationError(f"unknown strategy {given['strategy']!r}; use "
-                                  + ", ".join(STRATEGIES))
+            raise ValidationError(_("unknown strategy {strategy!r}; use {strategies}",
+                                    strategy=given["strategy"],
+                                    strategies=", ".join(STRATEGIES)))
         values["strategy"] = given["strategy"]
     for key in ("daily_cap", "round_cap"):
         if key in given:
             if given[key] is not None and int(given[key]) < 1:
-                raise ValidationError(f"{key} must be at least 1 (or None for no cap)")
+                raise ValidationError(_("{key} must be at least 1 (or None for no cap)",
+                                        key=key))
             values[key] = None if given[key] is None else int(given[key])
     if "channel" in given:
         values["channel"] = str(given["channel"] or "")[:100]
@@ -115,8 +123,9 @@ def _settings(ws: Workspace, given: dict[str, Any]) -> dict[str, Any]:
     if "backup" in given:
         backup = [str(u) for u in dict.fromkeys(given["backup"] or [])]
         if len(backup) > MAX_CONTACT_WAY_USERS:
-            raise ValidationError(f"{len(backup)} backup staff: at most "
-                                  f"{MAX_CONTACT_WAY_USERS} (41041: {explain(41041)})")
+            raise ValidationError(_("{count} backup staff: at most {limit} (41041: "
+                                    "{reason})", count=len(backup),
+                                    limit=MAX_CONTACT_WAY_USERS, reason=explain(41041)))
         values["backup"] = backup
     if "store" in given:
         values["store_id"] = None
@@ -125,8 +134,8 @@ def _settings(ws: Workspace, given: dict[str, Any]) -> dict[str, Any]:
                 values["store_id"] = conn.execute(sa.select(Store.id).where(
                     Store.code == given["store"])).scalar()
             if values["store_id"] is None:
-                raise NotFound(f"unknown store {given['store']!r}; add it with "
-                               "ws.stores.upsert first")
+                raise NotFound(_("unknown store {store!r}; add it with ws.stores.upsert "
+                                 "first", store=given["store"]))
     return values
 
 
@@ -145,7 +154,7 @@ def _code_id(ws: Workspace, code: int | str) -> int:
     with ws.engine.connect() as conn:
         found = conn.execute(sa.select(CODES.c.id).where(column == code)).scalar()
     if found is None:
-        raise NotFound(f"no live code {code!r}; see list_codes(ws)")
+        raise NotFound(_("no live code {code!r}; see list_codes(ws)", code=code))
     return found
 
 
@@ -263,10 +272,11 @@ def update_code(ws: Workspace, code: int | str, *,
 
     def prepare(conn: sa.Connection, row: Any) -> Intent | None:
         if row.status == "deleted":
-            raise ValidationError(f"live code {row.state} is deleted; create a new one")
+            raise ValidationError(_("live code {state} is deleted; create a new one",
+                                    state=row.state))
         target = _target(conn, row, values, rows, now)
         if not target:
-            raise ValidationError("a paused code needs backup staff")
+            raise ValidationError(_("a paused code needs backup staff"))
         if target == list(row.listed or []):  # WeCom keeps its list: store the change now
             CHANGES.apply(conn, row, {"values": values, "members": rows})
             return None
@@ -294,12 +304,14 @@ def pause_code(ws: Workspace, code: int | str) -> dict[str, Any]:
 
     def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "active":
-            raise ValidationError(f"live code {row.state} is {row.status}, not active")
+            raise ValidationError(_("live code {state} is {status}, not active",
+                                    state=row.state, status=row.status))
         backup = list(row.backup or [])
         if not backup:
-            raise ValidationError(f"live code {row.state} has no backup staff: WeCom cannot "
-                                  "hold a code without members. Give backup staff "
-                                  "(update_code(..., backup=[...])) or delete the code")
+            raise ValidationError(_("live code {state} has no backup staff: WeCom cannot "
+                                    "hold a code without members. Give backup staff "
+                                    "(update_code(..., backup=[...])) or delete the code",
+                                    state=row.state))
         return CHANGES.intend(conn, row, "pause", ws.principal.name, {
             "values": {"status": "paused", "listed": backup, "next_change_at": None},
             "users": backup})
@@ -317,7 +329,8 @@ def resume_code(ws: Workspace, code: int | str) -> dict[str, Any]:
 
     def prepare(conn: sa.Connection, row: Any) -> None:
         if row.status != "paused":
-            raise ValidationError(f"live code {row.state} is {row.status}, not paused")
+            raise ValidationError(_("live code {state} is {status}, not paused",
+                                    state=row.state, status=row.status))
         conn.execute(CODES.update().where(CODES.c.id == code_id).values(status="active"))
 
     CHANGES.begin(ws, code_id, prepare)

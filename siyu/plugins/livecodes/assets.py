@@ -19,9 +19,12 @@ import segno
 from PIL import Image, UnidentifiedImageError
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import translator
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
+
+_ = translator("siyu.plugins.livecodes")
 
 __all__ = ["FORMATS", "codes_zip", "poster_png", "qr_png", "qr_svg"]
 
@@ -38,15 +41,15 @@ MM_PER_INCH = 25.4
 
 def _check_url(url: str) -> str:
     if not url or not str(url).strip():
-        raise ValidationError("this live code has no QR url (WeCom gave no qr_code); "
-                              "recreate the code")
+        raise ValidationError(_("this live code has no QR url (WeCom gave no qr_code); "
+                                "recreate the code"))
     return str(url).strip()
 
 
 def _check_size(size_mm: float) -> float:
     if not MIN_SIZE_MM <= size_mm <= MAX_SIZE_MM:
-        raise ValidationError(f"QR size {size_mm} mm is out of range; use {MIN_SIZE_MM}-"
-                              f"{MAX_SIZE_MM} mm")
+        raise ValidationError(_("QR size {size} mm is out of range; use {low}-{high} mm",
+                                size=size_mm, low=MIN_SIZE_MM, high=MAX_SIZE_MM))
     return float(size_mm)
 
 
@@ -104,7 +107,8 @@ def qr_png(url: str, *, size_mm: float = 50, dpi: int = 300, logo: bytes | None 
     """
     url, size_mm = _check_url(url), _check_size(size_mm)
     if not MIN_DPI <= dpi <= MAX_DPI:
-        raise ValidationError(f"dpi {dpi} is out of range; use {MIN_DPI}-{MAX_DPI}")
+        raise ValidationError(_("dpi {dpi} is out of range; use {low}-{high}", dpi=dpi,
+                                low=MIN_DPI, high=MAX_DPI))
     px = round(size_mm / MM_PER_INCH * dpi)
     out = io.BytesIO()
     _qr_image(url, px, logo=logo).save(out, format="PNG", dpi=(dpi, dpi))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import translator, use_language
 from siyu.core.importing.progress import progress_bar
 from siyu.plugins.livecodes import groups
 from siyu.plugins.livecodes.changes import in_flight
@@ -40,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from siyu.core.workspace import Workspace
 
+_ = translator("siyu.plugins.livecodes")
+
 #: WeCom allows 10,000 calls of one API per corp per minute (reference §1.4); the check
 #: uses at most half of that, leaving room for anything else calling get_contact_way.
 WECOM_PER_MINUTE = 10_000
@@ -52,6 +55,11 @@ RATE_LIMITED = (45009, 45033)
 MISSING = "deleted in WeCom"
 #: Unknown states the console lists at most (the most recent first).
 MAX_UNKNOWN_STATES = 10
+#: A pending change of a code, as :func:`problems` names it.
+CHANGE_NAMES = {"create": _.lazy("creation"), "update": _.lazy("update"),
+                "pause": _.lazy("pause"), "resume": _.lazy("resume"),
+                "relist": _.lazy("relist"), "rotate": _.lazy("rotation"),
+                "delete": _.lazy("deletion")}
 
 
 @dataclass
@@ -95,11 +103,19 @@ class CheckReport:
 
 
 def missing_warning(config_id: str) -> str:
-    """The plain warning stored on a code WeCom no longer has."""
-    return (f"{MISSING}: WeCom no longer has this code's 「联系我」 (config_id {config_id}, "
-            f"errcode {UNKNOWN_CONFIG_ID}), so its QR code adds nobody and posters showing it "
-            "no longer work. Create a new live code, replace the printed QR codes, then "
-            "delete this one")
+    """The plain warning stored on a code WeCom no longer has (in English, as stored data
+    is; :func:`problems` shows it in the reader's language)."""
+    with use_language("en"):
+        return missing_text(config_id)
+
+
+def missing_text(config_id: str) -> str:
+    """:func:`missing_warning` in the current language (it starts with :data:`MISSING` in
+    English)."""
+    return _("deleted in WeCom: WeCom no longer has this code's 「联系我」 (config_id "
+             "{config_id}, errcode {errcode}), so its QR code adds nobody and posters showing "
+             "it no longer work. Create a new live code, replace the printed QR codes, then "
+             "delete this one", config_id=config_id, errcode=UNKNOWN_CONFIG_ID)
 
 
 def check_codes(ws: Workspace, *, per_minute: int = DEFAULT_PER_MINUTE,
@@ -204,17 +220,22 @@ def problems(ws: Workspace) -> list[str]:
     """
     ws.principal.require("data.read")
     with ws.engine.connect() as conn:
-        codes = conn.execute(sa.select(CODES.c.name, CODES.c.state, CODES.c.last_error)
+        codes = conn.execute(sa.select(CODES.c.name, CODES.c.state, CODES.c.config_id,
+                                       CODES.c.last_error)
                              .where(CODES.c.status != "deleted", CODES.c.last_error != "")
                              .order_by(CODES.c.id)).all()
         pending = conn.execute(sa.select(CODES).where(CODES.c.pending != "",
                                                       CODES.c.last_error == "")
                                .order_by(CODES.c.id)).all()
-    lines = [f"{c.name} ({c.state}): {c.last_error}" for c in codes]
-    lines += [f"{c.name} ({c.state}): the {c.pending} asked by {c.pending_by or 'siyu'} at "
-              f"{c.pending_at:%Y-%m-%d %H:%M} UTC was never confirmed (siyu stopped while "
-              "calling WeCom); siyu asks WeCom what it has at the code's next change or the "
-              "daily check" for c in pending if c.pending_at and not in_flight(c)]
+    lines = [_("{name} ({state}): {problem}", name=c.name, state=c.state,
+               problem=(missing_text(c.config_id) if c.last_error.startswith(MISSING)
+                        else c.last_error)) for c in codes]
+    lines += [_("{name} ({state}): the {change} asked by {by} at {at} UTC was never confirmed "
+                "(siyu stopped while calling WeCom); siyu asks WeCom what it has at the "
+                "code's next change or the daily check", name=c.name, state=c.state,
+                change=str(CHANGE_NAMES.get(c.pending, c.pending)),
+                by=c.pending_by or "siyu", at=c.pending_at.strftime("%Y-%m-%d %H:%M"))
+              for c in pending if c.pending_at and not in_flight(c)]
     import pandas as pd
 
     states = unknown_states(ws)
@@ -222,17 +243,21 @@ def problems(ws: Workspace) -> list[str]:
         last = pd.Timestamp(row.last_at)
         last = (last.tz_localize("UTC") if last.tzinfo is None else last).tz_convert(
             ws.timezone)
-        people = "customer" if row.arrivals == 1 else "customers"
-        lines.append(
-            f"{row.arrivals} {people} arrived with state {row.state!r}, which no live code "
-            f"here has (last {last:%Y-%m-%d %H:%M}). They are stored and kept with the member "
-            f"WeCom gave them ({', '.join(row.staff) or 'unknown'}), without a live-code "
-            "welcome or tags. Its 「联系我」 code was made in another tool or workspace: "
-            "stop using it, or create a live code here with this state so its customers "
-            "are welcomed and tagged")
+        lines.append(_.ngettext(
+            "{n} customer arrived with state {state!r}, which no live code here has (last "
+            "{last}). They are stored and kept with the member WeCom gave them ({staff}), "
+            "without a live-code welcome or tags. Its 「联系我」 code was made in another "
+            "tool or workspace: stop using it, or create a live code here with this state so "
+            "its customers are welcomed and tagged",
+            "{n} customers arrived with state {state!r}, which no live code here has (last "
+            "{last}). They are stored and kept with the member WeCom gave them ({staff}), "
+            "without a live-code welcome or tags. Its 「联系我」 code was made in another "
+            "tool or workspace: stop using it, or create a live code here with this state so "
+            "its customers are welcomed and tagged", int(row.arrivals), state=row.state,
+            last=last.strftime("%Y-%m-%d %H:%M"), staff=", ".join(row.staff) or _("unknown")))
     if len(states) > MAX_UNKNOWN_STATES:
-        lines.append(f"… and {len(states) - MAX_UNKNOWN_STATES} more unknown states "
-                     "(see unknown_states(ws))")
+        lines.append(_("… and {n} more unknown states (see unknown_states(ws))",
+                       n=len(states) - MAX_UNKNOWN_STATES))
     return lines
 
 

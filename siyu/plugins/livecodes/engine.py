@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import translator
 from siyu.core.records import StatePrefix
 from siyu.plugins.livecodes import welcome as welcomes
 from siyu.plugins.livecodes.changes import Changes, Intent
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.storage.models import Contact as ContactRow
 
 log = logging.getLogger("siyu.livecodes")
+_ = translator("siyu.plugins.livecodes")
 
 PREFIX = "lc:"
 #: The claim on ``lc:`` states that the plugin registers; arrivals are checked against it.
@@ -69,13 +71,14 @@ def local_now(ws: Workspace) -> datetime:
 def member_error(exc: WeComError, userids: list[str]) -> SiyuError:
     """A WeCom refusal about a code's members, naming the member and the fix."""
     if exc.errcode == 41041:
-        return SiyuError(f"WeCom refused {len(userids)} members on one code (41041): "
-                         f"{explain(41041)}")
+        return SiyuError(_("WeCom refused {count} members on one code (41041): {reason}",
+                           count=len(userids), reason=explain(41041)))
     named = [u for u in userids if u and u in (exc.errmsg or "")]
-    who = (f"member {named[0]!r}" if named
-           else "one of the members " + ", ".join(repr(u) for u in userids))
-    return SiyuError(f"WeCom cannot route customers to {who} ({exc.errcode}): "
-                     f"{explain(exc.errcode)}")
+    who = (_("member {userid!r}", userid=named[0]) if named
+           else _("one of the members {userids}",
+                  userids=", ".join(repr(u) for u in userids)))
+    return SiyuError(_("WeCom cannot route customers to {who} ({errcode}): {reason}",
+                       who=who, errcode=exc.errcode, reason=explain(exc.errcode)))
 
 
 def member_problem(exc: Exception, userids: list[str]) -> Exception:

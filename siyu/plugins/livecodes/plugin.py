@@ -98,14 +98,17 @@ def register_commands():
 def register_pages(ws):
     """The Live codes, Group codes and Live-code reports pages (``data.read``; changes need
     ``data.write``)."""
+    from siyu.core.i18n import translator
     from siyu.core.records import PageSpec
 
+    _ = translator("siyu.plugins.livecodes")
     # Import paths, not classes: the page modules import Panel, loaded on first build only.
-    return [PageSpec("livecodes", "Live codes", "siyu.plugins.livecodes.pages:LiveCodesPage",
+    return [PageSpec("livecodes", _.lazy("Live codes"),
+                     "siyu.plugins.livecodes.pages:LiveCodesPage",
                      icon="qrcode", permission="data.read", order=40),
-            PageSpec("groupcodes", "Group codes",
+            PageSpec("groupcodes", _.lazy("Group codes"),
                      "siyu.plugins.livecodes.group_pages:GroupCodesPage",
                      icon="users-group", permission="data.read", order=41),
-            PageSpec("livecode-reports", "Live-code reports",
+            PageSpec("livecode-reports", _.lazy("Live-code reports"),
                      "siyu.plugins.livecodes.report_pages:LiveCodeReportsPage",
                      icon="chart-bar", permission="data.read", order=42)]

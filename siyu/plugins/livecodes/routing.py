@@ -31,6 +31,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import translator
+
+_ = translator("siyu.plugins.livecodes")
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -90,11 +93,12 @@ def parse_clock(value: str) -> time:
     try:
         hours, minutes = (int(part) for part in str(value).split(":"))
     except ValueError:
-        raise ValidationError(f"time {value!r} must look like 09:30") from None
+        raise ValidationError(_("time {value!r} must look like 09:30", value=value)) from None
     if (hours, minutes) == (24, 0):
         return time.max
     if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise ValidationError(f"time {value!r} is not a time of day (00:00-24:00)")
+        raise ValidationError(_("time {value!r} is not a time of day (00:00-24:00)",
+                                value=value))
     return time(hours, minutes)
 
 
@@ -107,8 +111,8 @@ def check_slots(slots: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for slot in slots:
         days = slot.get("days", list(range(7)))
         if not days or any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
-            raise ValidationError(f"slot {dict(slot)!r}: days must be weekday numbers 0-6 "
-                                  "(Monday = 0)")
+            raise ValidationError(_("slot {slot!r}: days must be weekday numbers 0-6 "
+                                    "(Monday = 0)", slot=dict(slot)))
         parse_clock(slot.get("start", "")), parse_clock(slot.get("end", ""))
         checked.append({"days": sorted(set(days)), "start": slot["start"], "end": slot["end"]})
     return checked
@@ -245,8 +249,8 @@ def _choose(strategy: str, available: list[Member], counts: Mapping[str, Counts]
         chosen = list(available)
         first, later = "on duty now", ""
     else:
-        raise ValidationError(f"unknown strategy {strategy!r}; use round_robin, weighted, "
-                              "least_loaded or schedule")
+        raise ValidationError(_("unknown strategy {strategy!r}; use round_robin, weighted, "
+                                "least_loaded or schedule", strategy=strategy))
     for m in available:
         reasons[m.userid] = first if m in chosen else later
     return [m.userid for m in chosen]

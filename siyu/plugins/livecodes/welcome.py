@@ -22,7 +22,10 @@ from datetime import date, datetime
 from typing import Any
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import translator
 from siyu.plugins.livecodes.routing import check_slots, on_duty
+
+_ = translator("siyu.plugins.livecodes")
 
 ATTACHMENT_TYPES = ("image", "link", "miniprogram", "file")
 MAX_ATTACHMENTS = 9
@@ -32,28 +35,33 @@ PLACEHOLDERS = ("nickname", "staff", "store")
 
 def _check_text(text: Any, where: str) -> str:
     if not isinstance(text, str):
-        raise ValidationError(f"{where} must be text")
+        raise ValidationError(_("{where} must be text", where=where))
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise ValidationError(f"{where} is longer than WeCom's {MAX_TEXT_BYTES} bytes")
+        raise ValidationError(_("{where} is longer than WeCom's {limit} bytes", where=where,
+                                limit=MAX_TEXT_BYTES))
     for _literal, name, _spec, _conv in string.Formatter().parse(text):
         if name is not None and name not in PLACEHOLDERS:
-            raise ValidationError(f"{where} uses unknown placeholder {{{name}}}; use "
-                                  + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
+            raise ValidationError(_("{where} uses unknown placeholder {placeholder}; use "
+                                    "{placeholders}", where=where,
+                                    placeholder="{" + str(name) + "}",
+                                    placeholders=", ".join("{" + p + "}" for p in PLACEHOLDERS)))
     return text
 
 
 def _check_attachments(items: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
-        raise ValidationError(f"{where} must be a list")
+        raise ValidationError(_("{where} must be a list", where=where))
     if len(items) > MAX_ATTACHMENTS:
-        raise ValidationError(f"{where} has {len(items)} attachments; WeCom sends at most "
-                              f"{MAX_ATTACHMENTS}")
+        raise ValidationError(_("{where} has {count} attachments; WeCom sends at most "
+                                "{limit}", where=where, count=len(items),
+                                limit=MAX_ATTACHMENTS))
     for item in items:
         kind = item.get("msgtype") if isinstance(item, Mapping) else None
         if kind not in ATTACHMENT_TYPES or not isinstance(item.get(kind), Mapping):
-            raise ValidationError(f"{where}: attachment {item!r} must be "
-                                  '{"msgtype": T, T: {...}} with T one of '
-                                  + ", ".join(ATTACHMENT_TYPES))
+            raise ValidationError(_("{where}: attachment {item!r} must be {shape} with T "
+                                    "one of {types}", where=where, item=item,
+                                    shape='{"msgtype": T, T: {...}}',
+                                    types=", ".join(ATTACHMENT_TYPES)))
     return [dict(item) for item in items]
 
 
@@ -61,7 +69,8 @@ def _day(value: Any, where: str) -> str:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ValidationError(f"{where}: {value!r} is not a date like 2025-11-01") from None
+        raise ValidationError(_("{where}: {value!r} is not a date like 2025-11-01",
+                                where=where, value=value)) from None
 
 
 def check_welcome(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -74,18 +83,19 @@ def check_welcome(config: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     unknown = set(config) - {"text", "attachments", "variants", "fallback"}
     if unknown:
-        raise ValidationError(f"unknown welcome field(s) {sorted(unknown)}; use text, "
-                              "attachments, variants, fallback")
+        raise ValidationError(_("unknown welcome field(s) {fields}; use text, attachments, "
+                                "variants, fallback", fields=sorted(unknown)))
     out: dict[str, Any] = {}
     if config.get("text"):
-        out["text"] = _check_text(config["text"], "welcome text")
+        out["text"] = _check_text(config["text"], _("welcome text"))
     if config.get("attachments"):
-        out["attachments"] = _check_attachments(config["attachments"], "welcome attachments")
+        out["attachments"] = _check_attachments(config["attachments"],
+                                                _("welcome attachments"))
     if config.get("fallback"):
-        out["fallback"] = _check_text(config["fallback"], "fallback text")
+        out["fallback"] = _check_text(config["fallback"], _("fallback text"))
     variants = []
     for n, variant in enumerate(config.get("variants") or [], 1):
-        where = f"welcome variant {n}"
+        where = _("welcome variant {n}", n=n)
         item: dict[str, Any] = {}
         if "from" in variant or "to" in variant:
             item["from"] = _day(variant.get("from", "0001-01-01"), where)
@@ -93,11 +103,11 @@ def check_welcome(config: Mapping[str, Any] | None) -> dict[str, Any]:
         else:
             item.update(check_slots([variant])[0])
         if variant.get("text"):
-            item["text"] = _check_text(variant["text"], f"{where} text")
+            item["text"] = _check_text(variant["text"], _("{where} text", where=where))
         if variant.get("attachments"):
             item["attachments"] = _check_attachments(variant["attachments"], where)
         if "text" not in item and "attachments" not in item:
-            raise ValidationError(f"{where} has neither text nor attachments")
+            raise ValidationError(_("{where} has neither text nor attachments", where=where))
         variants.append(item)
     if variants:
         out["variants"] = variants
