@@ -297,9 +297,10 @@ def compact_ticks():
 
 
 def tidy_chart(fig: Any, *, legend: bool = True, y_axes: Iterable[Any] = ()) -> Any:
-    """Make a Bokeh figure read like a report: no toolbar or zoom tools, compact number
-    ticks on the y axes, the legend in one row below the plot (never over bars), and no
-    lone bar stretched across the whole width (bars get at most 60 px each)."""
+    """Make a Bokeh figure read like a report: no toolbar or zoom tools (hover stays),
+    compact number ticks on the numeric y axes, the legend in one row below the plot (never
+    over bars). Bar widths stay the chart's business: give a lone bar a fixed width or a
+    padded range so it does not fill the plot."""
     from bokeh.models import CategoricalAxis, Legend
 
     fig.toolbar_location = None
