@@ -127,6 +127,22 @@ def test_the_no_access_page_speaks_the_users_language(console):
     assert 'lang="zh-CN"' in answer.text
 
 
+def test_the_language_chosen_on_the_sign_in_page_becomes_the_users(console):
+    ws, base = console
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
+        page = client.get("/login?lang=zh_CN")
+        assert 'lang="zh-CN"' in page.text and "用户名" in page.text
+        assert 'hreflang="en"' in page.text  # a link to the English form
+        sign_in(client, "ana", "ana-password")
+    assert ws.users.get("ana").language == "zh_CN"
+    # A user who already chose keeps their choice; signing in in English changes nothing
+    # for a workspace already speaking English.
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
+        assert "User name" in client.get("/login?lang=en").text
+        sign_in(client, "ana", "ana-password")
+    assert ws.users.get("ana").language == "zh_CN"
+
+
 def test_the_no_access_page_sends_strangers_to_the_login(console):
     _, base = console
     answer = httpx.get(f"{base}/denied?page=audit")

@@ -175,6 +175,13 @@ class LoginHandler(_ConsoleHandler):
             return language
         return self.ws.language
 
+    def _chosen_language(self) -> str | None:
+        """The language the sign-in page was switched to (its cookie), if any."""
+        try:
+            return normalize_language(self.get_cookie(LANGUAGE_COOKIE, ""))
+        except ValueError:
+            return None
+
     def _message(self) -> str:
         code = self.get_argument("error", "")
         text = str(LOGIN_ERRORS.get(code, ""))
@@ -225,6 +232,12 @@ class LoginHandler(_ConsoleHandler):
         self.security.throttle.succeeded(address, username)
         token = await loop.run_in_executor(None, lambda: self.ws.users.start_session(
             principal.name, hours=self.security.session_hours, address=address))
+        chosen = self._chosen_language()
+        if chosen and principal.language is None and chosen != self.ws.language:
+            # The language picked on the sign-in page becomes the user's own, so the
+            # console speaks it too (a user who already chose one keeps theirs).
+            await loop.run_in_executor(None, lambda: self.ws.as_user(principal).users
+                                       .set_language(principal.name, chosen))
         self.clear_panel_cookies()
         options = self.security.cookie_options(self)
         self.set_signed_cookie(SESSION_COOKIE, token, expires_days=self.security.max_age_days,
