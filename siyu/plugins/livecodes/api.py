@@ -49,6 +49,15 @@ __all__ = ["adds_df", "create_code", "delete_code", "get_code", "list_codes", "m
            "pause_code", "preview", "resume_code", "update_code"]
 
 MAX_TAG_PART = 30
+#: A code's status as messages name it (the stored values are these English words).
+STATUS_WORDS = {"active": _.lazy("active"), "paused": _.lazy("paused"),
+                "deleted": _.lazy("deleted")}
+
+
+def status_word(status: str) -> str:
+    """A code's stored ``status`` as a word of the reader's language (``"paused"`` →
+    ``"已暂停"``); an unknown value as it is."""
+    return str(STATUS_WORDS.get(status, status))
 
 
 def _members(members: Iterable[str | Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -141,11 +150,12 @@ def _settings(ws: Workspace, given: dict[str, Any]) -> dict[str, Any]:
 
 def _check_state(state: str) -> str:
     if not state.startswith(PREFIX):
-        raise ValidationError(f"state {state!r} must start with {PREFIX!r} (the live-code "
-                              "namespace)")
+        raise ValidationError(_("state {state!r} must start with {prefix!r} (the live-code "
+                                "namespace)", state=state, prefix=PREFIX))
     if len(state) > MAX_STATE:
-        raise ValidationError(f"state {state!r} is {len(state)} characters; WeCom keeps at "
-                              f"most {MAX_STATE}. Use a shorter one")
+        raise ValidationError(_("state {state!r} is {length} characters; WeCom keeps at "
+                                "most {limit}. Use a shorter one", state=state,
+                                length=len(state), limit=MAX_STATE))
     return state
 
 
@@ -214,7 +224,8 @@ def create_code(ws: Workspace, name: str, members: Iterable[str | Mapping[str, A
     with ws.engine.begin() as conn:
         if state is not None and conn.execute(sa.select(CODES.c.id).where(
                 CODES.c.state == state, CODES.c.status != "deleted")).first():
-            raise ValidationError(f"state {state!r} is already used by another live code")
+            raise ValidationError(_("state {state!r} is already used by another live code",
+                                    state=state))
         code_id = conn.execute(CODES.insert().values(
             state="", config_id="", qr_url="", status="active", last_error="",
             created_at=utcnow(), updated_at=utcnow(), **values)).inserted_primary_key[0]
@@ -264,7 +275,8 @@ def update_code(ws: Workspace, code: int | str, *,
     unknown = set(changes) - {"name", "strategy", "channel", "tags", "welcome", "backup",
                               "daily_cap", "round_cap", "remark", "store"}
     if unknown:
-        raise ValidationError(f"cannot update {sorted(unknown)} of a live code")
+        raise ValidationError(_("cannot update {fields} of a live code",
+                                fields=sorted(unknown)))
     code_id = _code_id(ws, code)
     values = _settings(ws, changes)
     rows = _members(members) if members is not None else None
@@ -305,7 +317,7 @@ def pause_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "active":
             raise ValidationError(_("live code {state} is {status}, not active",
-                                    state=row.state, status=row.status))
+                                    state=row.state, status=status_word(row.status)))
         backup = list(row.backup or [])
         if not backup:
             raise ValidationError(_("live code {state} has no backup staff: WeCom cannot "
@@ -330,7 +342,7 @@ def resume_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     def prepare(conn: sa.Connection, row: Any) -> None:
         if row.status != "paused":
             raise ValidationError(_("live code {state} is {status}, not paused",
-                                    state=row.state, status=row.status))
+                                    state=row.state, status=status_word(row.status)))
         conn.execute(CODES.update().where(CODES.c.id == code_id).values(status="active"))
 
     CHANGES.begin(ws, code_id, prepare)
@@ -394,8 +406,8 @@ def preview(ws: Workspace, code: int | str) -> pd.DataFrame:
         counts = engine.counters_of(conn, code_id, now.date().isoformat())
         plan = engine.plan_for(conn, row, now)
     if row.status != "active":
-        note = f"code is {row.status}" + ("; backup staff serve" if row.status == "paused"
-                                          else "")
+        note = (_("code is paused; backup staff serve") if row.status == "paused" else
+                _("code is {status}", status=status_word(row.status)))
         rows = [(u, u in (row.listed or []), note) for u in plan.reasons]
     else:
         rows = plan.explain()
@@ -408,7 +420,8 @@ def preview(ws: Workspace, code: int | str) -> pd.DataFrame:
 
 def adds_df(ws: Workspace, code: int | str | None = None) -> pd.DataFrame:
     """Arrivals through live codes (all, or one code's): code, state, contact, staff, time,
-    welcome status, reason and latency."""
+    welcome status, reason and latency. ``reason`` is in the reader's language (it is
+    stored as message keys and values, see :func:`~siyu.plugins.livecodes.engine.note_text`)."""
     ws.principal.require("data.read")
     query = (sa.select(ADDS.c.id, ADDS.c.code_id, CODES.c.name.label("code"), ADDS.c.state,
                        ADDS.c.contact_id, ADDS.c.userid, ADDS.c.at, ADDS.c.welcome,
@@ -418,7 +431,9 @@ def adds_df(ws: Workspace, code: int | str | None = None) -> pd.DataFrame:
     if code is not None:
         query = query.where(ADDS.c.code_id == _code_id(ws, code))
     with ws.engine.connect() as conn:
-        return pd.read_sql(query, conn)
+        frame = pd.read_sql(query, conn)
+    frame["reason"] = frame["reason"].map(engine.note_text).astype(object)
+    return frame
 
 
 def list_codes(ws: Workspace) -> pd.DataFrame:

@@ -14,20 +14,29 @@ asking WeCom, never by sending it again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
-from siyu.core.i18n import translator
+from siyu.core.i18n import LazyText, translator, use_language
 from siyu.core.records import StatePrefix
 from siyu.plugins.livecodes import welcome as welcomes
 from siyu.plugins.livecodes.changes import Changes, Intent
 from siyu.plugins.livecodes.models import LiveCode, LiveCodeAdd, LiveCodeDay, LiveCodeMember
-from siyu.plugins.livecodes.routing import CodeRules, Counts, Member, Plan, plan_members
+from siyu.plugins.livecodes.routing import (
+    CodeRules,
+    Counts,
+    Member,
+    Plan,
+    join_clauses,
+    plan_members,
+)
 from siyu.plugins.wecom.errors import WeComError, explain
 from siyu.plugins.wecom.service import wecom
 from siyu.storage.dialect import insert_for
@@ -46,10 +55,30 @@ PREFIX = "lc:"
 STATES = StatePrefix(PREFIX, description="staff live codes: lc:<code id>")
 #: errcodes that name a member who cannot be on a code, and the ones meaning "too many"
 MEMBER_ERRCODES = (41054, 60011, 60111, 40098)
-WELCOME_NOT_RETRIED = {41051: "the customer and the member already chat, so WeCom no longer "
-                              "accepts a welcome message (nothing to resend)",
-                       41096: "another app is already sending this customer's welcome message "
-                              "(not sent twice)"}
+#: What an arrival's note says, by key (see :func:`note_text`). ``{explained}`` is WeCom's
+#: explanation of the stored ``errcode``, looked up when the note is shown.
+ARRIVAL_NOTES: dict[str, LazyText] = {
+    "unknown_state": _.lazy("unknown live-code state {state!r}: no code has it (deleted, or "
+                            "made elsewhere); contact kept with {userid}"),
+    "no_welcome": _.lazy("this code has no welcome message; the workspace default welcome "
+                         "applies"),
+    "already_chatting": _.lazy("{errcode}: the customer and the member already chat, so "
+                               "WeCom no longer accepts a welcome message (nothing to "
+                               "resend)"),
+    "welcomed_elsewhere": _.lazy("{errcode}: another app is already sending this customer's "
+                                 "welcome message (not sent twice)"),
+    "welcome_refused": _.lazy("{errcode}: WeCom refused the welcome message ({errcode}): "
+                              "{explained}"),
+    "no_welcome_code": _.lazy("WeCom gave no welcome code (the member set a welcome message "
+                              "in the WeCom admin console, the customer had already chatted, "
+                              "or the 20 s passed)"),
+    "fallback_sent": _.lazy("fallback sent as message task {msgid} for {userid} to confirm"),
+    "fallback_refused": _.lazy("fallback refused ({errcode}): {explained}"),
+}
+#: Welcome refusals that are not worth a retry, and the note each gets.
+WELCOME_NOT_RETRIED = {41051: "already_chatting", 41096: "welcomed_elsewhere"}
+#: Longest arrival note the table keeps (``live_code_add.reason``).
+MAX_NOTE = 500
 
 #: Re-plans in a row for one code: after WeCom took a new list the code is planned once more,
 #: since arrivals counted meanwhile could not re-list it themselves.
@@ -86,6 +115,75 @@ def member_problem(exc: Exception, userids: list[str]) -> Exception:
     if getattr(exc, "errcode", None) in (41041, *MEMBER_ERRCODES):
         return member_error(exc, userids)  # type: ignore[arg-type]
     return exc
+
+
+# -- notes written now, read later ---------------------------------------------------------
+#
+# A note written by a callback or a job is read later by someone whose language is not known
+# when it is written (an arrival's note, a group code's warning). It is therefore stored as
+# message keys with their values, as JSON (``[["no_welcome_code", {}], ["fallback_sent",
+# {"msgid": "…", "userid": "…"}]]``), and put into words when shown, in the reader's
+# language. A stored text that is no such list (written by an older siyu) shows as it is.
+
+Note = tuple[str, Mapping[str, Any]]
+
+
+def _words(key: str, values: Mapping[str, Any], templates: Mapping[str, LazyText]) -> str:
+    """One note in the current language (the English template when a translation does not
+    fit its values)."""
+    template = templates[key]
+    values = dict(values)
+    if "errcode" in values:
+        values["explained"] = explain(values["errcode"])
+    try:
+        return str(template).format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template.source.format(**values)
+
+
+def notes_text(notes: Sequence[Note], templates: Mapping[str, LazyText]) -> str:
+    """``notes`` (message keys and values) in words of the current language."""
+    return join_clauses(_words(key, values, templates) for key, values in notes)
+
+
+def store_notes(notes: Sequence[Note], templates: Mapping[str, LazyText], limit: int) -> str:
+    """``notes`` as stored for :func:`stored_text` (``""`` for none); when that is longer
+    than the column's ``limit``, their English words, cut to fit."""
+    if not notes:
+        return ""
+    for key, _values in notes:
+        if key not in templates:
+            raise ValueError(f"no note {key!r}")
+    stored = json.dumps([[key, dict(values)] for key, values in notes], ensure_ascii=False,
+                        separators=(",", ":"), sort_keys=True)
+    if len(stored) <= limit:
+        return stored
+    with use_language("en"):
+        return notes_text(notes, templates)[:limit]
+
+
+def stored_text(stored: Any, templates: Mapping[str, LazyText]) -> Any:
+    """A note stored with :func:`store_notes`, in words of the reader's language; any other
+    value (plain text written before, ``None``) as it is."""
+    if not isinstance(stored, str) or not stored.startswith("[["):
+        return stored
+    try:
+        notes = json.loads(stored)
+        parsed = [(str(key), dict(values)) for key, values in notes]
+    except (ValueError, TypeError):
+        return stored
+    if any(key not in templates for key, _values in parsed):
+        return stored
+    try:
+        return notes_text(parsed, templates)
+    except (KeyError, IndexError, ValueError):  # values that do not fit the message
+        return stored
+
+
+def note_text(stored: Any) -> Any:
+    """An arrival's stored note (``live_code_add.reason``) in the reader's language: what
+    the Live codes page and :func:`~siyu.plugins.livecodes.api.adds_df` show."""
+    return stored_text(stored, ARRIVAL_NOTES)
 
 
 def rules_of(code: Any) -> CodeRules:
@@ -273,11 +371,13 @@ def _record(ws: Workspace, contact: ContactRow, state: str, userid: str,
     return code, added
 
 
-def _finish(ws: Workspace, add_id: int, status: str, reason: str,
+def _finish(ws: Workspace, add_id: int, status: str, notes: Sequence[Note] = (),
             latency_ms: int | None = None) -> None:
+    """Store how an arrival's welcome went, with its notes (see :data:`ARRIVAL_NOTES`)."""
     with ws.engine.begin() as conn:
         conn.execute(ADDS.update().where(ADDS.c.id == add_id).values(
-            welcome=status, reason=reason[:500], latency_ms=latency_ms))
+            welcome=status, reason=store_notes(notes, ARRIVAL_NOTES, MAX_NOTE),
+            latency_ms=latency_ms))
 
 
 def _names(ws: Workspace, contact: ContactRow, code: Any) -> tuple[str, dict[str, str]]:
@@ -308,8 +408,7 @@ def handle_added(ws: Workspace, contact: ContactRow, via: str) -> None:
     if code is None:
         log.warning("customer %s arrived with unknown live-code state %r; recorded "
                     "unattributed, owner %s", contact.external_userid, via, userid)
-        _finish(ws, add_id, "none", f"unknown live-code state {via!r}: no code has it "
-                                    f"(deleted, or made elsewhere); contact kept with {userid}")
+        _finish(ws, add_id, "none", [("unknown_state", {"state": via, "userid": userid})])
         return
     replan(ws, code.id, now)
     userid, values = _names(ws, contact, code)
@@ -322,8 +421,7 @@ def _welcome(ws: Workspace, code: Any, contact: ContactRow, userid: str,
     config = code.welcome or {}
     text, attachments = welcomes.choose(config, now)
     if not text and not attachments:
-        _finish(ws, add_id, "none", "this code has no welcome message; the workspace "
-                                    "default welcome applies")
+        _finish(ws, add_id, "none", [("no_welcome", {})])
         return
     from siyu.plugins.livecodes.groups import invite_attachments  # groups imports engine
 
@@ -341,30 +439,28 @@ def _welcome(ws: Workspace, code: Any, contact: ContactRow, userid: str,
     try:
         service.client.send_welcome_msg(welcome_code, **body)
     except WeComError as exc:
-        reason = WELCOME_NOT_RETRIED.get(exc.errcode or 0) or (
-            f"WeCom refused the welcome message ({exc.errcode}): {explain(exc.errcode)}")
-        _finish(ws, add_id, "failed", f"{exc.errcode}: {reason}")
+        key = WELCOME_NOT_RETRIED.get(exc.errcode or 0, "welcome_refused")
+        _finish(ws, add_id, "failed", [(key, {"errcode": exc.errcode})])
         return
     added_at = contact.added_at or utcnow()
     latency = max(0, int((time.time() - added_at.timestamp()) * 1000))
-    _finish(ws, add_id, "sent", "", latency)
+    _finish(ws, add_id, "sent", (), latency)
 
 
 def _fallback(ws: Workspace, config: dict, contact: ContactRow, userid: str,
               values: dict[str, str], add_id: int) -> None:
-    reason = ("WeCom gave no welcome code (the member set a welcome message in the WeCom "
-              "admin console, the customer had already chatted, or the 20 s passed)")
+    notes: list[Note] = [("no_welcome_code", {})]
     text = config.get("fallback")
     if text and contact.external_userid:
         try:
             answer = wecom(ws).client.add_msg_template(
                 chat_type="single", external_userid=[contact.external_userid], sender=userid,
                 text=welcomes.fill(text, values))
-            reason += f"; fallback sent as message task {answer.get('msgid', '')} for "\
-                      f"{userid} to confirm"
+            notes.append(("fallback_sent", {"msgid": str(answer.get("msgid", "")),
+                                            "userid": userid}))
         except WeComError as exc:
-            reason += f"; fallback refused ({exc.errcode}): {explain(exc.errcode)}"
-    _finish(ws, add_id, "none", reason)
+            notes.append(("fallback_refused", {"errcode": exc.errcode}))
+    _finish(ws, add_id, "none", notes)
 
 
 def corp_tag_ids(ws: Workspace, names: list[str]) -> list[str]:
@@ -408,7 +504,8 @@ def _create_corp_tag(client: Any, group_name: str, name: str,
             for tag in group.get("tag", []):
                 if tag["name"] == name:
                     return tag["id"], group["group_id"]
-    raise SiyuError(f"WeCom says tag {group_name}/{name} exists but does not list it")
+    raise SiyuError(_("WeCom says tag {group}/{name} exists but does not list it",
+                      group=group_name, name=name))
 
 
 def _tag_and_remark(ws: Workspace, code: Any, contact: ContactRow, userid: str,

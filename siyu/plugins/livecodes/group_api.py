@@ -28,6 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from siyu.core.errors import NotFound, ValidationError
+from siyu.core.i18n import translator
 from siyu.plugins.livecodes import api as staff_api
 from siyu.plugins.livecodes import groups
 from siyu.plugins.livecodes.groups import CHATS, GROUPS, INVITES, JOINS, PREFIX, WECOM_CHATS
@@ -40,6 +41,8 @@ from siyu.storage.types import utcnow
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
     from siyu.plugins.livecodes.changes import Intent
+
+_ = translator("siyu.plugins.livecodes")
 
 __all__ = ["create_group_code", "delete_group_code", "get_group_code", "group_members_df",
            "invite_to_group", "joins_df", "known_groups", "list_group_codes",
@@ -59,30 +62,33 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
     if "name" in given:
         name = str(given["name"] or "").strip()
         if not name:
-            raise ValidationError("a group code needs a name")
+            raise ValidationError(_("a group code needs a name"))
         values["name"] = name[:200]
     if "auto_create_room" in given:
         values["auto_create_room"] = bool(given["auto_create_room"])
     if "room_base_name" in given:
         base = str(given["room_base_name"] or "").strip()
         if len(base) > MAX_ROOM_BASE_NAME:
-            raise ValidationError(f"room name prefix {base!r} is {len(base)} characters; "
-                                  f"WeCom keeps at most {MAX_ROOM_BASE_NAME}")
+            raise ValidationError(_("room name prefix {base!r} is {length} characters; "
+                                    "WeCom keeps at most {limit}", base=base,
+                                    length=len(base), limit=MAX_ROOM_BASE_NAME))
         values["room_base_name"] = base
     if "room_base_id" in given:
         start = given["room_base_id"]
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise ValidationError(f"room sequence start {start!r} must be a whole number "
-                                  ">= 0 (WeCom names new rooms prefix + number)")
+            raise ValidationError(_("room sequence start {start!r} must be a whole number "
+                                    ">= 0 (WeCom names new rooms prefix + number)",
+                                    start=start))
         values["room_base_id"] = start
     for key in ("warn_at", "rotate_at"):
         if key in given:
             value = given[key]
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     2 <= value <= groups.WECOM_GROUP_LIMIT):
-                raise ValidationError(f"{key} {value!r} must be a member count from 2 to "
-                                      f"{groups.WECOM_GROUP_LIMIT} (a group takes at most "
-                                      f"{groups.WECOM_GROUP_LIMIT} through a join way)")
+                raise ValidationError(_("{key} {value!r} must be a member count from 2 to "
+                                        "{limit} (a group takes at most {limit} through a "
+                                        "join way)", key=key, value=value,
+                                        limit=groups.WECOM_GROUP_LIMIT))
             values[key] = value
     if "tags" in given:
         values["tags"] = staff_api._tags(given["tags"] or [])
@@ -91,8 +97,9 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_thresholds(warn_at: int, rotate_at: int) -> None:
     if warn_at > rotate_at:
-        raise ValidationError(f"warn_at {warn_at} is above rotate_at {rotate_at}: the "
-                              "warning must come before the rotation")
+        raise ValidationError(_("warn_at {warn_at} is above rotate_at {rotate_at}: the "
+                                "warning must come before the rotation", warn_at=warn_at,
+                                rotate_at=rotate_at))
 
 
 def _chat_ids(value: Iterable[str] | str | None, what: str) -> list[str]:
@@ -102,10 +109,11 @@ def _chat_ids(value: Iterable[str] | str | None, what: str) -> list[str]:
         value = [value]
     out = [str(c).strip() for c in value]
     if any(not c for c in out):
-        raise ValidationError(f"{what} has an empty chat id")
+        raise ValidationError(_("{what} has an empty chat id", what=what))
     dupes = sorted({c for c in out if out.count(c) > 1})
     if dupes:
-        raise ValidationError(f"group chat(s) {', '.join(dupes)} listed twice in {what}")
+        raise ValidationError(_("group chat(s) {chats} listed twice in {what}",
+                                chats=", ".join(dupes), what=what))
     return out
 
 
@@ -114,17 +122,17 @@ def _lists(chats: Iterable[str] | str, pool: Iterable[str] | str | None
     """The groups in use (1-5) and the pool, validated without calling WeCom."""
     in_use, spare = _chat_ids(chats, "chats"), _chat_ids(pool, "pool")
     if not in_use:
-        raise ValidationError("a group code needs at least one group chat in use")
+        raise ValidationError(_("a group code needs at least one group chat in use"))
     if len(in_use) > MAX_JOIN_WAY_CHATS:
-        raise ValidationError(
-            f"{len(in_use)} groups in use on one join way: WeCom links at most "
-            f"{MAX_JOIN_WAY_CHATS} (41091). Keep {MAX_JOIN_WAY_CHATS} in use and give the "
-            f"others as pool=[...]: they rotate in as groups fill "
-            f"(the {MAX_JOIN_WAY_CHATS + 1}th is {in_use[MAX_JOIN_WAY_CHATS]!r})")
+        raise ValidationError(_(
+            "{count} groups in use on one join way: WeCom links at most {limit} (41091). "
+            "Keep {limit} in use and give the others as pool=[...]: they rotate in as groups "
+            "fill (the {next}th is {chat!r})", count=len(in_use), limit=MAX_JOIN_WAY_CHATS,
+            next=MAX_JOIN_WAY_CHATS + 1, chat=in_use[MAX_JOIN_WAY_CHATS]))
     both = sorted(set(in_use) & set(spare))
     if both:
-        raise ValidationError(f"group chat(s) {', '.join(both)} are both in use and in the "
-                              "pool; give each group once")
+        raise ValidationError(_("group chat(s) {chats} are both in use and in the pool; "
+                                "give each group once", chats=", ".join(both)))
     return in_use, spare
 
 
@@ -142,16 +150,19 @@ def _check_groups(ws: Workspace, chat_ids: list[str], rotate_at: int) -> None:
         except WeComError as exc:
             if exc.errcode not in UNKNOWN_CHAT_ERRCODES:
                 raise
-            raise NotFound(f"group chat {chat_id!r} is unknown to WeCom (groupchat/get "
-                           f"answered {exc.errcode} {exc.errmsg}): give the chat_id of one "
-                           "of the corp's customer groups (客户群); known_groups(ws) and the "
-                           "Group codes page list them after reload_groups(ws)") from exc
+            raise NotFound(_("group chat {chat!r} is unknown to WeCom (groupchat/get "
+                             "answered {errcode} {errmsg}): give the chat_id of one of the "
+                             "corp's customer groups (客户群); known_groups(ws) and the Group "
+                             "codes page list them after reload_groups(ws)", chat=chat_id,
+                             errcode=exc.errcode, errmsg=exc.errmsg)) from exc
         members = len(data.get("member_list", []))
         if members >= rotate_at:
-            raise ValidationError(f"group {data.get('name') or chat_id} ({chat_id}) already "
-                                  f"has {members} members, at or over rotate_at {rotate_at}: "
-                                  "choose a fresher group or raise rotate_at (at most "
-                                  f"{groups.WECOM_GROUP_LIMIT})")
+            raise ValidationError(_("group {group} ({chat}) already has {members} members, "
+                                    "at or over rotate_at {rotate_at}: choose a fresher "
+                                    "group or raise rotate_at (at most {limit})",
+                                    group=data.get("name") or chat_id, chat=chat_id,
+                                    members=members, rotate_at=rotate_at,
+                                    limit=groups.WECOM_GROUP_LIMIT))
 
 
 def _code_id(ws: Workspace, code: int | str) -> int:
@@ -159,7 +170,7 @@ def _code_id(ws: Workspace, code: int | str) -> int:
     with ws.engine.connect() as conn:
         found = conn.execute(sa.select(GROUPS.c.id).where(column == code)).scalar()
     if found is None:
-        raise NotFound(f"no group code {code!r}; see list_group_codes(ws)")
+        raise NotFound(_("no group code {code!r}; see list_group_codes(ws)", code=code))
     return found
 
 
@@ -239,15 +250,17 @@ def update_group_code(ws: Workspace, code: int | str, *, chats: Iterable[str] | 
     ws.principal.require("data.write")
     unknown = set(changes) - set(SETTINGS)
     if unknown:
-        raise ValidationError(f"cannot update {sorted(unknown)} of a group code; use "
-                              + ", ".join(("chats", "pool", *SETTINGS)))
+        raise ValidationError(_("cannot update {fields} of a group code; use {known}",
+                                fields=sorted(unknown),
+                                known=", ".join(("chats", "pool", *SETTINGS))))
     code_id = _code_id(ws, code)
     values = _settings(changes)
     with ws.engine.connect() as conn:
         row = conn.execute(sa.select(GROUPS).where(GROUPS.c.id == code_id)).first()
         current = groups.chats_of(conn, code_id)
     if row.status == "deleted":
-        raise ValidationError(f"group code {row.state} is deleted; create a new one")
+        raise ValidationError(_("group code {state} is deleted; create a new one",
+                                state=row.state))
     rotate_at = values.get("rotate_at", row.rotate_at)
     _check_thresholds(values.get("warn_at", row.warn_at), rotate_at)
     in_use, spare = _lists(current["in_use"] if chats is None else chats,
@@ -257,7 +270,8 @@ def update_group_code(ws: Workspace, code: int | str, *, chats: Iterable[str] | 
 
     def prepare(conn: sa.Connection, locked: Any) -> Intent | None:
         if locked.status == "deleted":
-            raise ValidationError(f"group code {locked.state} is deleted; create a new one")
+            raise ValidationError(_("group code {state} is deleted; create a new one",
+                                    state=locked.state))
         # a rotation may have run since the groups were read: keep what was not given
         current = groups.chats_of(conn, code_id)
         use = in_use if chats is not None else current["in_use"]
@@ -295,7 +309,8 @@ def pause_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
 
     def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "active":
-            raise ValidationError(f"group code {row.state} is {row.status}, not active")
+            raise ValidationError(_("group code {state} is {status}, not active",
+                                    state=row.state, status=staff_api.status_word(row.status)))
         way = groups.way_of(row, groups.chats_of(conn, code_id)["in_use"],
                             auto_create_room=False)
         return groups.CHANGES.intend(conn, row, "pause", ws.principal.name, {
@@ -319,7 +334,8 @@ def resume_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
 
     def prepare(conn: sa.Connection, row: Any) -> Intent:
         if row.status != "paused":
-            raise ValidationError(f"group code {row.state} is {row.status}, not paused")
+            raise ValidationError(_("group code {state} is {status}, not paused",
+                                    state=row.state, status=staff_api.status_word(row.status)))
         way = groups.way_of(row, groups.chats_of(conn, code_id)["in_use"])
         return groups.CHANGES.intend(conn, row, "resume", ws.principal.name, {
             "values": {"status": "active"}, "way": way, "name": row.name})
@@ -378,19 +394,21 @@ def invite_to_group(ws: Workspace, live_code: int | str, group_code: int | str |
         return {"live_code": staff["id"], "group_code": None}
     target = get_group_code(ws, group_code)
     if target["status"] == "deleted":
-        raise ValidationError(f"group code {target['state']} is deleted; its QR no longer "
-                              "works")
+        raise ValidationError(_("group code {state} is deleted; its QR no longer works",
+                                state=target["state"]))
     welcome = staff["welcome"] or {}
     messages = [welcome, *welcome.get("variants", [])]
     if not any(m.get("text") or m.get("attachments") for m in messages):
-        raise ValidationError(f"staff code {staff['state']} has no welcome message: the "
-                              "group QR goes out with it; give it one first "
-                              "(update_code(ws, code, welcome={'text': ...}))")
+        raise ValidationError(_("staff code {state} has no welcome message: the group QR "
+                                "goes out with it; give it one first (update_code(ws, code, "
+                                "welcome={example}))", state=staff["state"],
+                                example="{'text': ...}"))
     crowded = max(len(m.get("attachments", [])) for m in messages)
     if crowded >= MAX_ATTACHMENTS:
-        raise ValidationError(f"the welcome of staff code {staff['state']} has {crowded} "
-                              f"attachments; WeCom sends at most {MAX_ATTACHMENTS} and the "
-                              "group QR needs one: drop an attachment first")
+        raise ValidationError(_("the welcome of staff code {state} has {count} "
+                                "attachments; WeCom sends at most {limit} and the group QR "
+                                "needs one: drop an attachment first", state=staff["state"],
+                                count=crowded, limit=MAX_ATTACHMENTS))
     with ws.engine.begin() as conn:
         conn.execute(INVITES.delete().where(INVITES.c.code_id == staff["id"]))
         conn.execute(INVITES.insert().values(code_id=staff["id"],
@@ -403,7 +421,8 @@ def invite_to_group(ws: Workspace, live_code: int | str, group_code: int | str |
 
 def get_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
     """One code's settings, its groups by role (``chats``, ``pool``, ``retired``), the
-    warning, the last WeCom error and the staff codes inviting into it (``invited_by``)."""
+    warning (in the reader's language), the last WeCom error and the staff codes inviting
+    into it (``invited_by``)."""
     ws.principal.require("data.read")
     code_id = _code_id(ws, code)
     with ws.engine.connect() as conn:
@@ -413,7 +432,7 @@ def get_group_code(ws: Workspace, code: int | str) -> dict[str, Any]:
             INVITES.c.group_code_id == code_id).order_by(INVITES.c.code_id)).scalars())
     data = dict(row._mapping)
     data.update(chats=chats["in_use"], pool=chats["pool"], retired=chats["retired"],
-                invited_by=invited_by)
+                invited_by=invited_by, warning=groups.warning_text(row.warning))
     return data
 
 
@@ -471,7 +490,8 @@ def joins_df(ws: Workspace, code: int | str | None = None) -> pd.DataFrame:
 def list_group_codes(ws: Workspace) -> pd.DataFrame:
     """Every group code with its status, its groups in use with their member counts
     (``groups``, e.g. ``"VIP群 12 · 新品群 3"``), the fullest group, fresh groups left in the
-    pool, customers in its groups through it now and ever, the warning and the last error."""
+    pool, customers in its groups through it now and ever, the warning (in the reader's
+    language) and the last error."""
     ws.principal.require("data.read")
     with ws.engine.connect() as conn:
         codes = pd.read_sql(sa.select(GROUPS.c.id, GROUPS.c.name, GROUPS.c.state,
@@ -505,6 +525,7 @@ def list_group_codes(ws: Workspace) -> pd.DataFrame:
     codes["joined"] = codes["id"].map(lambda i: totals.get(i, (0, 0))[0]
                                       - totals.get(i, (0, 0))[1]).astype(int)
     codes["joins_total"] = codes["id"].map(lambda i: totals.get(i, (0, 0))[0]).astype(int)
+    codes["warning"] = codes["warning"].map(groups.warning_text).astype(object)
     return codes
 
 

@@ -32,9 +32,17 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import LazyText, translator, use_language
 from siyu.core.records import StatePrefix
 from siyu.plugins.livecodes.changes import Changes, Intent
-from siyu.plugins.livecodes.engine import MAX_ROUNDS, UNKNOWN_CONFIG_ID, corp_tag_ids
+from siyu.plugins.livecodes.engine import (
+    MAX_ROUNDS,
+    UNKNOWN_CONFIG_ID,
+    Note,
+    corp_tag_ids,
+    store_notes,
+    stored_text,
+)
 from siyu.plugins.livecodes.models import (
     GROUP_CHAT_ROLES,
     LiveCodeInvite,
@@ -54,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 log = logging.getLogger("siyu.livecodes")
+_ = translator("siyu.plugins.livecodes")
 
 PREFIX = "gl:"
 #: The claim on ``gl:`` states that the plugin registers; joins are checked against it.
@@ -70,6 +79,33 @@ CHATS = LiveGroupChat.__table__
 JOINS = LiveGroupJoin.__table__
 INVITES = LiveCodeInvite.__table__
 WECOM_CHATS = WeComGroupChat.__table__
+
+#: What a group code's warning says, by key: stored as keys and values (see
+#: :func:`~siyu.plugins.livecodes.engine.store_notes`) since a callback writes it, and put
+#: into words in the reader's language when shown (:func:`warning_text`).
+WARNING_NOTES: dict[str, LazyText] = {
+    "stuck_new_room": _.lazy("group {group} has {members} members, over rotate_at {rotate_at}, "
+                             "and no fresh group is left in the pool: WeCom opens a new room "
+                             "'{room}' when it is full ({limit}); add fresh groups to the "
+                             "pool"),
+    "stuck_turned_away": _.lazy("group {group} has {members} members, over rotate_at "
+                                "{rotate_at}, and no fresh group is left in the pool: "
+                                "customers are turned away once it is full ({limit}); add "
+                                "fresh groups to the pool"),
+    "warn": _.lazy("group {group} has {members} members (warn at {warn_at}); it rotates out "
+                   "at {rotate_at}"),
+    "warn_pool_empty_new_rooms": _.lazy(
+        "group {group} has {members} members (warn at {warn_at}); it rotates out at "
+        "{rotate_at}; the pool has no fresh group left: add some, or WeCom opens new rooms by "
+        "itself when every group is full"),
+    "warn_pool_empty_turned_away": _.lazy(
+        "group {group} has {members} members (warn at {warn_at}); it rotates out at "
+        "{rotate_at}; the pool has no fresh group left: add some, or new customers will be "
+        "turned away"),
+    "paused": _.lazy("the code is paused: no group rotates until it is resumed"),
+}
+#: Longest warning the table keeps (``live_group_code.warning``).
+MAX_WARNING = 1000
 
 
 @dataclass(frozen=True)
@@ -153,9 +189,10 @@ def set_chats(conn: sa.Connection, code_id: int, in_use: list[str], pool: list[s
 def join_way_error(exc: Exception, name: str) -> Exception:
     """A WeCom refusal of a join way, explained with the fix."""
     if getattr(exc, "errcode", None) == 41091:
-        return SiyuError(f"WeCom refused the groups of group code {name!r} (41091): "
-                         f"{explain(41091)}. Keep at most 5 groups in use and give the others "
-                         "as the pool: they rotate in as groups fill")
+        return SiyuError(_("WeCom refused the groups of group code {name!r} (41091): "
+                           "{explained}. Keep at most 5 groups in use and give the others "
+                           "as the pool: they rotate in as groups fill", name=name,
+                           explained=explain(41091)))
     return exc
 
 
@@ -243,36 +280,42 @@ class GroupChanges(Changes):
 CHANGES = GroupChanges()
 
 
+def warning_text(stored: Any) -> Any:
+    """A group code's stored warning in the reader's language (what the Group codes page,
+    ``siyu groupcode`` and :mod:`~siyu.plugins.livecodes.group_api` show); a warning stored
+    as plain text by an older siyu as it is."""
+    return stored_text(stored, WARNING_NOTES)
+
+
 def _warning(code: Any, plan: Rotation, pool: list[str], info: dict[str, tuple[str, int]]
-             ) -> tuple[str, str]:
-    """What an operator should know about the code's groups now (``""`` when all is well),
-    and a key naming the situation (which groups warn or are stuck, whether the pool is
-    empty) so one situation is one ``groupcode.warning`` event, not one per join."""
+             ) -> tuple[list[Note], str]:
+    """What an operator should know about the code's groups now (no notes when all is
+    well; see :data:`WARNING_NOTES`), and a key naming the situation (which groups warn or
+    are stuck, whether the pool is empty) so one situation is one ``groupcode.warning``
+    event, not one per join."""
     fresh = [c for c in pool if info.get(c, ("", 0))[1] < code.warn_at]
-    notes: list[str] = []
+    notes: list[Note] = []
     situation: list[str] = []
     for chat_id in plan.in_use:
         name, members = info.get(chat_id, (chat_id, 0))
-        label = f"group {name or chat_id} has {members} members"
+        label = {"group": name or chat_id, "members": members, "rotate_at": code.rotate_at}
         if chat_id in plan.stuck:
-            then = (f"WeCom opens a new room '{code.room_base_name or name}"
-                    f"{code.room_base_id}' when it is full ({WECOM_GROUP_LIMIT})"
-                    if code.auto_create_room else
-                    f"customers are turned away once it is full ({WECOM_GROUP_LIMIT})")
-            notes.append(f"{label}, over rotate_at {code.rotate_at}, and no fresh group is "
-                         f"left in the pool: {then}; add fresh groups to the pool")
+            if code.auto_create_room:
+                notes.append(("stuck_new_room", {
+                    **label, "room": f"{code.room_base_name or name}{code.room_base_id}",
+                    "limit": WECOM_GROUP_LIMIT}))
+            else:
+                notes.append(("stuck_turned_away", {**label, "limit": WECOM_GROUP_LIMIT}))
             situation.append(f"stuck:{chat_id}")
         elif members >= code.warn_at:
-            pool_note = ("" if fresh else "; the pool has no fresh group left: add some, or "
-                         + ("WeCom opens new rooms by itself when every group is full"
-                            if code.auto_create_room else "new customers will be turned away"))
-            notes.append(f"{label} (warn at {code.warn_at}); it rotates out at "
-                         f"{code.rotate_at}{pool_note}")
+            key = ("warn" if fresh else "warn_pool_empty_new_rooms" if code.auto_create_room
+                   else "warn_pool_empty_turned_away")
+            notes.append((key, {**label, "warn_at": code.warn_at}))
             situation.append(f"warn:{chat_id}:{bool(fresh)}")
     if notes and code.status == "paused":
-        notes.append("the code is paused: no group rotates until it is resumed")
+        notes.append(("paused", {}))
         situation.append("paused")
-    return "; ".join(notes)[:1000], ",".join(situation)
+    return notes, ",".join(situation)
 
 
 def _adopt(conn: sa.Connection, code: Any, chats: dict[str, list[str]],
@@ -310,7 +353,8 @@ def _assess(ws: Workspace, conn: sa.Connection, code: Any, chats: dict[str, list
             rotate: bool, problem: SiyuError | None
             ) -> tuple[Rotation, Intent | None, str, str]:
     """Plan a locked code's groups: record a rotation (returned as an intent, sent after the
-    commit) or store the warning. Returns ``(plan, intent, warning, situation)``."""
+    commit) or store the warning. Returns ``(plan, intent, warning, situation)``: the
+    warning as stored (:func:`warning_text` puts it into words)."""
     info = group_info(conn, chats["in_use"] + chats["pool"])
     counts = {c: members for c, (_name, members) in info.items()}
     plan = plan_rotation(chats["in_use"], chats["pool"], counts, code.warn_at, code.rotate_at)
@@ -323,7 +367,8 @@ def _assess(ws: Workspace, conn: sa.Connection, code: Any, chats: dict[str, list
             "chats": {"in_use": plan.in_use, "pool": pool,
                       "retired": chats["retired"] + plan.out},
             "way": way_of(code, plan.in_use), "out": plan.out, "in": plan.into}), "", ""
-    warning, situation = _warning(code, plan, chats["pool"], info)
+    notes, situation = _warning(code, plan, chats["pool"], info)
+    warning = store_notes(notes, WARNING_NOTES, MAX_WARNING)
     values: dict[str, Any] = {"warning": warning}
     if problem is not None:
         values["last_error"] = str(problem)[:1000]
@@ -373,8 +418,10 @@ def check(ws: Workspace, code_id: int, *, sync: bool = False) -> Rotation | None
                        {"code_id": code_id, "out": plan.out, "in": plan.into}))
     if warning and warning != before:
         digest = hashlib.sha1(situation.encode()).hexdigest()[:16]
+        with use_language("en"):  # event payloads are data: the English words, as before
+            words = warning_text(warning)
         events.append(("groupcode.warning", f"groupcode.warning:{code_id}:{digest}",
-                       {"code_id": code_id, "warning": warning}))
+                       {"code_id": code_id, "warning": words}))
     for kind, key, payload in events:
         ws.events.record(kind, dedupe_key=key, source="livecodes", payload=payload)
     return applied or plan

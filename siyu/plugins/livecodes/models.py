@@ -106,7 +106,9 @@ class LiveCodeAdd(SQLModel, table=True):
     """One customer arriving through a live code (``code_id`` is empty for an unknown state).
 
     ``welcome`` is ``pending`` until handled, then ``sent``, ``failed`` or ``none`` with a
-    plain ``reason``; ``latency_ms`` runs from the add event to WeCom accepting the welcome.
+    ``reason``: message keys and their values as JSON, turned into text in the reader's
+    language by ``engine.note_text`` (rows written before that hold plain English text, shown
+    as it is); ``latency_ms`` runs from the add event to WeCom accepting the welcome.
     """
 
     __tablename__ = "live_code_add"
@@ -157,6 +159,8 @@ class LiveGroupCode(SQLModel, table=True):
     rotate_at: int = Field(default=190)
     tags: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
     status: str = Field(default="active", max_length=20, index=True)
+    #: Message keys and their values as JSON, read back as text in the reader's language by
+    #: ``groups.warning_text`` (older rows: plain English text).
     warning: str = Field(default="", max_length=1000)
     last_error: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow,

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from siyu.core.i18n import translator
 from siyu.core.plugins import hookimpl, notified_when
 from siyu.core.records import JobSpec, ModelSet
 from siyu.plugins.livecodes.models import TABLES
+
+_ = translator("siyu.plugins.livecodes")
 
 #: Live codes are WeCom 「联系我」 codes and join ways: without the WeCom plugin (its client,
 #: callbacks and group tables) nothing here works, so siyu disables this plugin with it.
@@ -68,9 +71,9 @@ def register_jobs(ws):
     from siyu.plugins.livecodes.checks import run_check_job
 
     return [JobSpec("livecodes.shifts", run_shift_job, "cron", {"second": 0},
-                    "Live codes: shift changes"),
+                    _.lazy("Live codes: shift changes")),
             JobSpec("livecodes.check", run_check_job, "cron", {"hour": 6, "minute": 30},
-                    "Live codes: check every code still exists in WeCom")]
+                    _.lazy("Live codes: check every code still exists in WeCom"))]
 
 
 def run_shift_job(ws):
@@ -86,11 +89,11 @@ def register_commands():
 
     staff = "siyu.plugins.livecodes.commands"
     group = "siyu.plugins.livecodes.group_commands"
-    return [CommandSpec("livecode", "staff live codes: create, list, show, pause, resume, "
-                                    "delete, preview, check",
+    return [CommandSpec("livecode", _.lazy("staff live codes: create, list, show, pause, "
+                                           "resume, delete, preview, check"),
                         f"{staff}:configure", f"{staff}:run"),
-            CommandSpec("groupcode", "group live codes: create, update, list, show, pause, "
-                                     "resume, delete, members, joins, invite",
+            CommandSpec("groupcode", _.lazy("group live codes: create, update, list, show, "
+                                            "pause, resume, delete, members, joins, invite"),
                         f"{group}:configure", f"{group}:run")]
 
 
@@ -98,10 +101,8 @@ def register_commands():
 def register_pages(ws):
     """The Live codes, Group codes and Live-code reports pages (``data.read``; changes need
     ``data.write``)."""
-    from siyu.core.i18n import translator
     from siyu.core.records import PageSpec
 
-    _ = translator("siyu.plugins.livecodes")
     # Import paths, not classes: the page modules import Panel, loaded on first build only.
     return [PageSpec("livecodes", _.lazy("Live codes"),
                      "siyu.plugins.livecodes.pages:LiveCodesPage",

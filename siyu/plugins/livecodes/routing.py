@@ -31,11 +31,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from siyu.core.errors import ValidationError
-from siyu.core.i18n import translator
+from siyu.core.i18n import current_language, translator
 
 _ = translator("siyu.plugins.livecodes")
 
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Weekdays as time slots number them (Monday = 0), translated when shown.
+DAY_NAMES = (_.lazy("Mon"), _.lazy("Tue"), _.lazy("Wed"), _.lazy("Thu"), _.lazy("Fri"),
+             _.lazy("Sat"), _.lazy("Sun"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class Plan:
     plan next changes on its own.
 
     :ivar listed: userids WeCom should hold, in order.
-    :ivar reasons: userid → why they are (or are not) listed.
+    :ivar reasons: userid → why they are (or are not) listed, in words of the language of
+        the call: reasons are only shown (the console's preview, ``siyu livecode preview``),
+        never stored or compared, so they are made in the reader's language.
     :ivar new_round: every available member finished the round; round counts restart.
     :ivar next_change_at: the next shift boundary or local midnight that matters, or ``None``.
     """
@@ -157,9 +161,20 @@ def next_boundary(slots: Sequence[Mapping[str, Any]], now: datetime) -> datetime
     return min(found, default=None)
 
 
-def _describe_slots(slots: Sequence[Mapping[str, Any]]) -> str:
-    return "; ".join(f"{','.join(DAY_NAMES[d] for d in s.get('days', range(7)))} "
-                     f"{s['start']}-{s['end']}" for s in slots)
+def join_clauses(parts: Iterable[Any]) -> str:
+    """Clauses of one note joined as the reader's language writes them: ``a; b`` in
+    English, ``a；b`` in Chinese (empty parts dropped)."""
+    separator = "；" if current_language().startswith("zh") else "; "
+    return separator.join(str(part) for part in parts if str(part))
+
+
+def describe_slots(slots: Sequence[Mapping[str, Any]]) -> str:
+    """Time slots in words, in the reader's language: ``Mon,Tue 09:00-18:00; Sat
+    10:00-12:00`` (``每周一、二 09:00-18:00；每周六 10:00-12:00`` in Chinese)."""
+    comma = "、" if current_language().startswith("zh") else ","
+    return join_clauses(_("{days} {start}-{end}",
+                          days=comma.join(str(DAY_NAMES[d]) for d in s.get("days", range(7))),
+                          start=s["start"], end=s["end"]) for s in slots)
 
 
 def plan_members(code: CodeRules, members: Sequence[Member], counters: Mapping[str, Counts],
@@ -184,9 +199,10 @@ def plan_members(code: CodeRules, members: Sequence[Member], counters: Mapping[s
                 changes.append(edge)
         cap = m.daily_cap if m.daily_cap is not None else code.daily_cap
         if not on_duty(m.slots, now):
-            reasons[m.userid] = f"off duty (works {_describe_slots(m.slots)})"
+            reasons[m.userid] = _("off duty (works {slots})", slots=describe_slots(m.slots))
         elif cap is not None and counts[m.userid].today >= cap:
-            reasons[m.userid] = f"capped: {counts[m.userid].today} of {cap} adds today"
+            reasons[m.userid] = _("capped: {adds} of {cap} adds today",
+                                  adds=counts[m.userid].today, cap=cap)
             daily_capped = True
         else:
             available.append(m)
@@ -200,23 +216,23 @@ def plan_members(code: CodeRules, members: Sequence[Member], counters: Mapping[s
             counts = {u: Counts(c.today, 0) for u, c in counts.items()}
         waiting = [m for m in available if counts[m.userid].round >= per_round]
         for m in waiting:
-            reasons[m.userid] = (f"had {counts[m.userid].round} of {per_round} this round; "
-                                 "waits for the next round")
+            reasons[m.userid] = _("had {adds} of {cap} this round; waits for the next round",
+                                  adds=counts[m.userid].round, cap=per_round)
         available = [m for m in available if m not in waiting]
     listed = _choose(code.strategy, available, counts, reasons)
     for userid in code.backup:
         if listed and userid not in listed:
-            reasons.setdefault(userid, "backup: stands by while members are available")
+            reasons.setdefault(userid, _("backup: stands by while members are available"))
     if not listed:
         listed = [u for u in code.backup]
         for userid in listed:
-            reasons[userid] = "backup: every member is capped or off duty"
+            reasons[userid] = _("backup: every member is capped or off duty")
     if not listed and members:
         fewest = min(counts[m.userid].today for m in members)
         listed = [m.userid for m in members if counts[m.userid].today == fewest]
         for userid in listed:
-            reasons[userid] = ("everyone is capped or off duty and there is no backup; "
-                               "kept listed so the code stays open (fewest adds today)")
+            reasons[userid] = _("everyone is capped or off duty and there is no backup; "
+                                "kept listed so the code stays open (fewest adds today)")
     return Plan(listed, reasons, new_round, min(changes, default=None))
 
 
@@ -226,8 +242,8 @@ def _choose(strategy: str, available: list[Member], counts: Mapping[str, Counts]
         return []
     if strategy == "round_robin":
         chosen = [available[0]]
-        first = "next in turn"
-        later = "waits for its turn this round"
+        first = _("next in turn")
+        later = _("waits for its turn this round")
     elif strategy == "weighted":
         total = sum(counts[m.userid].today for m in available) + 1
         weights = sum(max(m.weight, 0) for m in available) or 1
@@ -237,17 +253,18 @@ def _choose(strategy: str, available: list[Member], counts: Mapping[str, Counts]
 
         best = max(available, key=deficit)  # first of equals: member order breaks ties
         chosen = [best]
-        first = (f"furthest below its weighted share (weight {best.weight} of {weights}, "
-                 f"{counts[best.userid].today} adds today)")
-        later = "at or above its weighted share"
+        first = _("furthest below its weighted share (weight {weight} of {weights}, "
+                  "{adds} adds today)", weight=best.weight, weights=weights,
+                  adds=counts[best.userid].today)
+        later = _("at or above its weighted share")
     elif strategy == "least_loaded":
         fewest = min(counts[m.userid].today for m in available)
         chosen = [m for m in available if counts[m.userid].today == fewest]
-        first = f"fewest adds today ({fewest})"
-        later = "has more adds today than the least loaded"
+        first = _("fewest adds today ({fewest})", fewest=fewest)
+        later = _("has more adds today than the least loaded")
     elif strategy == "schedule":
         chosen = list(available)
-        first, later = "on duty now", ""
+        first, later = _("on duty now"), ""
     else:
         raise ValidationError(_("unknown strategy {strategy!r}; use round_robin, weighted, "
                                 "least_loaded or schedule", strategy=strategy))
