@@ -12,10 +12,22 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import panel as pn
+import param
+from panel.io.resources import CDN_DIST
+from panel.theme.base import Inherit
+from panel.theme.fast import Fast
 
 from siyu.apps.auth import ConsoleSecurity, document_principal
 from siyu.apps.safe import EscapedTitles, html, join, md, notification_area
-from siyu.apps.theme import CONSOLE_CSS, FONT_STACK
+from siyu.apps.theme import (
+    BADGE_CSS,
+    BUTTON_GROUP_CSS,
+    CONSOLE_CSS,
+    FONT_STACK,
+    META_VIEWPORT,
+    PICKER_CSS,
+    console_js,
+)
 from siyu.core.errors import SiyuError
 from siyu.core.i18n import LANGUAGES, set_language_resolver, use_language
 from siyu.core.i18n import core as _
@@ -82,14 +94,15 @@ def user_badge(ws: Workspace, principal: Principal) -> pn.pane.HTML:
         '<b class="siyu-user-name">{user}</b> <span class="siyu-user-role">({role})</span> · '
         '<a href="/logout" style="color:inherit">{sign_out}</a></span>',
         workspace=ws.name, user=principal.name, role=str(role_label(principal.role)),
-        sign_out=_("Sign out")), styles={"color": "white"}, css_classes=["siyu-user-badge"])
+        sign_out=_("Sign out")), styles={"color": "white"}, css_classes=["siyu-user-badge"],
+        stylesheets=[BADGE_CSS], margin=(5, 4))
 
 
 def language_picker(ws: Workspace, principal: Principal, language: str) -> pn.widgets.Select:
     """The header's language choice: saved as the user's own and the page reloaded in it."""
     picker = pn.widgets.Select(options={name: code for code, name in LANGUAGES.items()},
                                value=language, width=110, css_classes=["siyu-language"],
-                               margin=(8, 10), stylesheets=[":host{color:#000}"])
+                               margin=(8, 4), stylesheets=[PICKER_CSS])
 
     def changed(event: Any) -> None:
         try:
@@ -113,20 +126,60 @@ def error_card(title: str, exc: BaseException) -> pn.pane.Alert:
         alert_type="danger", css_classes=["siyu-error-card"])
 
 
+class ConsoleDesign(Fast):
+    """Panel's Fast design without the web font it links (Open Sans from Google Fonts):
+    the console uses :data:`~siyu.apps.theme.FONT_STACK`, fonts the reader already has, and
+    loads nothing from outside its own server. Button groups wrap onto more lines where the
+    screen is too narrow for them (:data:`~siyu.apps.theme.BUTTON_GROUP_CSS`)."""
+
+    modifiers = {group: {"stylesheets": [Inherit, BUTTON_GROUP_CSS]}
+                 for group in (pn.widgets.RadioButtonGroup, pn.widgets.CheckButtonGroup)}
+
+    _resources = {
+        kind: ({name: url if "//" in url else f"{CDN_DIST}bundled/fast/{url}"
+                for name, url in value.items()}
+               # Fast names its own files relative to its class; keep them Fast's.
+               if kind in ("js", "js_modules", "css") else value)
+        for kind, value in Fast._resources.items() if kind != "font"}
+
+
 class ConsoleTemplate(EscapedTitles, pn.template.FastListTemplate):
-    """FastListTemplate whose header title is escaped (it holds the workspace name)."""
+    """FastListTemplate whose header title is escaped (it holds the workspace name), with
+    the console's own script (:func:`~siyu.apps.theme.console_js`)."""
+
+    script = param.String(default="", doc="""
+        JavaScript the page runs right after the navigation is drawn (trusted code, never
+        data).""")
+
+    def _update_vars(self) -> None:
+        super()._update_vars()
+        # The Fast list template runs ``{{ js }}`` right after its navigation.
+        self._render_variables["js"] = self.script
 
 
-def make_template(*, title: str, sidebar: list, header: list, main: list):
+def make_template(*, title: str, sidebar: list, header: list, main: list,
+                  language: str = "zh_CN"):
     """Build the console template. The single place that picks the template class.
 
     ``title`` is plain text (the template escapes it); notifications go to the session's
-    escaping area (:func:`siyu.apps.safe.notification_area`).
+    escaping area (:func:`siyu.apps.safe.notification_area`). ``language`` is the page's
+    (the document says so to the browser). Everything the page loads comes from the
+    console's own server: no web fonts, no CDN (:class:`ConsoleDesign`), the look from
+    :mod:`siyu.apps.theme`; no light/dark switch (the console has one look).
     """
     return ConsoleTemplate(title=title, sidebar=sidebar, header=header, main=main,
-                           sidebar_width=220, accent_base_color="#0078d4",
-                           header_background="#0f3d66", notifications=notification_area(),
-                           raw_css=[CONSOLE_CSS], font=FONT_STACK, font_url="")
+                           design=ConsoleDesign, sidebar_width=220,
+                           accent_base_color="#0078d4", header_background="#0f3d66",
+                           notifications=notification_area(), raw_css=[CONSOLE_CSS],
+                           font=FONT_STACK, font_url="", theme_toggle=False,
+                           meta_viewport=META_VIEWPORT,
+                           script=console_js(language, header_labels()))
+
+
+def header_labels() -> dict[str, str]:
+    """The tooltips of the template's own header controls, in the current language."""
+    return {"sidebar-button": _("Show or hide the navigation"),
+            "busy-container": _("Turns while the console is working")}
 
 
 def build_page(ws: Workspace, security: ConsoleSecurity, name: str):
@@ -157,4 +210,4 @@ def build_page(ws: Workspace, security: ConsoleSecurity, name: str):
                              sidebar=[navigation(pages, name)],
                              header=[user_badge(ws, principal),
                                      language_picker(user_ws, principal, language)],
-                             main=[content])
+                             main=[content], language=language)

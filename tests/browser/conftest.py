@@ -111,18 +111,26 @@ class Console:
 
 @contextmanager
 def serve_console(db: Path, *, python_path: list[Path] = (), cwd: Path | None = None,
-                  timeout: float = START_TIMEOUT) -> Iterator[Console]:
+                  timeout: float = START_TIMEOUT,
+                  environ: dict[str, str | None] | None = None) -> Iterator[Console]:
     """Run ``python -m siyu serve --db DB --port 0 --no-scheduler`` until the block ends.
 
     :param db: the SQLite workspace file.
     :param python_path: folders put in front of ``PYTHONPATH`` (e.g. a test plugin's).
     :param cwd: working folder of the server (default: the database's folder).
     :param timeout: seconds to wait for the ``Console: http://...`` line.
+    :param environ: environment variables to set for the server (``None`` values remove
+        one), e.g. ``{"SIYU_LANGUAGE": None}`` for a server that speaks its default.
     :raises pytest.fail.Exception: the server exited or stayed silent; the message holds
         its output.
     """
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("SIYU_DATABASE_URL", None)
+    for name, value in (environ or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     if python_path:
         env["PYTHONPATH"] = os.pathsep.join([*map(str, python_path),
                                              env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
