@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import panel as pn
+from bokeh.settings import settings as bokeh_settings
 from panel.config import config
 from tornado.websocket import WebSocketClosedError
 
@@ -159,6 +160,9 @@ def make_server(ws: Workspace, *, port: int = 5006, address: str = "127.0.0.1",
     :return: a started-but-not-looping Bokeh ``Server``; call ``server.io_loop.start()``.
     """
     quiet_closed_sockets()
+    # Every script and style sheet from this server, whatever BOKEH_RESOURCES says: pages
+    # must not depend on a CDN (blocked in mainland China, absent on an intranet).
+    bokeh_settings.resources.set_value("server")
     security = ConsoleSecurity(secret=secret or load_secret(ws.url),
                                session_hours=session_hours, secure_cookies=secure_cookies,
                                trust_proxy=trust_proxy)

@@ -31,11 +31,13 @@ import httpx
 
 from siyu import __version__
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import LazyText, translator
 from siyu.plugins.wecom.errors import WeComError, WeComTransportError
 
 __all__ = ["TokenCache", "WeComClient"]
 
 log = logging.getLogger(__name__)
+_ = translator("siyu.plugins.wecom")
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 
@@ -140,7 +142,8 @@ class TokenCache:
                     break
                 generation = slot.generation
                 if now >= deadline:
-                    raise WeComTransportError("timed out waiting for an access token", "gettoken")
+                    raise WeComTransportError(
+                        _.lazy("timed out waiting for an access token"), "gettoken")
                 slot.cond.wait(deadline - now)
                 if slot.generation != generation and slot.error is not None:
                     raise copy.copy(slot.error)
@@ -175,28 +178,43 @@ class TokenCache:
 
 # -- validation helpers ---------------------------------------------------------------------
 
+# ``field`` is the API's parameter name (``state``, ``external_userid``…), shown as it is.
+
 def _check_len(field: str, value: str | None, limit: int) -> None:
     if value is not None and len(value) > limit:
-        raise ValidationError(f"{field} {value!r} is {len(value)} characters long; WeCom "
-                              f"allows at most {limit}")
+        raise ValidationError(_("{field} {value!r} is {length} characters long; WeCom "
+                                "allows at most {limit}", field=field, value=value,
+                                length=len(value), limit=limit))
 
 
 def _check_bytes(field: str, value: str | None, limit: int) -> None:
     if value is not None and len(value.encode("utf-8")) > limit:
-        raise ValidationError(f"{field} {value[:20]!r}… is {len(value.encode('utf-8'))} bytes "
-                              f"(UTF-8); WeCom allows at most {limit}")
+        raise ValidationError(_("{field} {value!r}… is {size} bytes (UTF-8); WeCom allows at "
+                                "most {limit}", field=field, value=value[:20],
+                                size=len(value.encode("utf-8")), limit=limit))
 
 
 def _check_count(field: str, values: list | None, limit: int, hint: str = "") -> None:
+    """Refuse more than ``limit`` values; ``hint`` (translated, starting with its own
+    separator: ``"; split …"``) is added to the message."""
     if values is not None and len(values) > limit:
         shown = ", ".join(map(repr, values[:3]))
-        raise ValidationError(f"{field} has {len(values)} entries ({shown}, …); WeCom accepts at "
-                              f"most {limit:,} per call{hint}")
+        raise ValidationError(_("{field} has {count} entries ({shown}, …); WeCom accepts at "
+                                "most {limit:,} per call{hint}", field=field,
+                                count=len(values), shown=shown, limit=limit, hint=hint))
 
 
 def _check_limit(field: str, value: int | None, low: int, high: int) -> None:
     if value is not None and not low <= value <= high:
-        raise ValidationError(f"{field} {value!r} is out of range; WeCom accepts {low}–{high}")
+        raise ValidationError(_("{field} {value!r} is out of range; WeCom accepts "
+                                "{low}–{high}", field=field, value=value, low=low, high=high))
+
+
+def _after(problem: str, attempts: int) -> LazyText:
+    """What went wrong and how many attempts were made, in the reader's language."""
+    if attempts == 1:
+        return _.lazy("{problem} (after 1 attempt)", problem=problem)
+    return _.lazy("{problem} (after {attempts} attempts)", problem=problem, attempts=attempts)
 
 
 def _text(text: str | dict | None) -> dict | None:
@@ -211,7 +229,7 @@ def _message(text: dict | None, attachments: list | None, *, required: bool) -> 
         _check_bytes("text.content", text.get("content"), MAX_TEXT_BYTES)
     _check_count("attachments", attachments, MAX_ATTACHMENTS)
     if required and not (text and text.get("content")) and not attachments:
-        raise ValidationError("give text or attachments: WeCom refuses an empty message")
+        raise ValidationError(_("give text or attachments: WeCom refuses an empty message"))
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -243,7 +261,7 @@ class WeComClient:
                  max_backoff: float = 8.0, token_cache: TokenCache | None = None,
                  sleep: Callable[[float], None] | None = None):
         if not corp_id or not secret:
-            raise ValidationError("WeCom corp id and app secret are both required")
+            raise ValidationError(_("WeCom corp id and app secret are both required"))
         self.corp_id = corp_id
         self._secret = secret
         self.base_url = base_url.rstrip("/")
@@ -303,8 +321,8 @@ class WeComClient:
                              credentials={"corpid": self.corp_id, "corpsecret": self._secret})
         token = data.get("access_token")
         if not token:
-            raise WeComError(data.get("errcode"), "gettoken answered without access_token",
-                             "gettoken")
+            raise WeComError(data.get("errcode"),
+                             _.lazy("gettoken answered without access_token"), "gettoken")
         return str(token), float(data.get("expires_in") or 7200)
 
     # -- transport ---------------------------------------------------------------------------
@@ -345,8 +363,7 @@ class WeComClient:
                     attempt += 1
                     self._backoff(endpoint, attempt, problem)
                     continue
-                raise WeComTransportError(f"{problem} (after {attempt + 1} attempts)",
-                                          endpoint) from exc
+                raise WeComTransportError(_after(problem, attempt + 1), endpoint) from exc
             status = response.status_code
             if status >= 500 or status == 429:
                 if attempt < self.max_retries and idempotent:
@@ -354,8 +371,7 @@ class WeComClient:
                     self._backoff(endpoint, attempt, f"HTTP {status}",
                                   response.headers.get("Retry-After"))
                     continue
-                raise WeComTransportError(f"HTTP {status} (after {attempt + 1} attempts)",
-                                          endpoint)
+                raise WeComTransportError(_after(f"HTTP {status}", attempt + 1), endpoint)
             if status != 200:
                 raise WeComTransportError(f"HTTP {status}", endpoint)
             try:
@@ -367,11 +383,12 @@ class WeComClient:
                     attempt += 1
                     self._backoff(endpoint, attempt, "answer is not a JSON object")
                     continue
-                raise WeComTransportError("answer is not a JSON object", endpoint)
+                raise WeComTransportError(_.lazy("answer is not a JSON object"), endpoint)
             try:
                 errcode = int(data.get("errcode") or 0)
             except (TypeError, ValueError):
-                raise WeComTransportError(f"errcode {data.get('errcode')!r} is not a number",
+                raise WeComTransportError(_.lazy("errcode {errcode!r} is not a number",
+                                                 errcode=data.get("errcode")),
                                           endpoint) from None
             if errcode == 0:
                 return data
@@ -446,7 +463,7 @@ class WeComClient:
         """
         _check_count("userid_list", userid_list, MAX_BATCH_USERS)
         if not userid_list:
-            raise ValidationError("userid_list is empty: give at least one member userid")
+            raise ValidationError(_("userid_list is empty: give at least one member userid"))
         _check_limit("limit", limit, 1, 100)
         return self._post("externalcontact/batch/get_by_user",
                           _body(userid_list=list(userid_list), cursor=cursor, limit=limit))
@@ -492,20 +509,21 @@ class WeComClient:
                            expires_in: int | None = None,
                            chat_expires_in: int | None = None) -> None:
         if type is not None and type not in (1, 2):
-            raise ValidationError(f"contact way type {type!r} must be 1 (single) or 2 (multi)")
+            raise ValidationError(_("contact way type {type!r} must be 1 (single) or 2 (multi)",
+                                    type=type))
         if scene is not None and scene not in (1, 2):
-            raise ValidationError(f"contact way scene {scene!r} must be 1 (mini program) or "
-                                  "2 (QR code)")
+            raise ValidationError(_("contact way scene {scene!r} must be 1 (mini program) or "
+                                    "2 (QR code)", scene=scene))
         _check_len("state", state, MAX_STATE)
         _check_len("remark", remark, MAX_REMARK)
         _check_count("user", user, MAX_CONTACT_WAY_USERS,
-                     " (departments count after expansion); split the members over several "
-                     "live codes")
+                     _(" (departments count after expansion); split the members over several "
+                       "live codes"))
         if type == 1 and user is not None and len(user) != 1:
-            raise ValidationError(f"a single-person contact way (type=1) needs exactly one user, "
-                                  f"got {len(user)}")
+            raise ValidationError(_("a single-person contact way (type=1) needs exactly one "
+                                    "user, got {count}", count=len(user)))
         if is_temp and type == 2:
-            raise ValidationError("a temporary-chat contact way (is_temp) must be type=1")
+            raise ValidationError(_("a temporary-chat contact way (is_temp) must be type=1"))
         _check_limit("expires_in", expires_in, 1, MAX_TEMP_EXPIRES)
         _check_limit("chat_expires_in", chat_expires_in, 1, MAX_TEMP_EXPIRES)
 
@@ -531,7 +549,7 @@ class WeComClient:
                                 is_temp=is_temp, expires_in=expires_in,
                                 chat_expires_in=chat_expires_in)
         if type == 1 and not user:
-            raise ValidationError("a single-person contact way (type=1) needs user=[userid]")
+            raise ValidationError(_("a single-person contact way (type=1) needs user=[userid]"))
         return self._post("externalcontact/add_contact_way", _body(
             type=type, scene=scene, style=style, remark=remark, skip_verify=skip_verify,
             state=state, user=user, party=party, is_temp=is_temp, expires_in=expires_in,
@@ -594,13 +612,13 @@ class WeComClient:
         :returns: ``{"tag_group": {"group_id", "group_name", "tag": [{"id", "name"...}]}}``.
         """
         if not tag:
-            raise ValidationError("add_corp_tag needs at least one tag: WeCom has no empty "
-                                  "tag groups")
+            raise ValidationError(_("add_corp_tag needs at least one tag: WeCom has no empty "
+                                    "tag groups"))
         if not group_id and not group_name:
-            raise ValidationError("give group_id (existing group) or group_name")
+            raise ValidationError(_("give group_id (existing group) or group_name"))
         _check_len("group_name", group_name, MAX_TAG_NAME)
         for item in tag:
-            _check_len("tag name", item.get("name"), MAX_TAG_NAME)
+            _check_len(_("tag name"), item.get("name"), MAX_TAG_NAME)
         return self._post("externalcontact/add_corp_tag", _body(
             group_id=group_id, group_name=group_name, order=order, tag=tag, agentid=agentid),
             idempotent=False)
@@ -617,7 +635,7 @@ class WeComClient:
                      *, agentid: int | None = None) -> dict[str, Any]:
         """``externalcontact/del_corp_tag``: delete tags and/or whole groups."""
         if not tag_id and not group_id:
-            raise ValidationError("del_corp_tag needs tag_id or group_id")
+            raise ValidationError(_("del_corp_tag needs tag_id or group_id"))
         return self._post("externalcontact/del_corp_tag",
                           _body(tag_id=tag_id, group_id=group_id, agentid=agentid))
 
@@ -625,7 +643,7 @@ class WeComClient:
                  remove_tag: list[str] | None = None) -> dict[str, Any]:
         """``externalcontact/mark_tag``: add/remove corp tags on a member's customer."""
         if not add_tag and not remove_tag:
-            raise ValidationError("mark_tag needs add_tag or remove_tag")
+            raise ValidationError(_("mark_tag needs add_tag or remove_tag"))
         return self._post("externalcontact/mark_tag", _body(
             userid=userid, external_userid=external_userid, add_tag=add_tag,
             remove_tag=remove_tag))
@@ -661,15 +679,16 @@ class WeComClient:
         :returns: ``{"msgid": ..., "fail_list": [...]}``.
         """
         if chat_type not in (None, "single", "group"):
-            raise ValidationError(f"chat_type {chat_type!r} must be 'single' or 'group'")
+            raise ValidationError(_("chat_type {chat_type!r} must be 'single' or 'group'",
+                                    chat_type=chat_type))
         _check_count("external_userid", external_userid, MAX_MSG_TEMPLATE_CUSTOMERS,
-                     "; split the audience into batches")
+                     _("; split the audience into batches"))
         _check_count("chat_id_list", chat_id_list, MAX_MSG_TEMPLATE_GROUPS,
-                     "; split the groups into batches")
+                     _("; split the groups into batches"))
         if chat_type == "group" and not sender:
-            raise ValidationError("a group mass message (chat_type='group') needs sender")
+            raise ValidationError(_("a group mass message (chat_type='group') needs sender"))
         if chat_type != "group" and not (sender or external_userid or tag_filter):
-            raise ValidationError("give sender, external_userid or tag_filter")
+            raise ValidationError(_("give sender, external_userid or tag_filter"))
         text = _text(text)
         _message(text, attachments, required=True)
         return self._post("externalcontact/add_msg_template", _body(
@@ -764,11 +783,12 @@ class WeComClient:
     @staticmethod
     def _check_transfer(external_userid: list[str]) -> None:
         if not external_userid:
-            raise ValidationError("external_userid is empty: give the customers to transfer")
+            raise ValidationError(_("external_userid is empty: give the customers to transfer"))
         if isinstance(external_userid, str):
-            raise ValidationError(f"external_userid must be a list, got {external_userid!r}")
+            raise ValidationError(_("external_userid must be a list, got {value!r}",
+                                    value=external_userid))
         _check_count("external_userid", external_userid, MAX_TRANSFER,
-                     "; transfer in batches of 100")
+                     _("; transfer in batches of 100"))
 
     # -- customer groups ----------------------------------------------------------------------
 
@@ -798,9 +818,9 @@ class WeComClient:
     def _check_join_way(chat_id_list: list[str] | None, state: str | None,
                         room_base_name: str | None) -> None:
         if not chat_id_list:
-            raise ValidationError("chat_id_list is empty: a join way needs 1 to 5 groups")
+            raise ValidationError(_("chat_id_list is empty: a join way needs 1 to 5 groups"))
         _check_count("chat_id_list", chat_id_list, MAX_JOIN_WAY_CHATS,
-                     " (41091); create another join way for more groups")
+                     _(" (41091); create another join way for more groups"))
         _check_len("state", state, MAX_STATE)
         _check_len("room_base_name", room_base_name, 40)
 
@@ -816,7 +836,7 @@ class WeComClient:
         :returns: ``{"config_id": ...}``.
         """
         if scene not in (1, 2):
-            raise ValidationError(f"join way scene {scene!r} must be 1 or 2")
+            raise ValidationError(_("join way scene {scene!r} must be 1 or 2", scene=scene))
         self._check_join_way(chat_id_list, state, room_base_name)
         return self._post("externalcontact/groupchat/add_join_way", _body(
             scene=scene, remark=remark, auto_create_room=auto_create_room,

@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import LazyText, translator
 
 __all__ = [
     "WeComCrypto",
@@ -61,6 +62,8 @@ EncodeBase64_Error = -40009
 DecodeBase64_Error = -40010
 GenReturnXml_Error = -40011
 
+_ = translator("siyu.plugins.wecom")
+
 BLOCK_SIZE = 32  # PKCS#7 block size used by WeCom (not the AES block size of 16)
 
 _KEY_RE = re.compile(r"[A-Za-z0-9]{43}")
@@ -77,14 +80,32 @@ REPLY_TEMPLATE = """<xml>
 class WeComCryptoError(SiyuError):
     """A callback could not be verified, decrypted or encrypted.
 
+    The message may be a lazy text: ``str()`` of the error and :attr:`message` put it into
+    words in the current language each time (the doctor shows them to the operator).
+
     :ivar code: the official SDK return code (-40001 … -40011).
-    :ivar message: what went wrong, in words.
     """
 
-    def __init__(self, code: int, message: str):
-        super().__init__(f"WeCom callback crypto error {code}: {message}")
+    def __init__(self, code: int, message: str | LazyText):
         self.code = code
-        self.message = message
+        self._message = message
+        super().__init__(self._describe())
+
+    @property
+    def message(self) -> str:
+        """What went wrong, in words (in the current language)."""
+        return str(self._message)
+
+    def _describe(self) -> str:
+        return _("WeCom callback crypto error {code}: {message}", code=self.code,
+                 message=self.message)
+
+    def __str__(self) -> str:
+        return self._describe()
+
+    def __reduce__(self):
+        # pickled as plain text (a lazy text holds its translator, which does not pickle)
+        return (type(self), (self.code, self.message))
 
 
 def pkcs7_pad(data: bytes, block_size: int = BLOCK_SIZE) -> bytes:
@@ -96,12 +117,13 @@ def pkcs7_pad(data: bytes, block_size: int = BLOCK_SIZE) -> bytes:
 def pkcs7_unpad(data: bytes, block_size: int = BLOCK_SIZE) -> bytes:
     """Strip PKCS#7 padding; raise ``WeComCryptoError(IllegalBuffer)`` when it is malformed."""
     if not data:
-        raise WeComCryptoError(IllegalBuffer, "decrypted buffer is empty")
+        raise WeComCryptoError(IllegalBuffer, _.lazy("decrypted buffer is empty"))
     amount = data[-1]
     if amount < 1 or amount > block_size or amount > len(data):
-        raise WeComCryptoError(IllegalBuffer, f"invalid PKCS#7 padding length {amount}")
+        raise WeComCryptoError(IllegalBuffer, _.lazy("invalid PKCS#7 padding length {amount}",
+                                                      amount=amount))
     if data[-amount:] != bytes([amount]) * amount:
-        raise WeComCryptoError(IllegalBuffer, "inconsistent PKCS#7 padding bytes")
+        raise WeComCryptoError(IllegalBuffer, _.lazy("inconsistent PKCS#7 padding bytes"))
     return data[:-amount]
 
 
@@ -117,7 +139,8 @@ def compute_signature(token: str, timestamp: str, nonce: str, encrypted: str) ->
         parts = sorted([_text(token), _text(timestamp), _text(nonce), _text(encrypted)])
         return hashlib.sha1("".join(parts).encode("utf-8")).hexdigest()
     except (UnicodeError, TypeError) as exc:
-        raise WeComCryptoError(ComputeSignature_Error, f"cannot compute signature: {exc}") from exc
+        raise WeComCryptoError(ComputeSignature_Error, _.lazy(
+            "cannot compute signature: {error}", error=str(exc))) from exc
 
 
 def extract_encrypt(body: str | bytes) -> str:
@@ -127,14 +150,16 @@ def extract_encrypt(body: str | bytes) -> str:
     """
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     if _DOCTYPE_RE.search(raw):
-        raise WeComCryptoError(ParseXml_Error, "XML with DOCTYPE/ENTITY declarations is refused")
+        raise WeComCryptoError(ParseXml_Error,
+                               _.lazy("XML with DOCTYPE/ENTITY declarations is refused"))
     try:
         root = ET.fromstring(raw)
     except ET.ParseError as exc:
-        raise WeComCryptoError(ParseXml_Error, f"body is not well-formed XML: {exc}") from exc
+        raise WeComCryptoError(ParseXml_Error, _.lazy("body is not well-formed XML: {error}",
+                                                       error=str(exc))) from exc
     node = root.find("Encrypt")
     if node is None or not (node.text or "").strip():
-        raise WeComCryptoError(ParseXml_Error, "XML envelope has no <Encrypt> element")
+        raise WeComCryptoError(ParseXml_Error, _.lazy("XML envelope has no <Encrypt> element"))
     return node.text.strip()
 
 
@@ -150,18 +175,18 @@ class WeComCrypto:
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str):
         if not isinstance(encoding_aes_key, str) or not _KEY_RE.fullmatch(encoding_aes_key):
-            raise WeComCryptoError(
-                IllegalAesKey,
-                "EncodingAESKey must be exactly 43 letters or digits "
-                f"(got {len(encoding_aes_key) if isinstance(encoding_aes_key, str) else '?'} "
+            raise WeComCryptoError(IllegalAesKey, _.lazy(
+                "EncodingAESKey must be exactly 43 letters or digits (got {length} "
                 "characters); copy it again from the app's callback settings",
-            )
+                length=len(encoding_aes_key) if isinstance(encoding_aes_key, str) else "?"))
         try:
             key = base64.b64decode(encoding_aes_key + "=")
         except (binascii.Error, ValueError) as exc:
-            raise WeComCryptoError(IllegalAesKey, f"EncodingAESKey is not base64: {exc}") from exc
+            raise WeComCryptoError(IllegalAesKey, _.lazy("EncodingAESKey is not base64: {error}",
+                                                         error=str(exc))) from exc
         if len(key) != 32:
-            raise WeComCryptoError(IllegalAesKey, "EncodingAESKey does not decode to 32 bytes")
+            raise WeComCryptoError(IllegalAesKey,
+                                   _.lazy("EncodingAESKey does not decode to 32 bytes"))
         self.token = token
         self.receive_id = receive_id
         self._key = key
@@ -180,7 +205,7 @@ class WeComCrypto:
         expected = self.signature(timestamp, nonce, encrypted)
         given = _text(msg_signature or "")
         if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
-            raise WeComCryptoError(ValidateSignature_Error, "msg_signature does not match")
+            raise WeComCryptoError(ValidateSignature_Error, _.lazy("msg_signature does not match"))
 
     # -- AES --------------------------------------------------------------------------------
 
@@ -188,37 +213,38 @@ class WeComCrypto:
         try:
             data = base64.b64decode(_text(encrypted), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise WeComCryptoError(DecodeBase64_Error, f"ciphertext is not base64: {exc}") from exc
+            raise WeComCryptoError(DecodeBase64_Error, _.lazy("ciphertext is not base64: {error}",
+                                                               error=str(exc))) from exc
         if not data or len(data) % 16:
-            raise WeComCryptoError(
-                DecryptAES_Error, f"ciphertext length {len(data)} is not a multiple of 16"
-            )
+            raise WeComCryptoError(DecryptAES_Error, _.lazy(
+                "ciphertext length {length} is not a multiple of 16", length=len(data)))
         try:
             decryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).decryptor()
             plain = decryptor.update(data) + decryptor.finalize()
         except ValueError as exc:
-            raise WeComCryptoError(DecryptAES_Error, f"AES decryption failed: {exc}") from exc
+            raise WeComCryptoError(DecryptAES_Error, _.lazy("AES decryption failed: {error}",
+                                                           error=str(exc))) from exc
         content = pkcs7_unpad(plain)
         if len(content) < 20:
-            raise WeComCryptoError(IllegalBuffer, "decrypted buffer is too short")
+            raise WeComCryptoError(IllegalBuffer, _.lazy("decrypted buffer is too short"))
         (msg_len,) = struct.unpack(">I", content[16:20])
         if 20 + msg_len > len(content):
-            raise WeComCryptoError(IllegalBuffer, f"message length {msg_len} exceeds the buffer")
+            raise WeComCryptoError(IllegalBuffer, _.lazy(
+                "message length {length} exceeds the buffer", length=msg_len))
         msg = content[20 : 20 + msg_len]
         from_id = content[20 + msg_len :]
         try:
             from_id_text = from_id.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise WeComCryptoError(IllegalBuffer, "receive id is not UTF-8") from exc
+            raise WeComCryptoError(IllegalBuffer, _.lazy("receive id is not UTF-8")) from exc
         if from_id_text != self.receive_id:
-            raise WeComCryptoError(
-                ValidateCorpid_Error,
-                f"message is for receive id {from_id_text!r}, expected {self.receive_id!r}",
-            )
+            raise WeComCryptoError(ValidateCorpid_Error, _.lazy(
+                "message is for receive id {given!r}, expected {expected!r}",
+                given=from_id_text, expected=self.receive_id))
         try:
             return msg.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise WeComCryptoError(IllegalBuffer, "message is not UTF-8") from exc
+            raise WeComCryptoError(IllegalBuffer, _.lazy("message is not UTF-8")) from exc
 
     def _encrypt_payload(self, plaintext: str | bytes) -> str:
         msg = plaintext.encode("utf-8") if isinstance(plaintext, str) else bytes(plaintext)
@@ -232,7 +258,8 @@ class WeComCrypto:
             encryptor = Cipher(algorithms.AES(self._key), modes.CBC(self._iv)).encryptor()
             cipher = encryptor.update(pkcs7_pad(buf)) + encryptor.finalize()
         except ValueError as exc:
-            raise WeComCryptoError(EncryptAES_Error, f"AES encryption failed: {exc}") from exc
+            raise WeComCryptoError(EncryptAES_Error, _.lazy("AES encryption failed: {error}",
+                                                           error=str(exc))) from exc
         try:
             return base64.b64encode(cipher).decode("ascii")
         except (binascii.Error, ValueError) as exc:  # pragma: no cover - cannot happen
