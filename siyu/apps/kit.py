@@ -27,10 +27,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import panel as pn
+import panel.models.tabulator  # noqa: F401 - the table's model: see below
 
 from siyu.apps.safe import Safe, html, join
 from siyu.core.i18n import core as _
 from siyu.core.i18n import current_language
+
+# ``panel.models.tabulator`` is imported with the kit so that a page whose tables are all
+# taken out while empty (an empty state in their place) still gets Tabulator's JavaScript:
+# Panel ships the scripts of the models imported when the page is served.
 
 __all__ = ["MISSING", "Col", "data_table", "display_frame", "downloads", "empty_state",
            "export_frame",
@@ -151,12 +156,17 @@ def _show(value: Any, kind: str, tz: ZoneInfo) -> str:
 def display_frame(frame: pd.DataFrame, columns: Sequence[Col], tz: ZoneInfo) -> pd.DataFrame:
     """The text a table shows: ``columns`` in order, each value formatted by its kind,
     missing values as ``—``, headers as the columns' labels. Columns the frame lacks are
-    shown empty."""
+    shown empty.
+
+    Every column is text (``object``) even with no rows: a Tabulator picks each column's
+    cell formatter once, from the first data it is drawn with, so a table first drawn empty
+    with number columns would later show a name as ``NaN`` and an id as ``1.0``.
+    """
     shown: dict[str, list[str]] = {}
     for col in columns:
         values = frame[col.key] if col.key in frame else [None] * len(frame)
         shown[col.title] = [_show(value, col.kind, tz) for value in values]
-    return pd.DataFrame(shown, columns=[col.title for col in columns])
+    return pd.DataFrame(shown, columns=[col.title for col in columns], dtype=object)
 
 
 def export_frame(frame: pd.DataFrame, columns: Sequence[Col], tz: ZoneInfo) -> pd.DataFrame:
@@ -195,7 +205,7 @@ def data_table(columns: Sequence[Col], *, css_class: str, pin_first: bool = True
         "stylesheets": [TABLE_CSS],
     }
     options.update(kwargs)
-    return pn.widgets.Tabulator(pd.DataFrame(columns=titles), **options)
+    return pn.widgets.Tabulator(pd.DataFrame(columns=titles, dtype=object), **options)
 
 
 def downloads(frame: Callable[[], pd.DataFrame], filename: str, *, css_class: str

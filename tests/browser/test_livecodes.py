@@ -50,6 +50,12 @@ def test_a_code_created_in_the_console_routes_a_scan_to_a_tagged_contact(page,
                timeout=30, page=page)
     assert qr.evaluate("img => img.naturalWidth") > 0
     wait_until(lambda: NAME in shown_text(page.locator(".siyu-livecodes-table")), page=page)
+    # the tables were first drawn empty: what they show now is text, not NaN or 1.0
+    table = shown_text(page.locator(".siyu-livecodes-table"))
+    assert "NaN" not in table and CHANNEL in table
+    wait_until(lambda: all(name in shown_text(page.locator(".siyu-livecodes-preview-table"))
+                           for name in MEMBERS.values()), page=page)
+    assert "NaN" not in shown_text(page.locator(".siyu-livecodes-preview-table"))
     screenshot(page, "created")
     with siyu.open(str(console.db), load_entry_points=False) as ws:
         codes = api.list_codes(ws)

@@ -336,21 +336,35 @@ def test_the_page_shows_the_numbers_the_chart_and_downloads_csv(wired, shop):
 def test_a_custom_period_reloads_the_numbers(wired, shop):
     page = LiveCodeReportsPage(wired.ws)
     today = datetime.now(wired.ws.timezone).date()
+    page.period.value = 7  # a preset shows its days in the pickers, Custom starts from them
+    assert (page.first_day.value, page.last_day.value) == (today - timedelta(days=6), today)
     page.period.value = -1
-    assert not page.days.disabled
-    page.days.value = (today - timedelta(days=10), today - timedelta(days=1))
+    assert not page.first_day.disabled and not page.last_day.disabled
+    page.first_day.value = today - timedelta(days=10)
+    page.last_day.value = today - timedelta(days=1)
     assert page.tables["code"].value["Adds"].tolist() == ["0", "0", "0"]
     assert page.totals["adds"] == 0
     assert page.no_data.visible and not page.chart.visible
     assert page.download.filename == (f"livecode-report-code-{today - timedelta(days=10)}"
                                       f"-to-{today - timedelta(days=1)}.csv")
     page.period.value = 0
-    assert page.days.disabled and page.totals["adds"] == 6
+    assert page.first_day.disabled and page.last_day.disabled and page.totals["adds"] == 6
     assert page.download.filename == "livecode-report-code-all-time.csv"
 
 
 def test_a_custom_period_without_its_days_is_a_notification(wired, notes):
     page = LiveCodeReportsPage(wired.ws)
     page.period.value = -1
-    page.days.value = None
+    page.first_day.value = None
     assert notes.messages("error") == ["pick the first and the last day of the period"]
+
+
+def test_a_custom_period_ending_before_it_starts_is_a_notification(wired, notes):
+    page = LiveCodeReportsPage(wired.ws)
+    page.period.value = -1
+    today = datetime.now(wired.ws.timezone).date()
+    first, last = today - timedelta(days=5), today - timedelta(days=10)
+    page.first_day.value = first
+    page.last_day.value = last
+    assert notes.messages("error") == [
+        f"the period ends on {last}, before it starts on {first}"]

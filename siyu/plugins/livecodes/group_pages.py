@@ -29,12 +29,12 @@ from siyu.plugins.livecodes.pages import (
     SCREEN_DPI,
     SCREEN_MM,
     STATUS_LABELS,
+    TableSpot,
     form_row,
     label_of,
     parse_tags,
     readonly_alert,
     set_empty,
-    show_rows,
 )
 from siyu.plugins.livecodes.picker import CodePicker
 
@@ -77,6 +77,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
             _("No group codes yet."),
             _("Reload the groups from WeCom, then create the first group code with the form "
               "below."), css_class="siyu-groupcodes-empty")
+        self.codes_spot = TableSpot(self.table, self.no_codes)
         # -- create form
         self.code_name = pn.widgets.TextInput(label=_("Name"),
                                               placeholder=_("e.g. new product group"),
@@ -119,7 +120,8 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         # -- the chosen code
         self.code = pn.widgets.Select(label=_("Chosen group code"), width=260,
                                       css_classes=["siyu-groupcodes-code"])
-        self.add_code_controls("siyu-groupcodes", readonly, self._png_file, "groupcode.png")
+        self.add_code_controls("siyu-groupcodes", readonly, self._png_file, "groupcode.png",
+                               choose_hint=_("Choose a group code above to see its QR code."))
         self.warning = pn.pane.Alert("", alert_type="warning", visible=False,
                                      css_classes=["siyu-groupcodes-warning"])
         self.error = pn.pane.Alert("", alert_type="danger", visible=False,
@@ -133,6 +135,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.groups = data_table(self.group_columns, css_class="siyu-groupcodes-groups")
         self.no_groups = empty_state(_("No code chosen."),
                                      _("Choose a group code above to see its groups."))
+        self.groups_spot = TableSpot(self.groups, self.no_groups)
         self.join_columns = [
             Col("joined_at", _("Joined at"), "time", 140), Col("group", _("Group")),
             Col("contact_id", _("Customer ID"), "id"),
@@ -140,6 +143,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.joins = data_table(self.join_columns, css_class="siyu-groupcodes-joins",
                                 max_height=300)
         self.no_joins = empty_state("", css_class="siyu-groupcodes-joins-empty")
+        self.joins_spot = TableSpot(self.joins, self.no_joins)
         # -- staff codes inviting into the chosen code
         self.staff_code = pn.widgets.Select(label=_("Staff live code"), width=260,
                                             disabled=readonly,
@@ -183,9 +187,9 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
                                    for i, n in zip(staff["id"], staff["name"], strict=True)}
         frame = api.list_group_codes(self.ws)
         self.frames["codes"] = frame
-        show_rows(self.table, self.no_codes,
-                  frame.assign(status=frame["status"].map(lambda v: label_of(STATUS_LABELS, v))),
-                  self.columns, self.ws.timezone)
+        self.codes_spot.show(
+            frame.assign(status=frame["status"].map(lambda v: label_of(STATUS_LABELS, v))),
+            self.columns, self.ws.timezone)
         self.offer_codes(frame)
 
     def show_code(self) -> None:
@@ -196,13 +200,14 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         for button in (self.invite_button, self.uninvite_button):
             button.disabled = not writable
         if code_id is None:
-            show_rows(self.groups, self.no_groups, pd.DataFrame(columns=["name"]),
-                      self.group_columns, self.ws.timezone)
-            self.qr.object = None
+            self.groups_spot.show(pd.DataFrame(columns=["name"]), self.group_columns,
+                                  self.ws.timezone)
+            self.show_qr(None, chosen=False)
             self.warning.visible = self.error.visible = False
             self.pause_button.disabled = self.resume_button.disabled = True
             self.delete_button.disabled = self.edit_button.disabled = True
-            self.invited.object = ""
+            self.invited.object = md(_("Choose a group code above to choose the staff live "
+                                       "codes whose new customers are invited into it."))
             self._choose_staff_code([])
             return
         code = api.get_group_code(self.ws, code_id)
@@ -216,11 +221,11 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
         self.frames["groups"] = groups
         set_empty(self.no_groups, _("This code has no groups."),
                   _("Edit it and choose the groups in use."))
-        show_rows(self.groups, self.no_groups,
-                  groups.assign(role=groups["role"].map(lambda v: label_of(ROLE_LABELS, v))),
-                  self.group_columns, self.ws.timezone)
-        self.qr.object = (qr_png(code["qr_url"], size_mm=SCREEN_MM, dpi=SCREEN_DPI)
-                          if code["qr_url"] else None)
+        self.groups_spot.show(
+            groups.assign(role=groups["role"].map(lambda v: label_of(ROLE_LABELS, v))),
+            self.group_columns, self.ws.timezone)
+        self.show_qr(qr_png(code["qr_url"], size_mm=SCREEN_MM, dpi=SCREEN_DPI)
+                     if code["qr_url"] else None, chosen=True)
         self.png_download.filename = f"groupcode-{code['id']}.png"
         names = {v: k for k, v in self.staff_code.options.items()}
         self.invited.object = (
@@ -255,7 +260,7 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
                       _("Print or share its QR code: customers who join a group through it "
                         "show up here."))
         self.frames["joins"] = joins
-        show_rows(self.joins, self.no_joins, joins, self.join_columns, self.ws.timezone)
+        self.joins_spot.show(joins, self.join_columns, self.ws.timezone)
 
     def _chosen(self) -> int:
         if self.code.value is None:
@@ -398,14 +403,15 @@ class GroupCodesPage(CodePicker, pn.viewable.Viewer):
             form_row(self.create_button, self.save_button), css_class="siyu-groupcodes-create")
         chosen = form_row(self.code, self.edit_button, self.pause_button, self.resume_button,
                           self.delete_button)
-        groups = section(_("Groups and their members"), self.warning, self.error, self.groups,
-                         self.no_groups, css_class="siyu-groupcodes-groups-section")
-        qr = section(_("QR code"), self.qr, self.png_download, css_class="siyu-groupcodes-qr")
+        groups = section(_("Groups and their members"), self.warning, self.error,
+                         self.groups_spot, css_class="siyu-groupcodes-groups-section")
+        qr = section(_("QR code"), self.qr, self.no_qr, self.png_download,
+                     css_class="siyu-groupcodes-qr")
         invites = section(_("New customers → this group"), self.invited,
                           form_row(self.staff_code, self.invite_button, self.uninvite_button),
                           css_class="siyu-groupcodes-invites")
-        joins = section(_("Recent joins"), self.joins, self.no_joins,
+        joins = section(_("Recent joins"), self.joins_spot,
                         css_class="siyu-groupcodes-joins-section")
-        return pn.Column(header, *note, self.table, self.no_codes, create, chosen,
+        return pn.Column(header, *note, self.codes_spot, create, chosen,
                          form_row(groups, qr), invites, joins,
                          css_classes=["siyu-groupcodes-page"], sizing_mode="stretch_width")

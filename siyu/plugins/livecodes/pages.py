@@ -89,13 +89,33 @@ def form_row(*objects: Any, css_class: str = "") -> pn.FlexBox:
                       css_classes=[css_class] if css_class else [])
 
 
-def show_rows(table: pn.widgets.Tabulator, empty: pn.pane.HTML, frame: pd.DataFrame,
-              columns: Sequence[Col], tz: Any) -> None:
-    """Put ``frame`` in a kit ``table`` (labelled, formatted), or show ``empty`` instead
-    when it has no rows."""
-    table.value = display_frame(frame, columns, tz)
-    table.visible = not frame.empty
-    empty.visible = frame.empty
+class TableSpot(pn.viewable.Viewer):
+    """Where a kit table goes on a page: the table while it has rows, its empty state
+    (:func:`~siyu.apps.kit.empty_state`) in its place while it has none.
+
+    The one shown is the only one in the page; a table without rows is taken out rather than
+    hidden. A Tabulator drawn while hidden waits for a size it never gets: rows sent to it
+    are dropped, and once it appears its headers stay blank (the routing preview showed an
+    empty table once a code was chosen). Put back, it is drawn afresh with its rows.
+    ``table.visible`` and ``empty.visible`` still say which one is shown.
+    """
+
+    def __init__(self, table: pn.widgets.Tabulator, empty: pn.pane.HTML, **params: Any):
+        super().__init__(**params)
+        self.table, self.empty = table, empty
+        self.holder = pn.Column(empty, sizing_mode="stretch_width", margin=0)
+
+    def show(self, frame: pd.DataFrame, columns: Sequence[Col], tz: Any) -> None:
+        """Put ``frame`` in the table (labelled, formatted), and show the table, or the
+        empty state when ``frame`` has no rows."""
+        self.table.value = display_frame(frame, columns, tz)
+        self.table.visible, self.empty.visible = not frame.empty, frame.empty
+        shown = self.empty if frame.empty else self.table
+        if self.holder.objects != [shown]:
+            self.holder.objects = [shown]
+
+    def __panel__(self) -> pn.Column:
+        return self.holder
 
 
 def set_empty(empty: pn.pane.HTML, message: Any, next_step: Any = "") -> None:
@@ -176,6 +196,7 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
             _("No live codes yet."),
             _("Create the first live code with the form below: choose its members, then "
               "print or share its QR code."), css_class="siyu-livecodes-empty")
+        self.codes_spot = TableSpot(self.table, self.no_codes)
         self.kpis = kpi_cards([], css_class="siyu-livecodes-kpis")
         # -- create form
         self.code_name = pn.widgets.TextInput(label=_("Name"),
@@ -224,7 +245,8 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         # -- the chosen code
         self.code = pn.widgets.Select(label=_("Chosen code"), width=260,
                                       css_classes=["siyu-livecodes-code"])
-        self.add_code_controls("siyu-livecodes", readonly, self._png_file, "livecode.png")
+        self.add_code_controls("siyu-livecodes", readonly, self._png_file, "livecode.png",
+                               choose_hint=_("Choose a live code above to see its QR code."))
         self.preview_columns = [
             Col("staff", _("Staff"), width=120), Col("listed", _("Listed now"), "bool"),
             Col("reason", _("Why")), Col("adds_today", _("Adds today"), "int"),
@@ -234,9 +256,11 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.no_preview = empty_state(_("No code chosen."),
                                       _("Choose a live code above to see who gets its next "
                                         "customer."))
+        self.preview_spot = TableSpot(self.preview, self.no_preview)
         self.svg_download = pn.widgets.FileDownload(
             callback=self._svg_file, filename="livecode.svg", label=_("Download SVG"),
             color="default", css_classes=["siyu-livecodes-download-svg"])
+        self.qr_downloads.append(self.svg_download)
         self.arrival_columns = [
             Col("at", _("Arrived at"), "time", 140), Col("contact_id", _("Customer ID"), "id"),
             Col("staff", _("Staff")), Col("welcome", _("Welcome message")),
@@ -244,6 +268,7 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.arrivals = data_table(self.arrival_columns, css_class="siyu-livecodes-arrivals",
                                    max_height=300)
         self.no_arrivals = empty_state("", css_class="siyu-livecodes-arrivals-empty")
+        self.arrivals_spot = TableSpot(self.arrivals, self.no_arrivals)
         # Codes WeCom no longer has (or refused), and states no code has: see checks.py.
         self.problems = pn.pane.Alert("", alert_type="warning", visible=False,
                                       css_classes=["siyu-livecodes-problems"])
@@ -278,7 +303,7 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
             status=frame["status"].map(lambda v: label_of(STATUS_LABELS, v)),
             listed=frame["listed"].map(
                 lambda v: "、".join(self.staff_name(u) for u in (v or []))))
-        show_rows(self.table, self.no_codes, shown, self.columns, self.ws.timezone)
+        self.codes_spot.show(shown, self.columns, self.ws.timezone)
         live = frame[frame["status"] != "deleted"]
         self.kpis.object = kpi_cards([
             (_("Codes in use"), fmt_int(int((live["status"] == "active").sum()))),
@@ -300,24 +325,22 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         writable = code_id is not None and self.can_write
         if code_id is None:
             self.frames["preview"] = pd.DataFrame(columns=["userid", "listed", "reason"])
-            self.preview.value = display_frame(self.frames["preview"], self.preview_columns,
-                                               self.ws.timezone)
-            self.preview.visible, self.no_preview.visible = False, True
-            self.qr.object = None
+            self.preview_spot.show(self.frames["preview"], self.preview_columns,
+                                   self.ws.timezone)
+            self.show_qr(None, chosen=False)
             self.pause_button.disabled = self.resume_button.disabled = True
             self.delete_button.disabled = self.edit_button.disabled = True
             return
         code = api.get_code(self.ws, code_id)
         preview = api.preview(self.ws, code_id)
         self.frames["preview"] = preview
-        show_rows(self.preview, self.no_preview,
-                  preview.assign(staff=preview["userid"].map(self.staff_name)),
-                  self.preview_columns, self.ws.timezone)
+        self.preview_spot.show(preview.assign(staff=preview["userid"].map(self.staff_name)),
+                               self.preview_columns, self.ws.timezone)
         self.pause_button.disabled = not (writable and code["status"] == "active")
         self.resume_button.disabled = not (writable and code["status"] == "paused")
         self.delete_button.disabled = self.edit_button.disabled = not writable
-        self.qr.object = (qr_png(code["qr_url"], size_mm=SCREEN_MM, dpi=SCREEN_DPI)
-                          if code["qr_url"] else None)
+        self.show_qr(qr_png(code["qr_url"], size_mm=SCREEN_MM, dpi=SCREEN_DPI)
+                     if code["qr_url"] else None, chosen=True)
         stem = f"livecode-{code['id']}"
         self.png_download.filename, self.svg_download.filename = f"{stem}.png", f"{stem}.svg"
 
@@ -338,8 +361,7 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
         self.frames["arrivals"] = adds
         shown = adds.assign(staff=adds["userid"].map(self.staff_name),
                             welcome=adds["welcome"].map(lambda v: label_of(WELCOME_LABELS, v)))
-        show_rows(self.arrivals, self.no_arrivals, shown, self.arrival_columns,
-                  self.ws.timezone)
+        self.arrivals_spot.show(shown, self.arrival_columns, self.ws.timezone)
 
     def _qr_url(self) -> str:
         return api.get_code(self.ws, self._chosen())["qr_url"]
@@ -533,12 +555,13 @@ class LiveCodesPage(CodePicker, pn.viewable.Viewer):
             css_class="siyu-livecodes-create")
         chosen = form_row(self.code, self.edit_button, self.pause_button, self.resume_button,
                           self.delete_button)
-        preview = section(_("Who gets the next customer, and why"), self.preview,
-                          self.no_preview, css_class="siyu-livecodes-preview")
-        qr = section(_("QR code"), self.qr, form_row(self.png_download, self.svg_download),
+        preview = section(_("Who gets the next customer, and why"), self.preview_spot,
+                          css_class="siyu-livecodes-preview")
+        qr = section(_("QR code"), self.qr, self.no_qr,
+                     form_row(self.png_download, self.svg_download),
                      css_class="siyu-livecodes-qr")
-        arrivals = section(_("Recent arrivals"), self.arrivals, self.no_arrivals,
+        arrivals = section(_("Recent arrivals"), self.arrivals_spot,
                            css_class="siyu-livecodes-arrivals-section")
-        return pn.Column(header, *note, self.problems, self.kpis, self.table, self.no_codes,
+        return pn.Column(header, *note, self.problems, self.kpis, self.codes_spot,
                          create, chosen, form_row(preview, qr), arrivals,
                          css_classes=["siyu-livecodes-page"], sizing_mode="stretch_width")

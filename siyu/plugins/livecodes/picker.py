@@ -7,7 +7,8 @@ implements ``show_code()``. The Select is the one place the chosen code lives: s
 table row chooses that code (a deleted code cannot be chosen, so its row chooses none), and
 the table's highlighted row follows the Select, so a row clicked again always chooses its
 code. Reloading keeps the chosen code when it still exists. :meth:`add_code_controls` makes
-the Save, Edit, Pause, Resume and Delete buttons, the QR image and its PNG download.
+the Save, Edit, Pause, Resume and Delete buttons, the QR image and its PNG download, and
+:meth:`show_qr` shows the chosen code's QR, or says why there is none in its place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from siyu.apps.kit import empty_state
 from siyu.core.i18n import translator
 
 _ = translator("siyu.plugins.livecodes")
@@ -34,11 +36,15 @@ class CodePicker:
     _reloading: bool = False
     _marking: bool = False
 
-    def add_code_controls(self, prefix: str, readonly: bool, png: Any, png_name: str) -> None:
+    def add_code_controls(self, prefix: str, readonly: bool, png: Any, png_name: str, *,
+                          choose_hint: Any) -> None:
         """Make the chosen-code controls as attributes, CSS classes ``<prefix>-pause`` etc.
 
         :param png: callback returning the QR PNG file for the download.
+        :param choose_hint: what the QR's place says to do when no code is chosen (e.g.
+            "Choose a live code above to see its QR code.").
         """
+        self._choose_hint = choose_hint
         self.save_button = pn.widgets.Button(
             label=_("Save changes to the chosen code"), color="primary", disabled=True,
             css_classes=[f"{prefix}-save-button"])
@@ -53,6 +59,28 @@ class CodePicker:
         self.png_download = pn.widgets.FileDownload(
             callback=png, filename=png_name, label=_("Download PNG"), color="default",
             css_classes=[f"{prefix}-download-png"])
+        #: The QR's downloads: shown only with a QR to download (a page may add more).
+        self.qr_downloads = [self.png_download]
+        self.no_qr = empty_state(_("No code chosen."), choose_hint,
+                                 css_class=f"{prefix}-qr-empty")
+
+    def show_qr(self, image: bytes | None, chosen: bool) -> None:
+        """Show the chosen code's QR ``image`` with its downloads; in their place, an empty
+        state saying to choose a code (``chosen`` false) or that WeCom gave the chosen code
+        no QR (``image`` empty)."""
+        self.qr.object = image or None
+        shown = bool(image)
+        self.qr.visible = shown
+        for button in self.qr_downloads:
+            button.visible = shown
+        self.no_qr.visible = not shown
+        if not chosen:
+            message, hint = _("No code chosen."), self._choose_hint
+        else:
+            message = _("WeCom has not confirmed this code yet, so it has no QR code.")
+            hint = _("siyu asks WeCom again on the code's next change and in the daily check; "
+                     "its QR code shows here once WeCom has it.")
+        self.no_qr.object = empty_state(message, hint).object
 
     def watch_choice(self) -> None:
         """Connect the table's row selection and the Select to :meth:`show_code`."""

@@ -32,7 +32,7 @@ from siyu.apps.kit import (
 from siyu.apps.pages.common import notify_errors, section
 from siyu.apps.safe import md
 from siyu.core.errors import ValidationError
-from siyu.core.i18n import translator
+from siyu.core.i18n import current_language, translator
 from siyu.plugins.livecodes import reports
 from siyu.plugins.livecodes.engine import local_now
 from siyu.plugins.livecodes.pages import STATUS_LABELS, label_of
@@ -91,13 +91,20 @@ def report_columns() -> dict[str, list[Col]]:
 
 
 def pager_words() -> dict[str, Any]:
-    """Tabulator configuration that labels its page buttons in the current language (its
-    own are English)."""
-    words = {"first": _("First"), "first_title": _("First page"), "last": _("Last"),
-             "last_title": _("Last page"), "prev": _("Previous"),
-             "prev_title": _("Previous page"), "next": _("Next"), "next_title": _("Next page"),
-             "all": _("All"), "page_size": _("Rows per page")}
-    return {"locale": "siyu", "langs": {"siyu": {"pagination": words}}}
+    """Tabulator configuration that words its page buttons in the current language: their
+    texts, the titles and screen-reader labels (``"Show Page 2"``), the page-size choice and
+    the row counter. Tabulator's own words are English and it has no Chinese, so every
+    ``pagination`` key of Tabulator 6 is given, under a locale named after the language."""
+    language = current_language()
+    words = {"page_size": _("Rows per page"), "page_title": _("Show page"),
+             "first": _("First"), "first_title": _("First page"),
+             "last": _("Last"), "last_title": _("Last page"),
+             "prev": _("Previous"), "prev_title": _("Previous page"),
+             "next": _("Next"), "next_title": _("Next page"), "all": _("All"),
+             "counter": {"showing": _("Showing"), "of": _("of"), "rows": _("rows"),
+                         "pages": _("pages")}}
+    locale = language.lower().replace("_", "-")
+    return {"locale": locale, "langs": {locale: {"pagination": words}}}
 
 
 def shown_report(tab: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -111,7 +118,8 @@ def shown_report(tab: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def growth_chart(frame: pd.DataFrame, top: int = CHART_CODES) -> figure:
     """Adds and removals of the ``top`` codes with the most adds, as pairs of horizontal
-    bars (adds green, removals red; net growth on hover), the most adds on top.
+    bars (adds green, removals red; net growth on hover), the most adds on top; titled only
+    when there are more codes than it shows.
 
     Made with :func:`~siyu.apps.kit.tidy_chart`: no toolbar, compact ticks on the count
     axis, the legend below the bars. Each code gets a row of :data:`ROW_PX` pixels, so a
@@ -125,8 +133,10 @@ def growth_chart(frame: pd.DataFrame, top: int = CHART_CODES) -> figure:
         "code": names, "net": shown["net_growth"].tolist(), "adds": shown["adds"].tolist(),
         "removals": shown["removals"].tolist()})
     longest = max([*shown["adds"].tolist(), *shown["removals"].tolist(), 1])
-    fig = figure(title=_("Adds and removals per code (the {top} codes with the most adds)",
-                         top=top),
+    # The section above names the chart; a title only says when codes are left out (short:
+    # a Bokeh title does not wrap on a phone).
+    title = _("The {top} codes with the most adds", top=top) if len(frame) > top else ""
+    fig = figure(title=title,
                  y_range=FactorRange(factors=names or [" "]), x_range=Range1d(0, longest * 1.1),
                  height=FRAME_PX + ROW_PX * max(len(names), 1), sizing_mode="stretch_width",
                  tools="")
@@ -153,15 +163,24 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
         self.period = pn.widgets.RadioButtonGroup(
             options={str(label): days for label, days in PERIODS.items()}, value=30,
             css_classes=["siyu-lcreports-period"])
-        self.days = pn.widgets.DateRangePicker(
-            label=_("Days (first and last)"), value=(today - timedelta(days=29), today),
-            disabled=True, width=260, css_classes=["siyu-lcreports-days"])
+        # Two pickers, not one range picker: Bokeh's range picker joins its days with an
+        # English " to " and takes no locale.
+        self.first_day = pn.widgets.DatePicker(
+            label=_("Start date"), value=today - timedelta(days=29), disabled=True, width=150,
+            css_classes=["siyu-lcreports-first-day"])
+        self.last_day = pn.widgets.DatePicker(
+            label=_("End date"), value=today, disabled=True, width=150,
+            css_classes=["siyu-lcreports-last-day"])
+        self.days = pn.Row(self.first_day, self.last_day, css_classes=["siyu-lcreports-days"])
+        self._moving_days = False
         self.totals: dict[str, int] = {}
         self.kpis = kpi_cards([], css_class="siyu-lcreports-kpis")
         self.chart = pn.pane.Bokeh(sizing_mode="stretch_width",
                                    css_classes=["siyu-lcreports-chart"])
         self.no_data = empty_state("", css_class="siyu-lcreports-empty")
         self.columns = report_columns()
+        # Only the open tab is drawn (dynamic): else the tabs are as tall as the longest
+        # table, a blank gap under a short one.
         self.tables = {
             tab: data_table(self.columns[tab], css_class=f"siyu-lcreports-{tab}-table",
                             pagination="local", page_size=PAGE_SIZE,
@@ -170,14 +189,16 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
         self.tabs = pn.Tabs((_("By code"), self.tables["code"]),
                             (_("By channel"), self.tables["channel"]),
                             (_("Staff load"), self.tables["staff"]),
-                            css_classes=["siyu-lcreports-tabs"], sizing_mode="stretch_width")
+                            css_classes=["siyu-lcreports-tabs"], sizing_mode="stretch_width",
+                            dynamic=True)
         self.downloads = downloads(self.export, "livecode-report-code",
                                    css_class="siyu-lcreports-download")
         self.download, self.download_xlsx = self.downloads.objects
         self.frames: dict[str, pd.DataFrame] = {}
         self.span: tuple[date | None, date | None] = (None, None)
         self.period.param.watch(self._on_period, "value")
-        self.days.param.watch(lambda _event: self.refresh(), "value")
+        for picker in (self.first_day, self.last_day):
+            picker.param.watch(self._on_day, "value")
         self.tabs.param.watch(lambda _event: self._name_file(), "active")
         self.refresh()
 
@@ -187,7 +208,8 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
         """``(since, until)`` of the chosen period: first local day counted and first day
         not counted; ``(None, None)`` for all time.
 
-        :raises ValidationError: a custom period without both days.
+        :raises ValidationError: a custom period without both days, or ending before it
+            starts.
         """
         preset = self.period.value
         if preset == 0:
@@ -195,14 +217,30 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
         if preset > 0:
             today = local_now(self.ws).date()
             return today - timedelta(days=preset - 1), today + timedelta(days=1)
-        first, last = self.days.value or (None, None)
+        first, last = self.first_day.value, self.last_day.value
         if first is None or last is None:
             raise ValidationError(_("pick the first and the last day of the period"))
+        if last < first:
+            raise ValidationError(_("the period ends on {last}, before it starts on {first}",
+                                    first=first, last=last))
         return first, last + timedelta(days=1)
 
     def _on_period(self, _event: Any) -> None:
-        self.days.disabled = self.period.value != -1
+        """A preset shows its days in the (disabled) pickers, so Custom starts from them."""
+        preset = self.period.value
+        self.first_day.disabled = self.last_day.disabled = preset != -1
+        if preset > 0:
+            since, until = self.bounds()
+            self._moving_days = True
+            try:
+                self.first_day.value, self.last_day.value = since, until - timedelta(days=1)
+            finally:
+                self._moving_days = False
         self.refresh()
+
+    def _on_day(self, _event: Any) -> None:
+        if not self._moving_days:
+            self.refresh()
 
     # -- the numbers ----------------------------------------------------------------------
 
@@ -216,7 +254,7 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
             "staff": reports.staff_load(self.ws, since=since, until=until)}
         for tab, frame in self.frames.items():
             self.tables[tab].value = display_frame(shown_report(tab, frame), self.columns[tab],
-                                                   self.ws.timezone)
+                                                 self.ws.timezone)
         codes = self.frames["code"]
         self.totals = {key: int(codes[key].sum())
                        for key in ("arrivals", "adds", "new_contacts", "removals",
