@@ -59,6 +59,15 @@ COLS = (
     Col("added_at", _.lazy("Added at"), "time"),
     Col("removed_at", _.lazy("Removed at"), "time"),
 )
+#: The table and the customer card share a row only when the table can have the width a
+#: page of contacts needs — about 1,000 px for every column in English, with WeCom's 32
+#: character external user ids — beside a card of at least 320 px: a screen of about
+#: 1,600 px or more. On a narrower one (a 1440 px laptop, a phone) the card goes below the
+#: table, full width, and scrolls into view when a row is clicked
+#: (:data:`siyu.apps.pages.customer_card.REVEAL_JS`). Side by side, three parts of the
+#: room left over go to the table, one to the card.
+LISTING_STYLES = {"flex": "3 1 1000px", "min-width": "0"}
+CARD_STYLES = {"flex": "1 1 320px", "min-width": "0"}
 #: A download holds at most this many contacts of the current filters.
 EXPORT_LIMIT = 10_000
 ALL = ""
@@ -121,7 +130,7 @@ class ContactsPage(pn.viewable.Viewer):
             css_classes=["siyu-contacts-download-note"], margin=(14, 10, 0, 10))
         self.open_input = pn.widgets.TextInput(
             label=_("Open a contact"), placeholder=_("Contact ID or external user ID"),
-            css_classes=["siyu-contacts-open-input"], width=240)
+            css_classes=["siyu-contacts-open-input"], width=200)
         self.open_button = pn.widgets.Button(label=_("Open"), color="primary",
                                              css_classes=["siyu-contacts-open"],
                                              margin=(24, 10, 10, 10))
@@ -325,11 +334,9 @@ class ContactsPage(pn.viewable.Viewer):
                              sizing_mode="stretch_width")
         listing = pn.Column(self.pager, self.table, self.empty,
                             pn.FlexBox(self.downloads, self.download_note, flex_wrap="wrap"),
-                            sizing_mode="stretch_width",
-                            styles={"flex": "2 1 560px", "min-width": "0"})
+                            sizing_mode="stretch_width", styles=LISTING_STYLES)
         opener = pn.FlexBox(self.open_input, self.open_button, flex_wrap="wrap")
-        side = pn.Column(opener, self.card, sizing_mode="stretch_width",
-                         styles={"flex": "0 1 420px", "min-width": "0"})
+        side = pn.Column(opener, self.card, sizing_mode="stretch_width", styles=CARD_STYLES)
         return pn.Column(
             page_header(_("Contacts"),
                         _("Every customer, with search and filters. Click a row, or open a "

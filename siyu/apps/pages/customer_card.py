@@ -45,6 +45,27 @@ JOURNEY_CSS = (".siyu-journey{list-style:none;margin:0;padding:0}"
                ".siyu-journey-label{color:#5f6b7a}"
                ".siyu-journey-more{color:#5f6b7a;font-size:12px;margin-top:6px}")
 
+#: JavaScript run in the browser when the card's title changes: when it now names a contact
+#: (``siyu-card-name``) and the card starts in the lower half of the screen or below it — on a
+#: screen too narrow for the table and the card side by side, the card is under a page of
+#: contacts — scroll the card's top up into view, so that a row clicked shows its card.
+REVEAL_JS = """
+if (!String(cb_obj.text || '').includes('siyu-card-name')) return;
+const find = root => {
+    for (const el of root.querySelectorAll('*')) {
+        if (el.classList.contains('siyu-customer-card')) return el;
+        if (el.shadowRoot) { const found = find(el.shadowRoot); if (found) return found; }
+    }
+    return null;
+};
+// After the browser has laid out the contact's details, which arrive with the title.
+setTimeout(() => {
+    const card = find(document);
+    if (card && card.getBoundingClientRect().top > window.innerHeight / 2)
+        card.scrollIntoView({behavior: 'smooth', block: 'start'});
+}, 50);
+"""
+
 #: Events the journey shows at most (the newest).
 JOURNEY_LIMIT = 100
 
@@ -191,9 +212,12 @@ class CustomerCard(pn.viewable.Viewer):
             section(_("Customer journey"), self.timeline), sizing_mode="stretch_width")
         # The details join the card when a contact is shown (not hidden and shown again: a
         # table drawn while hidden stays zero pixels high in the browser).
+        # scroll-margin-top: scrolled into view, the card stays clear of the console header.
         self._layout = pn.Card(self.title, title=html(_("Customer card")),
                                css_classes=["siyu-customer-card"],
+                               styles={"scroll-margin-top": "80px"},
                                sizing_mode="stretch_width", collapsible=False)
+        self.title.jscallback(text=REVEAL_JS)  # "text": the model property of .object
 
     def show(self, contact: int | str) -> None:
         """Fill the card with ``contact`` (id or external_userid).
@@ -210,8 +234,8 @@ class CustomerCard(pn.viewable.Viewer):
         added = fmt_time(row.added_at, tz) if row.added_at else ""
         removed = fmt_time(row.removed_at, tz) if row.removed_at else ""
         name = str(row.name or row.external_userid or row.id)
-        self.title.object = html("<h3>{name}{removed}</h3>", name=name,
-                                 removed=_(" · removed") if removed else "")
+        self.title.object = html('<h3 class="siyu-card-name">{name}{removed}</h3>',
+                                 name=name, removed=_(" · removed") if removed else "")
         gender = GENDER.get(row.gender, row.gender)
         fields = [(_("Contact ID"), row.id), (_("External user ID"), row.external_userid),
                   (_("Unionid"), row.unionid), (_("Phone"), phone),

@@ -36,15 +36,19 @@ if TYPE_CHECKING:  # pragma: no cover
 #: What ``ws.scheduler.jobs()`` gives per job.
 COLUMNS = ["name", "title", "trigger", "next_run", "paused", "last_status", "last_started",
            "last_message"]
+#: How the table shows them. The columns have fixed widths and long text wraps inside its
+#: cell (:data:`WRAPPED`), so that the pinned job column leaves a phone room for the others.
 COLS = (
-    Col("title", _.lazy("Job")),
-    Col("schedule", _.lazy("Schedule")),
-    Col("next_run", _.lazy("Next run"), "time"),
-    Col("paused", _.lazy("Paused"), "bool"),
-    Col("last_status_label", _.lazy("Last run")),
-    Col("last_started", _.lazy("Last started"), "time"),
-    Col("last_message", _.lazy("Message")),
+    Col("title", _.lazy("Job"), width=160),
+    Col("schedule", _.lazy("Schedule"), width=150),
+    Col("next_run", _.lazy("Next run"), "time", width=140),
+    Col("paused", _.lazy("Paused"), "bool", width=80),
+    Col("last_status_label", _.lazy("Last run"), width=100),
+    Col("last_started", _.lazy("Last started"), "time", width=140),
+    Col("last_message", _.lazy("Message"), width=260),
 )
+#: Columns whose text wraps onto more lines instead of being cut at the column's width.
+WRAPPED = ("title", "schedule", "last_message")
 #: How a run ended, as the table says it.
 RUN_STATUSES: dict[str, Any] = {"ok": _.lazy("Succeeded"), "failed": _.lazy("Failed"),
                                 "running": _.lazy("Running")}
@@ -201,7 +205,9 @@ class JobsPage(pn.viewable.Viewer):
         self.ws = ws
         self.rows = pd.DataFrame(columns=COLUMNS)
         self.status = pn.pane.Markdown("", css_classes=["siyu-jobs-scheduler"])
-        self.table = data_table(COLS, css_class="siyu-jobs-table", selectable=1)
+        self.table = data_table(COLS, css_class="siyu-jobs-table", selectable=1,
+                                formatters={col.title: {"type": "textarea"}
+                                            for col in COLS if col.key in WRAPPED})
         self.empty = empty_state(_("No plugin registers a scheduled job yet."),
                                  _("Jobs appear here when a plugin that registers one is "
                                    "enabled."), css_class="siyu-jobs-empty")

@@ -176,7 +176,7 @@ def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportRepor
 
     _write(ws, out, key, report, create_tags, progress, via)
     name = Path(report.path).name
-    ws.audit(f"{via}.contacts", name, {"summary": report.summary()})
+    ws.audit(f"{via}.contacts", name, report.counts())
     ws.events.record(f"{via}.contacts", dedupe_key=f"{via}:{uuid.uuid4()}",
                      source=via, payload={"file": name, "summary": report.summary()})
     return report

@@ -200,7 +200,7 @@ def import_orders(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | 
     fail_or_skip(problems, report, skip_bad_rows, Path(path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
     _write(ws, out, source, report, progress)
-    ws.audit("import.orders", Path(path).name, {"summary": report.summary()})
+    ws.audit("import.orders", Path(path).name, report.counts())
     ws.events.record("import.orders", dedupe_key=f"import:{uuid.uuid4()}", source="import",
                      payload={"file": Path(path).name, "summary": report.summary()})
     return report

@@ -6,6 +6,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,20 @@ class ImportReport:
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        """What the import did, as numbers (what the audit log records, so that it can be
+        shown in each reader's language): ``rows``, ``created``, ``updated``, ``unchanged``;
+        ``duplicates``, ``skipped`` and ``ignored_columns`` only when there were any."""
+        counts: dict[str, Any] = {"rows": self.rows, "created": self.created,
+                                  "updated": self.updated, "unchanged": self.unchanged}
+        if self.duplicates:
+            counts["duplicates"] = self.duplicates
+        if self.skipped:
+            counts["skipped"] = self.skipped
+        if self.ignored_columns:
+            counts["ignored_columns"] = list(self.ignored_columns)
+        return counts
 
     def summary(self) -> str:
         """One line for people, in the current language: what was created, updated, left

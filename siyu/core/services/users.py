@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -270,16 +271,21 @@ class AuditService(Service):
             s.add(AuditLog(at=utcnow(), actor=actor or self.ws.principal.name,
                            action=action, target=str(target)[:300], detail=detail))
 
-    def df(self, *, actor: str | None = None, action: str | None = None, since: Any = None,
-           limit: int | None = 500, offset: int = 0) -> pd.DataFrame:
-        """Entries newest first; needs ``audit.read``."""
+    def df(self, *, actor: str | None = None, action: str | Sequence[str] | None = None,
+           since: Any = None, limit: int | None = 500, offset: int = 0) -> pd.DataFrame:
+        """Entries newest first; needs ``audit.read``.
+
+        :param action: an action code or pattern (``*`` is the only wildcard, e.g.
+            ``"tag.*"``), or several: entries matching any of them.
+        """
         self.ws.principal.require("audit.read")
         a = AuditLog.__table__
         query = sa.select(a).order_by(a.c.at.desc(), a.c.id.desc())
         if actor:
             query = query.where(a.c.actor == actor)
-        if action:
-            query = query.where(glob(a.c.action, action))  # only * is a wildcard
+        patterns = [action] if isinstance(action, str) else list(action or ())
+        if patterns:  # only * is a wildcard
+            query = query.where(sa.or_(*(glob(a.c.action, p) for p in patterns)))
         if since is not None:
             query = query.where(a.c.at >= as_utc(since, self.ws.timezone))
         if limit:

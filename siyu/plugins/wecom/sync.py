@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,15 @@ class SyncReport:
     resumed_from: str = ""
     stages: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, Any]:
+        """The figures as numbers (what the audit log keeps; the console labels them in the
+        reader's language): the non-zero counts, and where a resumed sync began."""
+        figures = {key: value for key, value in asdict(self).items()
+                   if key not in ("stages", "resumed_from") and value}
+        if self.resumed_from:
+            figures["resumed_from"] = self.resumed_from
+        return figures
+
     def summary(self) -> str:
         """One line for people."""
         resumed = f" (resumed at {self.resumed_from})" if self.resumed_from else ""
@@ -118,7 +127,7 @@ def sync(ws: Workspace, *, progress: Progress | None = None, per_minute: int = 5
     ws.settings.set(STATE_SETTING, {})
     ws.settings.set("wecom.sync.last", {"at": datetime.now(UTC).isoformat(),
                                         "summary": report.summary()})
-    ws.audit("wecom.sync", "", {"summary": report.summary()})
+    ws.audit("wecom.sync", "", report.counts())
     return report
 
 
