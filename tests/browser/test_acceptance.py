@@ -33,6 +33,7 @@ import pytest
 import sqlalchemy as sa
 
 import siyu
+from siyu.apps.browser import SHOWN_TEXT_JS
 from siyu.core.permissions import ROLES
 
 from .conftest import (
@@ -168,41 +169,9 @@ SPILL_JS = """() => {
     };
 }"""
 
-#: ``el => str``: the text a reader sees inside ``el``, shadow roots included, and the
-#: content a shadow root shows through its slots (``siyu.apps.browser.SHOWN_TEXT_JS`` stops
-#: at a shadow host, so it misses all of a page inside the template's card).
-VISIBLE_TEXT_JS = """el => {
-    const parts = [];
-    const shown = node => getComputedStyle(node).display === 'contents'
-        || (node.checkVisibility ? node.checkVisibility({visibilityProperty: true})
-                                 : node.getClientRects().length > 0);
-    const textShown = text => {
-        const range = document.createRange();
-        range.selectNodeContents(text);
-        return range.getClientRects().length > 0;
-    };
-    const deep = node => [...node.querySelectorAll('*')].some(d => d.shadowRoot);
-    const visit = node => {
-        if (['STYLE', 'SCRIPT', 'LINK', 'TEMPLATE'].includes(node.tagName)) return;
-        if (!shown(node)) return;
-        if (!node.shadowRoot && !deep(node)) {
-            const text = (node.innerText || '').trim();
-            if (text) parts.push(text);
-            return;
-        }
-        const children = node.shadowRoot ? [...node.shadowRoot.childNodes] : [];
-        for (const child of [...children, ...node.childNodes]) {
-            if (child.nodeType === Node.TEXT_NODE) {
-                if (child.textContent.trim() && textShown(child))
-                    parts.push(child.textContent.trim());
-            } else if (child.nodeType === Node.ELEMENT_NODE) {
-                visit(child);
-            }
-        }
-    };
-    visit(el);
-    return parts.join('\\n');
-}"""
+#: ``el => str``: the text a reader sees inside ``el``, shadow roots and slotted content
+#: included.
+VISIBLE_TEXT_JS = SHOWN_TEXT_JS
 
 #: ``async () => [str]``: the tables wider than their frame that do not scroll in it, whose
 #: first column does not stay in place when they do, or whose pinned column leaves little

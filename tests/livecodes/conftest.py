@@ -64,3 +64,15 @@ def wired(db_url):
 def wait():
     """:func:`wait_until` as a fixture."""
     return wait_until
+
+
+def group_chats(wired, *names, owner="qunzhu"):
+    """Customer groups in the sandbox corp, mirrored here; returns their chat ids."""
+    from siyu.plugins.livecodes import group_api
+
+    if owner not in wired.world.staff:
+        wired.hire(owner)
+    with wired.world.lock:
+        ids = [wired.world.create_chat(name, owner).chat_id for name in names]
+    group_api.reload_groups(wired.ws)
+    return ids

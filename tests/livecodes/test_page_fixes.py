@@ -24,6 +24,8 @@ from siyu.plugins.livecodes.group_pages import GroupCodesPage
 from siyu.plugins.livecodes.pages import LiveCodesPage
 from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage, pager_words
 
+from .conftest import group_chats
+
 OPERATOR = Principal("amy", "operator")
 #: Every ``pagination`` word Tabulator 6 shows (``counter`` holds four more).
 TABULATOR_PAGINATION = {"page_size", "page_title", "first", "first_title", "last",
@@ -41,14 +43,6 @@ def formatters(model) -> dict[str, str]:
     return {column.field: type(column.formatter).__name__ for column in model.columns}
 
 
-def group_chats(wired, *names, owner="qunzhu"):
-    """Customer groups in the sandbox corp, mirrored here; returns their chat ids."""
-    if owner not in wired.world.staff:
-        wired.hire(owner)
-    with wired.world.lock:
-        ids = [wired.world.create_chat(name, owner).chat_id for name in names]
-    group_api.reload_groups(wired.ws)
-    return ids
 
 
 # -- (a) tables first drawn empty ---------------------------------------------------------

@@ -21,6 +21,8 @@ from siyu.plugins.livecodes.group_pages import GroupCodesPage
 from siyu.plugins.livecodes.pages import LiveCodesPage
 from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage, growth_chart
 
+from .conftest import group_chats
+
 OPERATOR = Principal("amy", "operator")
 #: What the welcome placeholders are called: typed as they are, in any language.
 PLACEHOLDERS = ("{nickname}", "{staff}", "{store}")
@@ -28,14 +30,6 @@ PLACEHOLDERS = ("{nickname}", "{staff}", "{store}")
 FORMATS = ("PNG", "SVG")
 
 
-def group_chats(wired, *names, owner="qunzhu"):
-    """Customer groups in the sandbox corp, mirrored here; returns their chat ids."""
-    if owner not in wired.world.staff:
-        wired.hire(owner)
-    with wired.world.lock:
-        ids = [wired.world.create_chat(name, owner).chat_id for name in names]
-    group_api.reload_groups(wired.ws)
-    return ids
 
 
 # -- (a) the form starts over after Create ----------------------------------------------------

@@ -26,6 +26,8 @@ from siyu.plugins.livecodes.routing import CodeRules, Counts, Member, plan_membe
 from siyu.plugins.wecom.errors import explain
 from siyu.plugins.wecom.sandbox.testing import wait_until
 
+from .conftest import group_chats
+
 OPERATOR = Principal("amy", "operator")
 #: What the welcome placeholders are called, and the file formats the downloads name.
 PLACEHOLDERS = ("{nickname}", "{staff}", "{store}")
@@ -44,14 +46,6 @@ def off_duty_slot(ws):
     return {"days": [day], "start": "09:00", "end": "10:00"}
 
 
-def group_chats(wired, *names, owner="qunzhu"):
-    """Customer groups in the sandbox corp, mirrored here; returns their chat ids."""
-    if owner not in wired.world.staff:
-        wired.hire(owner)
-    with wired.world.lock:
-        ids = [wired.world.create_chat(name, owner).chat_id for name in names]
-    group_api.reload_groups(wired.ws)
-    return ids
 
 
 def join_scan(wired, config_id):
