@@ -32,6 +32,7 @@ import pluggy
 from siyu.core import hookspecs
 from siyu.core.errors import PluginError, listing
 from siyu.core.i18n import core as _
+from siyu.core.i18n import use_language
 from siyu.core.records import StatePrefix
 
 log = logging.getLogger("siyu.plugins")
@@ -96,7 +97,7 @@ class PluginInfo:
     requires: tuple[str, ...] = ()
     #: why it is disabled when a requirement is not there (``blocked`` is then True too),
     #: e.g. ``"requires wecom, which is disabled"``
-    reason: str = ""
+    reason: Any = ""  #: why it is disabled (text in the reader's language when shown)
 
     @property
     def status(self) -> str:
@@ -120,7 +121,7 @@ class SiyuPluginManager(pluggy.PluginManager):
         #: ``siyu_requires`` of every registered plugin, by plugin name
         self.requirements: dict[str, tuple[str, ...]] = {}
         #: plugins disabled because a requirement is missing, disabled or broken: the reason
-        self.disabled_reasons: dict[str, str] = {}
+        self.disabled_reasons: dict[str, Any] = {}
 
     def register_from(self, plugin: Any, name: str, source: str, version: str = "") -> None:
         """Register ``plugin`` under ``name`` and remember its ``source`` for ``siyu plugins``.
@@ -161,7 +162,8 @@ class SiyuPluginManager(pluggy.PluginManager):
                 for required in self.requirements.get(name, ()):
                     why = self._unavailable(required, unmet)
                     if why:
-                        reasons[name] = f"requires {required}, which {why}"
+                        reasons[name] = _.lazy("requires {required}, which {why}",
+                                               required=required, why=why)
                         break
             return reasons[name]
 
@@ -173,16 +175,17 @@ class SiyuPluginManager(pluggy.PluginManager):
                 self.disabled_reasons[name] = reason
                 # INFO, not WARNING: disabling wecom on purpose disables its dependants on
                 # purpose too, and every CLI command would otherwise print this.
-                log.info("plugin %r disabled: %s", name, reason)
+                with use_language("en"):  # logs stay in English
+                    log.info("plugin %r disabled: %s", name, str(reason))
 
     def _unavailable(self, name: str, unmet: Callable[[str], str | None]) -> str | None:
         """Why plugin ``name`` cannot be relied on (``"is disabled"``…), or ``None``."""
         if name in self.load_errors:
-            return "failed to load"
+            return _.lazy("failed to load")
         if self.is_blocked(name):
-            return "is disabled"
+            return _.lazy("is disabled")
         if self.get_plugin(name) is None:
-            return "is not installed"
+            return _.lazy("is not installed")
         return unmet(name)
 
     def describe(self) -> list[PluginInfo]:
