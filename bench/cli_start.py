@@ -78,6 +78,18 @@ class Case:
             raise SystemExit(1)
 
 
+def _no_codes_text() -> str:
+    """What ``siyu livecode list`` prints for an empty workspace in the default language
+    (the timed processes have no SIYU_* settings, so they speak Chinese)."""
+    from siyu.core.i18n import DEFAULT_LANGUAGE, translator, use_language
+
+    with use_language(DEFAULT_LANGUAGE):
+        return translator("siyu.plugins.livecodes")("no live codes")
+
+
+NO_CODES = _no_codes_text()
+
+
 def child_env(pycache: Path) -> dict[str, str]:
     """The environment of every timed process: no SIYU_* settings, bytecode cached."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIYU_")}
@@ -129,7 +141,7 @@ def make_cases(db: Path) -> list[Case]:
     return [Case("version", ["--version"], f"siyu {siyu.__version__}"),
             Case("plugins", ["--db", str(db), "plugins"], "livecodes|wecom|built-in",
                  exact=False),
-            Case("livecode_list", ["--db", str(db), "livecode", "list"], "no live codes")]
+            Case("livecode_list", ["--db", str(db), "livecode", "list"], NO_CODES)]
 
 
 def measure(cases: list[Case], repeat: int, cwd: Path, env: dict[str, str]) -> None:
