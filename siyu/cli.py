@@ -44,6 +44,7 @@ from siyu.apps.commands import add_commands as add_console_commands
 from siyu.apps.commands import add_serve_options, first_admin, serve
 from siyu.apps.data_commands import add_commands as add_data_commands
 from siyu.apps.hook_commands import add_commands as add_hook_commands
+from siyu.apps.segment_commands import add_commands as add_segment_commands
 from siyu.core import i18n
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
 from siyu.core.i18n import LANGUAGES, language_name, normalize_language, set_default_language
@@ -1108,6 +1109,7 @@ def build_parser(commands: dict[str, CommandSpec] | None = None, *,
     add_console_commands(sub, common)
     add_hook_commands(sub, common)
     add_data_commands(sub, common)
+    add_segment_commands(sub, common)
 
     p = sub.add_parser("i18n", help=_("translation catalogues: check and update"),
                        description=_("Keep the translations of siyu and of plugins in step "

@@ -126,23 +126,17 @@ def test_order_amount_must_be_whole_fen(ws, amount):
 
 
 def test_segment_rules_compile_to_sql(sample_world):
-    import sqlalchemy as sa
+    from siyu.core.segments import S
 
-    from siyu.storage.models import Contact
     ws = sample_world
     ws.contacts.upsert("wm1", city="上海", owner="zhangsan")
     ws.contacts.upsert("wm2", city="北京", owner="wangwu")
     ws.orders.add("o1", amount_fen=100, paid_at="2026-11-01", contact="wm2")
-    for rule, params, expected in [("city", {"city": "上海"}, ["wm1"]),
-                                   ("owner", {"owner": "wangwu"}, ["wm2"]),
-                                   ("store", {"store": "SH001"}, []),
-                                   ("ordered", {}, ["wm2"]),
-                                   ("active", {}, ["wm1", "wm2"])]:
-        predicate = ws.hook.segment(ws=ws, rule=rule, params=params)
-        with ws.engine.connect() as conn:
-            got = conn.execute(sa.select(Contact.external_userid).where(predicate)
-                               .order_by(Contact.external_userid)).scalars().all()
-        assert got == expected, rule
+    for spec, expected in [(S.city("上海"), ["wm1"]), (S.owner("wangwu"), ["wm2"]),
+                           (S.store("SH001"), []), (S.orders(), ["wm2"]),
+                           (S.friend(), ["wm1", "wm2"])]:
+        got = ws.segments.df(spec, columns=["external_userid"])["external_userid"].tolist()
+        assert sorted(got) == expected, spec
 
 
 def test_concurrent_writers_creating_one_tag_share_it(ws):

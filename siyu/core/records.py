@@ -114,18 +114,86 @@ class ChannelSpec:
     batch_size: int = 1000
 
 
-@dataclass(frozen=True)
-class SegmentRule:
-    """A named audience rule that ``segment(ws, rule, params)`` can compile.
+#: The types a :class:`SegmentParam` may declare, and what a spec value must be for each.
+PARAM_TYPES = ("str", "int", "bool", "date", "list", "ints", "choice")
 
-    :param name: rule name used in segment specs, e.g. ``"tagged"``.
-    :param title: human title.
-    :param params: parameter names and a short description of each.
+
+@dataclass(frozen=True)
+class SegmentParam:
+    """One typed parameter of a :class:`SegmentRule`.
+
+    The segment validator and the console's rule form both read it: the type picks the
+    widget and the check, ``choices`` or ``choices_from`` fill the menu.
+
+    :param name: the key in the rule's params (``"within_days"``).
+    :param type: ``"str"``, ``"int"``, ``"bool"``, ``"date"`` (a date or ISO time, read in
+        the workspace timezone), ``"list"`` (of strings; one string is taken as a list of
+        one), ``"ints"`` (a list of integers) or ``"choice"`` (one of ``choices``).
+    :param title: what the console calls it (translatable).
+    :param required: a spec must give it.
+    :param default: the value when omitted.
+    :param choices: the allowed values (``"choice"``), or value → title pairs.
+    :param choices_from: where the console's menu comes from: ``"tags"``, ``"tag_groups"``,
+        ``"staff"``, ``"stores"``, ``"regions"``, ``"cities"``, ``"channels"``,
+        ``"event_kinds"``, ``"segments"``, or a callable ``f(ws) -> list[str]``.
+    :param strict: values must be among ``choices_from``'s (an unknown tag is an error that
+        suggests close names); otherwise they are only suggestions (a city nobody lives in
+        simply matches nobody).
+    :param minimum: smallest allowed integer (``1`` for a number of days).
+    :param maximum: largest allowed integer.
     """
 
     name: str
-    title: str = ""
-    params: dict[str, str] = field(default_factory=dict)
+    type: str = "str"
+    title: Any = ""
+    required: bool = False
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    choices_from: str | Callable[..., list[str]] | None = None
+    strict: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise PluginError(_("segment parameter {name!r} has type {type!r}; use one of "
+                                "{types}", name=self.name, type=self.type,
+                                types=", ".join(PARAM_TYPES)))
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """A named audience rule a segment spec can use: ``{"<name>": {params}}``.
+
+    :param name: rule name used in segment specs, e.g. ``"tag"``.
+    :param title: human title (translatable).
+    :param params: the rule's typed parameters (:class:`SegmentParam`); a plain
+        ``{"name": "description"}`` dict declares optional string parameters.
+    :param family: the console menu it is listed under: ``"tags"``, ``"attributes"``,
+        ``"journey"``, ``"orders"``, ``"rfm"``, ``"membership"`` or a plugin's own.
+    :param description: one sentence for the console's help text.
+    :param compile: ``compile(ws, params) -> ColumnElement[bool]``, the SQL predicate over
+        ``contact`` for validated params; ``None`` asks the ``segment`` hook instead.
+    :param check: ``check(params) -> str | None``: a message when the params, each valid
+        alone, make no sense together (``since`` after ``until``).
+    """
+
+    name: str
+    title: Any = ""
+    params: Any = ()
+    family: str = "plugin"
+    description: Any = ""
+    compile: Callable[..., Any] | None = None
+    check: Callable[..., Any] | None = None
+
+    @property
+    def typed_params(self) -> tuple[SegmentParam, ...]:
+        """The parameters as :class:`SegmentParam` records (a plain dict's as optional
+        strings)."""
+        if isinstance(self.params, dict):
+            return tuple(SegmentParam(name, "str", title=text)
+                         for name, text in self.params.items())
+        return tuple(self.params)
 
 
 @dataclass(frozen=True)

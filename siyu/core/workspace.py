@@ -374,6 +374,13 @@ class Workspace:
         return OrdersService(self)
 
     @cached_property
+    def segments(self):
+        """:class:`~siyu.core.services.segments.SegmentsService`: audiences (check, count,
+        preview, export, save with versions, snapshot, RFM)."""
+        from siyu.core.services.segments import SegmentsService
+        return SegmentsService(self)
+
+    @cached_property
     def reports(self):
         """:class:`~siyu.core.services.reports.ReportsService`: aggregates for dashboards."""
         from siyu.core.services.reports import ReportsService

@@ -333,3 +333,95 @@ class ContactFollow(SQLModel, table=True):
 
 
 CORE_TABLES = CORE_TABLES + (ContactFollow.__table__,)
+
+
+class ContactStats(SQLModel, table=True):
+    """Per-contact order aggregates that segment rules read, kept current in the
+    transaction of every order write (see :mod:`siyu.core.segments.stats`).
+
+    Only paid orders (:data:`PAID_STATUSES`) count; revenue is amounts less refunds. A
+    contact without paid orders has no row.
+    """
+
+    __tablename__ = "contact_stats"
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    orders: int = Field(default=0)
+    revenue_fen: int = Field(default=0)
+    first_order_at: datetime | None = _ts()
+    last_order_at: datetime | None = _ts(index=True)
+
+
+class ContactEventStats(SQLModel, table=True):
+    """How often and when each contact did each kind of journey event, kept current as
+    events are recorded."""
+
+    __tablename__ = "contact_event_stats"
+    __table_args__ = (sa.Index("ix_contact_event_stats_kind_last", "kind", "last_at"),)
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(max_length=64, primary_key=True)
+    events: int = Field(default=0)
+    first_at: datetime | None = _ts()
+    last_at: datetime | None = _ts()
+
+
+class Segment(SQLModel, table=True):
+    """A saved audience: the current version of its spec, who owns it and its last count."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True}, nullable=False)
+    description: str = Field(default="", max_length=500)
+    owner: str = Field(default="", max_length=100)
+    spec: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=False))
+    version: int = Field(default=1)
+    last_count: int | None = Field(default=None)
+    counted_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SegmentVersion(SQLModel, table=True):
+    """Each save of a segment; any version can be restored (as a new version)."""
+
+    __tablename__ = "segment_version"
+    __table_args__ = (sa.UniqueConstraint("segment_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment_id: int = Field(foreign_key="segment.id", ondelete="CASCADE")
+    version: int
+    spec: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=False))
+    description: str = Field(default="", max_length=500)
+    saved_by: str = Field(default="", max_length=100)
+    saved_at: datetime = _created()
+    note: str = Field(default="", max_length=300)
+
+
+class SegmentSnapshot(SQLModel, table=True):
+    """A frozen member list of a segment (or an unsaved spec) at one time, for a campaign."""
+
+    __tablename__ = "segment_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment_id: int | None = Field(default=None, foreign_key="segment.id", index=True,
+                                   ondelete="SET NULL")
+    version: int | None = Field(default=None)
+    spec: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=False))
+    members: int = Field(default=0)
+    taken_by: str = Field(default="", max_length=100)
+    taken_at: datetime = _created()
+
+
+class SegmentSnapshotMember(SQLModel, table=True):
+    """One contact of a snapshot."""
+
+    __tablename__ = "segment_snapshot_member"
+
+    snapshot_id: int = Field(foreign_key="segment_snapshot.id", primary_key=True,
+                             ondelete="CASCADE")
+    contact_id: int = Field(primary_key=True)
+
+
+CORE_TABLES = CORE_TABLES + (ContactStats.__table__, ContactEventStats.__table__,
+                             Segment.__table__, SegmentVersion.__table__,
+                             SegmentSnapshot.__table__, SegmentSnapshotMember.__table__)

@@ -31,6 +31,7 @@ from siyu.core.importing.table import (
     read_table,
 )
 from siyu.core.pii import normalize_phone_series
+from siyu.core.segments import stats
 from siyu.storage.bulk import db_times, insert_rows, update_rows
 from siyu.storage.models import Order, Staff, Store
 from siyu.storage.types import utcnow
@@ -235,6 +236,7 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
         conn = s.connection()
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
         out = out.assign(paid_db=db_times(conn, out["paid_at"]))
+        touched: set[int] = set()  # contacts whose order stats change
         for start in range(0, len(out), CHUNK):
             chunk = out.iloc[start:start + CHUNK]
             ids = chunk["external_id"].tolist()
@@ -259,6 +261,10 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             report.created += len(fresh)
             updates, changes = _changed(chunk[~is_new], existing, notify_changed)
             update_rows(conn, table, TRACKED, updates)
+            touched.update(fresh["contact_id"].dropna().astype(int).tolist())
+            touched.update(row[3] for row in updates)
+            touched.update(existing[row][4] for row in chunk.loc[~is_new, "external_id"]
+                           if existing[row][4] is not None)
             report.updated += len(updates)
             report.unchanged += int((~is_new).sum()) - len(updates)
             if notify_new and len(fresh):  # delivered once the import commits
@@ -272,6 +278,7 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
                                refs={"order": (Order, [row[-1] for row in updates])},
                                each={"changes": changes})
             bar.update(len(chunk))
+        stats.refresh_orders(conn, touched)  # the segment rules' per-contact order stats
 
 
 def _int_list(values: pd.Series) -> list[int | None]:

@@ -295,6 +295,8 @@ class ContactsService(Service):
         :param active: ``True`` only current friends, ``False`` only removed ones.
         :param added_since: added at or after (date or datetime, workspace timezone).
         :param added_until: added before.
+        :param within: a ``SELECT`` of contact ids (a segment's members, see
+            ``ws.segments.query``); only those contacts.
         :param search: substring of name or remark (``%`` and ``_`` match literally), the
             exact external_userid, or a phone: see :func:`phone_condition` for what each role
             may search by. A console user's searches are audited (``contact.search``) and
@@ -323,8 +325,8 @@ class ContactsService(Service):
                    channel: str | None = None,
                    tag: str | None = None, store: str | None = None, city: str | None = None,
                    active: bool | None = None, added_since: Any = None,
-                   added_until: Any = None, search: str | None = None
-                   ) -> list[sa.ColumnElement]:
+                   added_until: Any = None, search: str | None = None,
+                   within: sa.Select | None = None) -> list[sa.ColumnElement]:
         """The filters of :meth:`query` as conditions on the ``contact`` table alone.
 
         A ``search`` term is checked, rate-limited and audited here, so every door that
@@ -358,6 +360,8 @@ class ContactsService(Service):
             tag_id = self._tag_id(tag)
             where.append(c.id.in_(sa.select(ContactTag.contact_id)
                                   .where(ContactTag.tag_id == tag_id)))
+        if within is not None:
+            where.append(c.id.in_(within))
         term = str(search or "").strip()
         if term:
             where.append(self._search(term))

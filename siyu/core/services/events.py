@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError
 from siyu.core.i18n import core as _
+from siyu.core.segments import stats
 from siyu.core.services.base import Service, as_utc
 from siyu.storage.dialect import insert_for
 from siyu.storage.like import glob
@@ -44,7 +45,10 @@ class EventsService(Service):
             result = conn.execute(insert_for(conn, Event.__table__)
                                   .on_conflict_do_nothing().values(**row)
                                   .returning(Event.__table__.c.id))
-            return result.first() is not None
+            stored = result.first() is not None
+            if stored:  # the segment rules' per-contact counts, in the same transaction
+                stats.count_event(conn, contact_id, kind, row["occurred_at"])
+            return stored
 
     def df(self, *, kind: str | None = None, contact: int | None = None,
            since: Any = None, until: Any = None, limit: int | None = None) -> pd.DataFrame:

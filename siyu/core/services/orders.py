@@ -13,6 +13,7 @@ from siyu.core import identity
 from siyu.core.errors import ValidationError, listing
 from siyu.core.i18n import core as _
 from siyu.core.pii import mask_phone_series, normalize_phone
+from siyu.core.segments import stats
 from siyu.core.services.base import Service, as_utc
 from siyu.core.services.contacts import ContactsService
 from siyu.storage.dialect import insert_for
@@ -197,6 +198,7 @@ class OrdersService(Service):
                     .returning(table.c.id)).scalar()
                 if new_id is not None:
                     order = s.get(Order, new_id)
+                    stats.refresh_orders(s.connection(), [contact_id])
                     if notify:
                         self.ws.notify("on_order", session=s, order=order,
                                        subject=_subject(order))
@@ -212,6 +214,8 @@ class OrdersService(Service):
                                               "contact_id": contact_id})
             if not changes:
                 return order, "unchanged"
+            stats.refresh_orders(s.connection(), {order.contact_id,
+                                                  *changes.get("contact_id", ())})
             if notify:
                 self.ws.notify("on_order_changed", session=s, order=order, changes=changes,
                                subject=_subject(order))

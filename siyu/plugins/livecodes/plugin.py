@@ -113,3 +113,21 @@ def register_pages(ws):
             PageSpec("livecode-reports", _.lazy("Live-code reports"),
                      "siyu.plugins.livecodes.report_pages:LiveCodeReportsPage",
                      icon="chart-bar", permission="data.read", order=42)]
+
+
+@hookimpl
+def register_segment_rules():
+    """The ``livecode`` segment rule: contacts who arrived through chosen live codes."""
+    from siyu.plugins.livecodes import segment_rules
+
+    return [segment_rules.RULE]
+
+
+@hookimpl
+def segment(ws, rule, params):
+    """Compile the ``livecode`` rule; ``None`` for every other rule."""
+    if rule != "livecode":
+        return None
+    from siyu.plugins.livecodes import segment_rules
+
+    return segment_rules.compile_rule(params)

@@ -168,3 +168,21 @@ def send(ws, channel, batch):
     from siyu.plugins.wecom.channel import send as send_batch
 
     return send_batch(ws, batch)
+
+
+@hookimpl
+def register_segment_rules():
+    """The ``group`` segment rule: customers in chosen WeCom customer groups."""
+    from siyu.plugins.wecom import segment_rules
+
+    return [segment_rules.RULE]
+
+
+@hookimpl
+def segment(ws, rule, params):
+    """Compile the ``group`` rule; ``None`` for every other rule."""
+    if rule != "group":
+        return None
+    from siyu.plugins.wecom import segment_rules
+
+    return segment_rules.compile_rule(params)

@@ -1,0 +1,333 @@
+"""Segments on both engines: every rule family, the combinators, checking with paths,
+saved segments with versions, snapshots, exports and the incremental stats."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from siyu.core.errors import NotFound, PermissionDenied, ValidationError
+from siyu.core.permissions import Principal
+from siyu.core.segments import S, SegmentError
+from siyu.storage.models import ContactEventStats, ContactStats
+
+NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+
+
+def days_ago(n: float) -> datetime:
+    return NOW - timedelta(days=n)
+
+
+@pytest.fixture
+def shop(sample_world):
+    """Six contacts with tags, orders and events at known times before NOW."""
+    ws = sample_world
+    people = {  # external_userid: fields
+        "wm_a": dict(name="阿梅", city="上海", owner="zhangsan", store="SH001",
+                     source_channel="douyin", gender=2, added_at=days_ago(200)),
+        "wm_b": dict(name="白杨", city="上海", owner="lisi", store="SH001",
+                     source_channel="tmall", gender=1, added_at=days_ago(100)),
+        "wm_c": dict(name="陈晨", city="北京", owner="wangwu", store="BJ001",
+                     source_channel="douyin", gender=2, added_at=days_ago(50)),
+        "wm_d": dict(name="丁一", city="北京", owner="wangwu", store="BJ001",
+                     source_channel="jd", gender=0, added_at=days_ago(10)),
+        "wm_e": dict(name="鄂尔", city="广州", owner="zhangsan", store="SH001",
+                     source_channel="douyin", gender=1, added_at=days_ago(5)),
+        "wm_f": dict(name="方芳", city="上海", phone="13800000006", added_at=days_ago(400)),
+    }
+    for key, fields in people.items():
+        ws.contacts.upsert(key, **fields)
+    ws.contacts.remove("wm_f")
+    ws.tags.tag(["wm_a", "wm_b"], ["客户等级/VIP"], create=True)
+    ws.tags.tag(["wm_a", "wm_c"], ["兴趣/美妆"], create=True)
+    ws.tags.tag(["wm_d"], ["兴趣/母婴"], create=True)
+    orders = [("wm_a", 5, 10000), ("wm_a", 40, 20000), ("wm_a", 80, 30000),
+              ("wm_b", 45, 5000), ("wm_b", 60, 5000), ("wm_c", 20, 50000),
+              ("wm_d", 300, 900)]
+    for i, (who, ago, fen) in enumerate(orders):
+        ws.orders.upsert("shop", f"o{i}", amount_fen=fen, paid_at=days_ago(ago), contact=who)
+    ws.orders.upsert("shop", "refunded", amount_fen=99900, paid_at=days_ago(3),
+                     contact="wm_e", status="refunded")
+    for i, (who, kind, ago) in enumerate([("wm_a", "group.joined", 10),
+                                          ("wm_a", "group.joined", 70),
+                                          ("wm_b", "group.joined", 90),
+                                          ("wm_c", "livecode.scanned", 2),
+                                          ("wm_d", "livecode.added", 30)]):
+        ws.events.record(kind, dedupe_key=f"e{i}", contact_id=ws.contacts.get(who).id,
+                         occurred_at=days_ago(ago))
+    return ws
+
+
+def members(ws, spec) -> list[str]:
+    ids = set(ws.segments.df(spec, now=NOW, columns=["external_userid"])["external_userid"])
+    return sorted(ids)
+
+
+RULE_CASES = [
+    (S.tag("客户等级/VIP"), ["wm_a", "wm_b"]),
+    (S.tag("客户等级/VIP", "兴趣/美妆", match="all"), ["wm_a"]),
+    (S.tag("客户等级/VIP", match="none"), ["wm_c", "wm_d", "wm_e", "wm_f"]),
+    (S.tag(group="兴趣"), ["wm_a", "wm_c", "wm_d"]),
+    (S.owner("wangwu"), ["wm_c", "wm_d"]),
+    (S.store("SH001"), ["wm_a", "wm_b", "wm_e"]),
+    (S.region("华北"), ["wm_c", "wm_d"]),
+    (S.channel("douyin", "jd"), ["wm_a", "wm_c", "wm_d", "wm_e"]),
+    (S.city("北京"), ["wm_c", "wm_d"]),
+    (S.gender("female"), ["wm_a", "wm_c"]),
+    (S.added(within_days=60), ["wm_c", "wm_d", "wm_e"]),
+    (S.added(since="2026-01-01", until=days_ago(60).date().isoformat()), ["wm_a", "wm_b"]),
+    (S.friend(), ["wm_a", "wm_b", "wm_c", "wm_d", "wm_e"]),
+    (S.friend(False), ["wm_f"]),
+    (S.event("group.joined"), ["wm_a", "wm_b"]),
+    (S.event("group.joined", within_days=30), ["wm_a"]),
+    (S.event("group.joined", min_count=2), ["wm_a"]),
+    (S.event("group.joined", min_count=2, within_days=30), []),
+    (S.event("group.joined", since=days_ago(95), until=days_ago(60)), ["wm_a", "wm_b"]),
+    (S.event("livecode.*"), ["wm_c", "wm_d"]),
+    (S.orders(), ["wm_a", "wm_b", "wm_c", "wm_d"]),
+    (S.orders(within_days=30), ["wm_a", "wm_c"]),
+    (S.orders(min_count=2, within_days=90), ["wm_a", "wm_b"]),
+    (S.orders(min_count=2, within_days=90) & ~S.orders(within_days=30), ["wm_b"]),
+    (S.orders(min_total_fen=50000), ["wm_a", "wm_c"]),
+    (S.orders(min_total_fen=20000, within_days=60), ["wm_a", "wm_c"]),
+    (S.orders(max_count=1), ["wm_c", "wm_d", "wm_e", "wm_f"]),
+    (S.orders(max_count=1, within_days=90), ["wm_c", "wm_d", "wm_e", "wm_f"]),
+    (S.orders(min_avg_fen=20000), ["wm_a", "wm_c"]),
+    (S.orders(max_avg_fen=5000), ["wm_b", "wm_d"]),
+    (S.orders(last_order_until=days_ago(100).isoformat()), ["wm_d"]),
+    (S.orders(first_order_since=days_ago(50).isoformat()), ["wm_c"]),
+    (S.orders(until=days_ago(100).isoformat()), ["wm_d"]),
+    (S.channel("douyin") & ~S.orders(), ["wm_e"]),
+    (S.city("上海") | S.owner("wangwu"), ["wm_a", "wm_b", "wm_c", "wm_d", "wm_f"]),
+    (~(S.city("上海") | S.city("北京")), ["wm_e"]),
+]
+
+
+@pytest.mark.parametrize("spec, expected", RULE_CASES, ids=[json.dumps(s.to_dict(), default=str,
+                                                                        ensure_ascii=False)
+                                                             for s, _e in RULE_CASES])
+def test_rule(shop, spec, expected):
+    assert members(shop, spec) == expected
+    assert shop.segments.count(spec, now=NOW) == len(expected)
+    assert shop.segments.count(json.dumps(spec.to_dict(), default=str), now=NOW) == len(expected)
+
+
+def test_rfm_scores_match_quintiles_computed_in_pandas(shop):
+    frame = shop.segments.rfm(now=NOW)
+    assert sorted(frame["contact_id"]) == sorted(shop.contacts.get(k).id
+                                                 for k in ("wm_a", "wm_b", "wm_c", "wm_d"))
+    stats = frame.sort_values("contact_id")
+
+    def ntile(order_by):
+        ranked = stats.sort_values([order_by, "contact_id"]).reset_index(drop=True)
+        n = len(ranked)
+        bucket = [min(5, 1 + (i * 5) // n) for i in range(n)]  # n=4 → 1, 2, 3, 4
+        return dict(zip(ranked["contact_id"], bucket, strict=True))
+
+    for column, by in (("r", "last_order_at"), ("f", "orders"), ("m", "revenue_fen")):
+        assert dict(zip(stats["contact_id"], stats[column], strict=True)) == ntile(by), column
+    top = stats.loc[stats["m"] == stats["m"].max(), "contact_id"].tolist()
+    got = shop.segments.df(S.rfm(m=[int(stats["m"].max())]), now=NOW, columns=["id"])
+    assert got["id"].tolist() == top
+    per_store = shop.segments.rfm(per_store=True, now=NOW)
+    assert set(per_store.loc[per_store["store"] == "BJ001", "r"]) == {1, 2}
+
+
+def test_segment_membership_and_cycles(shop):
+    ws = shop
+    ws.segments.create("VIP", S.tag("客户等级/VIP"))
+    ws.segments.create("VIP沪", S.segment("VIP") & S.city("上海"), description="上海的 VIP")
+    assert members(ws, "VIP沪") == ["wm_a", "wm_b"]
+    assert members(ws, ~S.segment("VIP沪")) == ["wm_c", "wm_d", "wm_e", "wm_f"]
+    with pytest.raises(SegmentError, match="refers back to itself"):
+        ws.segments.save("VIP", S.segment("VIP沪"))
+    with pytest.raises(SegmentError, match="cannot contain itself"):
+        ws.segments.save("VIP", S.segment("VIP") | S.city("北京"))
+    with pytest.raises(ValidationError, match="VIP沪"):
+        ws.segments.delete("VIP")
+    assert ws.segments.get("VIP").version == 1  # nothing saved half-way
+
+
+def test_checking_names_every_problem_with_its_path(shop):
+    ws = shop
+    with pytest.raises(SegmentError) as caught:
+        ws.segments.count({"all": [S.city("上海").to_dict(), {"tag": {"tags": ["客户等级/VIPP"]}},
+                                   {"orders": {"within_days": -3}}, {"ordrs": {}},
+                                   {"any": []}, {"orders": {"min_count": "2"}},
+                                   {"event": {"kind": "x", "within_days": 3, "bogus": 1}}]})
+    problems = dict(caught.value.problems)
+    assert problems["all[2].orders.within_days"] == "must be a positive integer, got -3"
+    assert "'客户等级/VIP'" in problems["all[1].tag.tags"]
+    assert "unknown rule 'ordrs'" in problems["all[3].ordrs"]
+    assert "did you mean 'orders'?" in problems["all[3].ordrs"]
+    assert problems["all[4].any"] == "needs at least one rule"
+    assert problems["all[5].orders.min_count"] == "must be an integer, got '2'"
+    assert "unknown field" in problems["all[6].event.bogus"]
+    assert str(caught.value).startswith("all[1].tag.tags: unknown tag")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"not": [1]}, "expected a rule or a group"),
+    ({"city": {"cities": ["上海"]}, "tag": {}}, "exactly one key"),
+    ({"added": {}}, "give within_days, since or until"),
+    ({"added": {"since": "2026-02-01", "until": "2026-01-01"}}, "since must be before until"),
+    ({"orders": {"min_count": 3, "max_count": 1}}, "min_count is more than max_count"),
+    ({"rfm": {"r": [6]}}, "must be between 1 and 5, got 6"),
+    ({"gender": {"gender": "x"}}, "must be one of"),
+    ({"segment": {"name": "没有"}}, "unknown segment '没有'"),
+    ("{not json", "not valid JSON"),
+])
+def test_bad_specs(shop, spec, message):
+    with pytest.raises(SegmentError, match=message):
+        shop.segments.count(spec)
+
+
+def test_values_stay_bound_parameters(shop):
+    hostile = "' OR 1=1 --"
+    assert shop.segments.count(S.city(hostile)) == 0
+    assert shop.segments.count(S.channel(hostile) | S.event(hostile)) == 0
+    explained = shop.segments.explain(S.city(hostile) & S.orders(min_count=2, within_days=90),
+                                      now=NOW)
+    assert hostile not in explained["sql"] and hostile in explained["params"].values()
+    assert explained["plan"]
+
+
+def test_versions_restore_and_concurrent_saves(shop):
+    ws = shop
+    ws.segments.create("复购", S.orders(min_count=2))
+    assert ws.segments.count("复购") == 2
+    assert ws.segments.get("复购").last_count == 2
+    saved = ws.segments.save("复购", S.orders(min_count=3), note="更严格")
+    assert saved.version == 2 and saved.last_count is None
+    assert ws.segments.count("复购") == 1
+    history = ws.segments.versions("复购")
+    assert history["version"].tolist() == [2, 1]
+    assert history["note"].tolist()[0] == "更严格"
+    restored = ws.segments.restore("复购", 1)
+    assert restored.version == 3 and ws.segments.count("复购") == 2
+    with pytest.raises(NotFound):
+        ws.segments.restore("复购", 9)
+    stale = ws.segments.get("复购")
+    ws.segments.save("复购", S.orders(min_count=4))
+    with pytest.raises(ValidationError, match="changed by someone else"):
+        ws.segments._write_version(stale, S.orders(min_count=5).to_dict(), "", "")
+    copy = ws.segments.duplicate("复购", "复购副本")
+    assert copy.version == 1 and copy.spec == ws.segments.get("复购").spec
+    with pytest.raises(ValidationError, match="exists already"):
+        ws.segments.create("复购", S.friend())
+    assert ws.segments.list()["name"].tolist() == ["复购", "复购副本"]
+    ws.segments.delete("复购副本")
+    with pytest.raises(NotFound):
+        ws.segments.get("复购副本")
+
+
+def test_snapshot_freezes_members(shop):
+    ws = shop
+    ws.segments.create("沪", S.city("上海") & S.friend())
+    snap = ws.segments.snapshot("沪")
+    before = ws.segments.snapshot_members(snap.id)
+    assert snap.members == 2 and len(before) == 2 and snap.version == 1
+    ws.contacts.upsert("wm_new", city="上海")
+    assert ws.segments.count("沪") == 3
+    assert ws.segments.snapshot_members(snap.id) == before
+
+
+def test_export_masks_phones_unless_allowed_and_is_audited(shop, tmp_path):
+    ws = shop
+    spec = S.city("上海")
+    analyst = ws.as_user(Principal("ana", "analyst"))
+    path = analyst.segments.export(spec, tmp_path / "沪.csv")
+    text = path.read_text(encoding="utf-8-sig")
+    assert "138****0006" in text and "13800000006" not in text
+    with pytest.raises(PermissionDenied):
+        analyst.segments.export(spec, tmp_path / "x.csv", reveal_pii=True)
+    full = ws.segments.export(spec, tmp_path / "沪.xlsx", reveal_pii=True)
+    assert "13800000006" in pd.read_excel(full, dtype=str)["phone"].tolist()
+    with pytest.raises(ValidationError, match=".csv or .xlsx"):
+        ws.segments.export(spec, tmp_path / "x.txt")
+    log = ws.audit_log.df() if hasattr(ws.audit_log, "df") else None
+    if log is not None:
+        exports = log[log["action"] == "segment.export"]
+        assert len(exports) == 2 and set(exports["actor"]) == {"ana", "local"}
+
+
+def test_analyst_builds_but_cannot_write_data(shop):
+    analyst = shop.as_user(Principal("ana", "analyst"))
+    analyst.segments.create("A", S.friend())
+    assert analyst.segments.count("A") == 5
+    with pytest.raises(PermissionDenied):
+        analyst.segments.rebuild_stats()
+
+
+def _stats(ws):
+    with ws.engine.connect() as conn:
+        orders = sorted(tuple(r) for r in conn.execute(sa.select(ContactStats.__table__)))
+        events = sorted(tuple(r) for r in conn.execute(sa.select(ContactEventStats.__table__)))
+    return orders, events
+
+
+def test_incremental_stats_equal_a_full_recompute(shop, tmp_path):
+    ws = shop
+    rng = random.Random(7)
+    people = [ws.contacts.get(k).id for k in ("wm_a", "wm_b", "wm_c", "wm_d", "wm_e")]
+    for _step in range(60):
+        action = rng.choice(["new", "refund", "partial", "move", "cancel", "event"])
+        number = f"r{rng.randrange(15)}"
+        amount = 1000 * rng.randrange(1, 20)
+        if action == "event":
+            ws.events.record(rng.choice(["a.b", "c.d"]), dedupe_key=f"rand{rng.randrange(40)}",
+                             contact_id=rng.choice(people), occurred_at=days_ago(rng.random()
+                                                                                  * 300))
+            continue
+        try:
+            ws.orders.upsert("rand", number, amount_fen=amount,
+                             paid_at=days_ago(rng.random() * 300),
+                             contact=rng.choice(people),
+                             status={"new": "paid", "refund": "refunded", "partial": "paid",
+                                     "move": "paid", "cancel": "cancelled"}[action],
+                             refunded_fen=amount // 2 if action == "partial" else None)
+        except ValidationError:
+            pass
+    # and a re-import of some of them through the orders import
+    csv = tmp_path / "orders.csv"
+    rows = [{"订单号": f"r{i}", "金额": f"{i * 3 + 1}.50", "支付时间": "2026-10-01 10:00",
+             "外部联系人ID": rng.choice(["wm_a", "wm_c"]), "订单状态": "paid"}
+            for i in range(0, 15, 2)]
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    ws.imports.orders(csv, source="rand", progress=False)
+    incremental = _stats(ws)
+    counts = ws.segments.rebuild_stats()
+    assert _stats(ws) == incremental
+    assert counts["contacts_with_orders"] == len(incremental[0])
+
+
+def test_plugin_rules_compile_through_the_segment_hook(shop):
+    """The live-code and WeCom plugins contribute rules the way a third party would."""
+    from siyu.plugins.livecodes.models import LiveCode, LiveCodeAdd
+    from siyu.plugins.wecom.models import WeComGroupChat, WeComGroupMember
+
+    ws = shop
+    a, c = ws.contacts.get("wm_a").id, ws.contacts.get("wm_c").id
+    with ws.session() as s:
+        s.add(LiveCode(id=7, name="抖音直播码", state="lc:7"))
+        s.flush()
+        s.add(LiveCodeAdd(code_id=7, state="lc:7", contact_id=a, at=days_ago(40)))
+        s.add(LiveCodeAdd(code_id=7, state="lc:7", contact_id=c, at=days_ago(2)))
+        s.add(WeComGroupChat(chat_id="wr1", name="会员福利群"))
+        s.flush()
+        s.add(WeComGroupMember(chat_id="wr1", member_id="wm_a", contact_id=a, type=2))
+        s.add(WeComGroupMember(chat_id="wr1", member_id="wm_c", contact_id=c, type=2,
+                               left_at=days_ago(1)))
+    assert set(ws.segments.rules()) >= {"livecode", "group"}
+    assert members(ws, S.rule("livecode", codes=["抖音直播码"])) == ["wm_a", "wm_c"]
+    assert members(ws, S.rule("livecode", codes=["抖音直播码"], within_days=7)) == ["wm_c"]
+    assert members(ws, S.rule("group", groups=["会员福利群"])) == ["wm_a"]
+    assert members(ws, S.rule("group", groups=["会员福利群"], still_in=False)) == ["wm_a",
+                                                                                  "wm_c"]
+    with pytest.raises(SegmentError, match="livecode.codes: unknown live code '抖音直播'"):
+        ws.segments.count(S.rule("livecode", codes=["抖音直播"]))
