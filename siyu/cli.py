@@ -49,7 +49,7 @@ from siyu.core import i18n
 from siyu.core.errors import ConfigError, ImportFailed, PluginError, SiyuError
 from siyu.core.i18n import LANGUAGES, language_name, normalize_language, set_default_language
 from siyu.core.i18n import core as _
-from siyu.core.importing.headers import CONTACT_FIELDS, ORDER_FIELDS
+from siyu.core.importing.headers import CONTACT_FIELDS, ORDER_FIELDS, ORDER_LINE_FIELDS
 from siyu.core.plugins import collect_records, get_plugin_manager
 from siyu.core.records import CommandSpec
 from siyu.storage.engine import create_engine, describe_url, resolve_url
@@ -646,10 +646,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     ws = _open(args.db)
     try:
         if args.kind == "contacts":
+            custom = args.custom_fields
             report = ws.imports.contacts(path, mapping=mapping, key=args.key,
                                          skip_bad_rows=args.skip_bad_rows,
                                          create_tags=args.create_tags,
-                                         progress=_progress(args))
+                                         progress=_progress(args),
+                                         custom_fields=(True if custom == "all" else
+                                                        [c.strip() for c in custom.split(",")
+                                                         if c.strip()] if custom else False))
+        elif args.kind == "order-lines":
+            report = ws.imports.order_lines(path, mapping=mapping, source=args.source,
+                                            skip_bad_rows=args.skip_bad_rows,
+                                            progress=_progress(args))
         else:
             report = ws.imports.orders(path, mapping=mapping, source=args.source,
                                        skip_bad_rows=args.skip_bad_rows,
@@ -658,7 +666,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         ws.close()
     _print_problems(report.problems, _out)
     if report.ignored_columns:
-        fields = CONTACT_FIELDS if args.kind == "contacts" else ORDER_FIELDS
+        fields = {"contacts": CONTACT_FIELDS, "orders": ORDER_FIELDS,
+                  "order-lines": ORDER_LINE_FIELDS}[args.kind]
         _out(_("{ignored}; to import one, add --map COLUMN=FIELD (e.g. --map {column}=FIELD); "
                "fields: {fields}", ignored=report.ignored(),
                column=_shell_word(report.ignored_columns[0]), fields=", ".join(fields)))
@@ -1083,12 +1092,21 @@ def build_parser(commands: dict[str, CommandSpec] | None = None, *,
                           "(default), phone or unionid"))
     q.add_argument("--create-tags", action="store_true",
                    help=_("create tags named in the file that do not exist yet"))
+    q.add_argument("--custom-fields", metavar="COLUMNS",
+                   help=_("keep these columns (comma-separated, or 'all' for every column "
+                          "not otherwise imported) as custom fields, e.g. 会员等级,生日"))
     q.set_defaults(func=cmd_import)
     q = imp_sub.add_parser("orders", parents=[common, options], help=_("import orders"),
                            epilog=_("Fields: {fields}.", fields=", ".join(ORDER_FIELDS)))
     q.add_argument("--source", default="import",
                    help=_("the system the orders come from; order numbers are unique per "
                           "source (default import)"))
+    q.set_defaults(func=cmd_import)
+    q = imp_sub.add_parser("order-lines", parents=[common, options],
+                           help=_("import the product lines of imported orders"),
+                           epilog=_("Fields: {fields}.", fields=", ".join(ORDER_LINE_FIELDS)))
+    q.add_argument("--source", default="import",
+                   help=_("the source the orders were imported from (default import)"))
     q.set_defaults(func=cmd_import)
 
     p = sub.add_parser("demo", parents=[common],

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from siyu.core.errors import NotFound, PermissionDenied, ValidationError
+from siyu.core.errors import ImportFailed, NotFound, PermissionDenied, ValidationError
 from siyu.core.permissions import Principal
 from siyu.core.segments import S, SegmentError
 from siyu.storage.models import ContactEventStats, ContactStats
@@ -331,3 +331,60 @@ def test_plugin_rules_compile_through_the_segment_hook(shop):
                                                                                   "wm_c"]
     with pytest.raises(SegmentError, match="livecode.codes: unknown live code '抖音直播'"):
         ws.segments.count(S.rule("livecode", codes=["抖音直播"]))
+
+
+def test_bought_products_and_categories_from_order_lines(shop, tmp_path):
+    ws = shop
+    lines = tmp_path / "lines.csv"
+    pd.DataFrame([{"订单号": "o0", "商品名称": "氨基酸洁面乳", "类目": "护肤", "数量": "2",
+                   "小计": "100.00"},
+                  {"订单号": "o0", "商品名称": "防晒霜", "类目": "护肤", "数量": "1",
+                   "小计": "0"},
+                  {"订单号": "o5", "商品名称": "口红", "类目": "彩妆", "数量": "", "小计": ""},
+                  {"订单号": "o6", "商品名称": "纸尿裤", "类目": "母婴", "数量": "3",
+                   "小计": "9.00"}]).to_csv(lines, index=False, encoding="utf-8-sig")
+    report = ws.imports.order_lines(lines, source="shop", progress=False)
+    assert report.created == 4
+    again = ws.imports.order_lines(lines, source="shop", progress=False)  # replaces, no dupes
+    assert again.created == 4 and len(ws.orders.lines(source="shop")) == 4
+    assert members(ws, S.rule("bought", categories=["护肤"])) == ["wm_a"]
+    assert members(ws, S.rule("bought", products=["口红", "纸尿裤"])) == ["wm_c", "wm_d"]
+    assert members(ws, S.rule("bought", categories=["母婴"], within_days=90)) == []
+    ws.orders.set_lines("shop", "o3", [{"product": "洁面乳", "category": "护肤",
+                                        "quantity": 1, "amount_fen": 5000}])
+    assert members(ws, S.rule("bought", categories=["护肤"])) == ["wm_a", "wm_b"]
+    assert members(ws, S.rule("bought", categories=["护肤"], within_days=30)) == ["wm_a"]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame([{"订单号": "nope", "商品": "x"}, {"订单号": "o1", "商品": "",
+                                                  "数量": "-1"}]).to_csv(bad, index=False)
+    with pytest.raises(ImportFailed) as caught:
+        ws.imports.order_lines(bad, source="shop", progress=False)
+    reasons = " ".join(p.reason for p in caught.value.problems)
+    assert "no order 'nope' from source 'shop'" in reasons
+    assert "needs a product or SKU" in reasons and "quantity '-1'" in reasons
+    assert len(ws.orders.lines(source="shop")) == 5  # nothing half-written
+    with pytest.raises(SegmentError, match="give products, SKUs or categories"):
+        ws.segments.count(S.rule("bought"))
+
+
+def test_custom_fields_imported_with_contacts(shop, tmp_path):
+    ws = shop
+    path = tmp_path / "members.csv"
+    pd.DataFrame([{"外部联系人ID": "wm_a", "会员等级": "金卡", "生日": "1990-05-01",
+                   "备注": "x"},
+                  {"外部联系人ID": "wm_b", "会员等级": "银卡", "生日": "", "备注": ""},
+                  {"外部联系人ID": "wm_new", "会员等级": "金卡会员", "生日": "1988-01-02",
+                   "备注": ""}]).to_csv(path, index=False, encoding="utf-8-sig")
+    report = ws.imports.contacts(path, custom_fields=["会员等级", "生日"], progress=False)
+    assert report.created == 1 and not report.ignored_columns
+    assert members(ws, S.rule("field", name="会员等级", equals=["金卡"])) == ["wm_a"]
+    assert members(ws, S.rule("field", name="会员等级", contains="金卡")) == ["wm_a", "wm_new"]
+    assert members(ws, S.rule("field", name="生日")) == ["wm_a", "wm_new"]
+    # a re-import with an emptied cell removes that field; True keeps every other column
+    pd.DataFrame([{"外部联系人ID": "wm_a", "会员等级": "", "星座": "金牛"}]).to_csv(
+        path, index=False)
+    ws.imports.contacts(path, custom_fields=True, progress=False)
+    assert members(ws, S.rule("field", name="会员等级")) == ["wm_b", "wm_new"]
+    assert members(ws, S.rule("field", name="星座", equals=["金牛"])) == ["wm_a"]
+    with pytest.raises(SegmentError, match="unknown field '会员'.*'会员等级'"):
+        ws.segments.count(S.rule("field", name="会员"))

@@ -19,15 +19,17 @@ from siyu.core.plugins import hookimpl
 from siyu.core.records import SegmentParam as P
 from siyu.core.records import SegmentRule
 from siyu.core.segments.compiler import evaluation_time
-from siyu.storage.like import glob
+from siyu.storage.like import contains, glob
 from siyu.storage.models import (
     PAID_STATUSES,
     Contact,
     ContactEventStats,
+    ContactField,
     ContactStats,
     ContactTag,
     Event,
     Order,
+    OrderLine,
     Staff,
     Store,
     Tag,
@@ -250,6 +252,32 @@ def _check_orders(p):
     return _check_window(p)
 
 
+def _bought(ws, p):
+    since, until = _window(p)
+    o, line = Order.__table__.c, OrderLine.__table__.c
+    what = []
+    if p["products"]:
+        what.append(line.product.in_(p["products"]))
+    if p["skus"]:
+        what.append(line.sku.in_(p["skus"]))
+    if p["categories"]:
+        what.append(line.category.in_(p["categories"]))
+    buyers = (sa.select(o.contact_id)
+              .select_from(OrderLine.__table__.join(Order.__table__, o.id == line.order_id))
+              .where(sa.or_(*what), o.status.in_(PAID_STATUSES), o.contact_id.is_not(None)))
+    if since is not None:
+        buyers = buyers.where(o.paid_at >= since)
+    if until is not None:
+        buyers = buyers.where(o.paid_at < until)
+    return C.id.in_(buyers)
+
+
+def _check_bought(p):
+    if not (p["products"] or p["skus"] or p["categories"]):
+        return _("give products, SKUs or categories")
+    return _check_window(p)
+
+
 # -- RFM --------------------------------------------------------------------------------------
 
 def rfm_scores(per_store: bool = False) -> sa.Select:
@@ -279,6 +307,18 @@ def _check_rfm(p):
     if not (p["r"] or p["f"] or p["m"]):
         return _("give at least one of r, f, m (scores 1–5)")
     return None
+
+
+# -- custom fields --------------------------------------------------------------------------
+
+def _field(ws, p):
+    f = ContactField.__table__.c
+    having = sa.select(f.contact_id).where(f.name == p["name"], f.value != "")
+    if p["equals"]:
+        having = having.where(f.value.in_(p["equals"]))
+    if p["contains"]:
+        having = having.where(contains(f.value, p["contains"]))
+    return C.id.in_(having)
 
 
 # -- membership -------------------------------------------------------------------------------
@@ -351,6 +391,20 @@ RULES = (
         P("last_order_until", "date", _.lazy("last order before"))), family="orders",
         description=_.lazy("Paid orders: how many, how much, when (no parameter: ordered at "
                            "least once)"), compile=_orders, check=_check_orders),
+    SegmentRule("bought", _.lazy("Bought a product"), (
+        P("products", "list", _.lazy("product"), choices_from="products"),
+        P("skus", "list", _.lazy("SKU")),
+        P("categories", "list", _.lazy("category"), choices_from="categories"),
+        *_window_params()), family="orders",
+        description=_.lazy("Paid for one of these products, SKUs or categories (from order "
+                           "lines)"), compile=_bought, check=_check_bought),
+    SegmentRule("field", _.lazy("Custom field"), (
+        P("name", "str", _.lazy("field"), required=True, choices_from="custom_fields",
+          strict=True),
+        P("equals", "list", _.lazy("is one of")),
+        P("contains", "str", _.lazy("contains"))), family="attributes",
+        description=_.lazy("A custom field imported with contacts (has it, equals, "
+                           "contains)"), compile=_field),
     SegmentRule("rfm", _.lazy("RFM scores"), (
         _score("r", _.lazy("recency score")), _score("f", _.lazy("frequency score")),
         _score("m", _.lazy("monetary score")),

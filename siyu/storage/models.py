@@ -422,6 +422,38 @@ class SegmentSnapshotMember(SQLModel, table=True):
     contact_id: int = Field(primary_key=True)
 
 
+class OrderLine(SQLModel, table=True):
+    """One product line of an order, where the source gives lines (an order-lines file, a
+    connector). Re-importing an order's lines replaces them."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (sa.UniqueConstraint("order_id", "line_no"),
+                      sa.Index("ix_order_line_product", "product"),
+                      sa.Index("ix_order_line_category", "category"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True, ondelete="CASCADE")
+    line_no: int = Field(default=1)
+    sku: str = Field(default="", max_length=100)
+    product: str = Field(default="", max_length=200)
+    category: str = Field(default="", max_length=100)
+    quantity: int = Field(default=1)
+    amount_fen: int = Field(default=0)
+
+
+class ContactField(SQLModel, table=True):
+    """A custom field of a contact (a column of a contact import mapped to ``field:<name>``,
+    e.g. 会员等级 or 生日), kept as text."""
+
+    __tablename__ = "contact_field"
+    __table_args__ = (sa.Index("ix_contact_field_name_value", "name", "value"),)
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    name: str = Field(max_length=100, primary_key=True)
+    value: str = Field(default="", max_length=500)
+
+
 CORE_TABLES = CORE_TABLES + (ContactStats.__table__, ContactEventStats.__table__,
+                             OrderLine.__table__, ContactField.__table__,
                              Segment.__table__, SegmentVersion.__table__,
                              SegmentSnapshot.__table__, SegmentSnapshotMember.__table__)

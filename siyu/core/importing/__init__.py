@@ -43,7 +43,8 @@ class Importer:
 
     def contacts(self, path: str | Path, *, mapping: dict[str, str] | None = None,
                  key: str = "external_userid", skip_bad_rows: bool = False,
-                 create_tags: bool = False, progress: bool | None = None) -> ImportReport:
+                 create_tags: bool = False, progress: bool | None = None,
+                 custom_fields: bool | list[str] = False) -> ImportReport:
         """Import contacts from ``path``.
 
         :param mapping: ``{"file column": "field"}``; common headers (手机号, 昵称, 性别, 城市,
@@ -57,6 +58,10 @@ class Importer:
         :param skip_bad_rows: import the good rows and report the bad ones.
         :param create_tags: create tags named in the file that do not exist yet.
         :param progress: show a progress bar (default: when on a terminal).
+        :param custom_fields: columns to keep as the contacts' custom fields (会员等级, 生日…;
+            segments select by them with the ``field`` rule), or ``True`` for every column
+            not otherwise imported. A mapping to ``field:<name>`` does the same for one
+            column. An empty cell removes that field from the contact.
         :return: an :class:`ImportReport`.
         :raises ImportFailed: unreadable file or bad rows (nothing written).
         """
@@ -64,7 +69,7 @@ class Importer:
 
         return import_contacts(self.ws, path, mapping=mapping, key=key,
                                skip_bad_rows=skip_bad_rows, create_tags=create_tags,
-                               progress=progress)
+                               progress=progress, custom_fields=custom_fields)
 
     def orders(self, path: str | Path, *, mapping: dict[str, str] | None = None,
                source: str = "import", skip_bad_rows: bool = False,
@@ -83,3 +88,18 @@ class Importer:
 
         return import_orders(self.ws, path, mapping=mapping, source=source,
                              skip_bad_rows=skip_bad_rows, progress=progress)
+
+    def order_lines(self, path: str | Path, *, mapping: dict[str, str] | None = None,
+                    source: str = "import", skip_bad_rows: bool = False,
+                    progress: bool | None = None) -> ImportReport:
+        """Import the product lines of orders already imported from ``source`` (a line-item
+        export: 订单号, 商品, SKU, 品类, 数量, 金额). The lines in the file replace the stored
+        lines of each order it names; segment rules select buyers by product and category.
+
+        :return: an :class:`ImportReport` (``created``: lines stored).
+        :raises ImportFailed: unreadable file, bad rows or unknown orders (nothing written).
+        """
+        from siyu.core.importing.order_lines import import_order_lines
+
+        return import_order_lines(self.ws, path, mapping=mapping, source=source,
+                                  skip_bad_rows=skip_bad_rows, progress=progress)

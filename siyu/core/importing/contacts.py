@@ -14,6 +14,7 @@ from siyu.core.i18n import core as _
 from siyu.core.importing.headers import CONTACT_FIELDS
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import (
+    CUSTOM_PREFIX,
     ImportReport,
     Problems,
     RowProblem,
@@ -25,7 +26,15 @@ from siyu.core.notices import implementers
 from siyu.core.pii import normalize_phone_series
 from siyu.core.services.contacts import GENDERS, split_tag_name
 from siyu.storage.bulk import db_times, insert_rows, update_rows
-from siyu.storage.models import Contact, ContactTag, Staff, Store, Tag, TagGroup
+from siyu.storage.models import (
+    Contact,
+    ContactField,
+    ContactTag,
+    Staff,
+    Store,
+    Tag,
+    TagGroup,
+)
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,6 +70,11 @@ def _clean(ws: Workspace, frame: pd.DataFrame, key: str, problems: Problems,
         out[name] = frame[name] if name in frame else ""
     if "member_id" in frame:  # only then: a file without member numbers keeps them
         out["member_id"] = frame["member_id"]
+    for column in frame.columns:  # custom fields, kept as text
+        if str(column).startswith(CUSTOM_PREFIX):
+            out[column] = frame[column]
+            problems.add(frame, frame[column].str.len() > 500, column,
+                         _("{column} {value!r} is longer than 500 characters"))
     if key not in frame:
         raise ImportFailed(_("the file has no column for the key {key!r}; map one with "
                              "--map COLUMN={key}", key=key))
@@ -145,13 +159,21 @@ def _dedupe(out: pd.DataFrame, key: str, problems: Problems,
 
 def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | None = None,
                     key: str = "external_userid", skip_bad_rows: bool = False,
-                    create_tags: bool = False, progress: bool | None = None) -> ImportReport:
+                    create_tags: bool = False, progress: bool | None = None,
+                    custom_fields: bool | list[str] = False) -> ImportReport:
     """Import contacts; see :meth:`siyu.core.importing.Importer.contacts`."""
     ws.principal.require("data.write")
     if key not in KEYS:
         raise ImportFailed(_("key {key!r} is not one of {keys}", key=key,
                              keys=", ".join(KEYS)))
-    frame, encoding, ignored = read_table(path, FIELDS, mapping)
+    mapping = dict(mapping or {})
+    if isinstance(custom_fields, list | tuple):
+        mapping.update({column: CUSTOM_PREFIX + str(column).strip()
+                        for column in custom_fields})
+    frame, encoding, ignored = read_table(path, FIELDS, mapping, custom=True)
+    if custom_fields is True and ignored:  # every column not otherwise imported
+        mapping.update({column: CUSTOM_PREFIX + column.strip() for column in ignored})
+        frame, encoding, ignored = read_table(path, FIELDS, mapping, custom=True)
     report = ImportReport("contacts", str(path), rows=len(frame), encoding=encoding,
                           ignored_columns=ignored)
     return import_contact_frame(ws, frame, report, key=key, skip_bad_rows=skip_bad_rows,
@@ -197,7 +219,8 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
     notify_added = bool(implementers(ws.pm, "on_contact_added", {"via": via}))
     notify_tagged = bool(implementers(ws.pm, "on_contact_tagged", {"source": via}))
     # Contact ids are only needed to tag contacts or to tell plugins who was added.
-    need_ids = "tags" in out or notify_added
+    custom = [c for c in out.columns if str(c).startswith(CUSTOM_PREFIX)]
+    need_ids = "tags" in out or notify_added or bool(custom)
     by_range = ws.engine.dialect.name == "sqlite"
     member = "member_id" in out
     compared = (*COMPARED, "member_id") if member else COMPARED
@@ -240,7 +263,7 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
             if not need_ids:
                 bar.update(len(chunk))
                 continue
-            if last_id is not None and "tags" not in chunk:
+            if last_id is not None and "tags" not in chunk and not custom:
                 ids = dict(conn.execute(sa.select(table.c[key], table.c.id)
                                         .where(table.c.id > last_id)).all())
             else:
@@ -250,6 +273,8 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                 ws.notify_each("on_contact_added", session=s,
                                refs={"contact": (Contact, [ids[k] for k in fresh[key]])},
                                via=via)
+            if custom:
+                _write_fields(conn, chunk, key, ids, custom)
             if "tags" in chunk:
                 tagged: dict[int, list[str]] = {}
                 _tag_rows(conn, chunk, key, ids, tag_ids, now_db,
@@ -262,6 +287,22 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                                          "removed": [[] for _ in contact_ids]},
                                    source=via)
             bar.update(len(chunk))
+
+
+def _write_fields(conn: sa.Connection, chunk: pd.DataFrame, key: str, ids: dict,
+                  columns: list[str]) -> None:
+    """Store the chunk's custom fields: a value replaces the contact's, an empty cell
+    removes that field."""
+    table = ContactField.__table__
+    contact_ids = [ids[k] for k in chunk[key]]
+    for column in columns:
+        name = column[len(CUSTOM_PREFIX):].strip()
+        values = chunk[column].tolist()
+        conn.execute(table.delete().where(table.c.name == name,
+                                          table.c.contact_id.in_(contact_ids)))
+        insert_rows(conn, table, ["contact_id", "name", "value"],
+                    [(cid, name, value) for cid, value in zip(contact_ids, values, strict=True)
+                     if value])
 
 
 def _nullable(values: pd.Series) -> list:

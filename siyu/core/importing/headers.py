@@ -46,6 +46,20 @@ ORDER_FIELDS: dict[str, tuple[str, ...]] = {
     "status": ("状态", "订单状态"),
 }
 
+#: Order-line field → header aliases (a 宝贝报表 / line-item export), matched like
+#: :data:`CONTACT_FIELDS`.
+ORDER_LINE_FIELDS: dict[str, tuple[str, ...]] = {
+    "external_id": ("订单号", "订单编号", "主订单编号", "订单id", "order_id", "orderno",
+                    "order_no"),
+    "line_no": ("行号", "子订单号", "子订单编号", "line", "line_no"),
+    "sku": ("sku", "商品编码", "商家编码", "货号", "skuid", "sku_id"),
+    "product": ("商品", "商品名称", "宝贝标题", "商品标题", "product", "product_name"),
+    "category": ("品类", "类目", "商品分类", "分类", "category"),
+    "quantity": ("数量", "购买数量", "件数", "qty", "quantity"),
+    "amount": ("金额", "小计", "实付金额", "商品金额", "amount"),
+    "amount_fen": ("金额分", "amountfen"),
+}
+
 
 def normalise_header(name: object) -> str:
     """A header as aliases are compared: no BOM, case, spaces or underscores; ``／`` is ``/``."""

@@ -122,14 +122,20 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
                              "it as .xlsx or CSV UTF-8", file=path.name)) from exc
 
 
+#: A mapping target ``field:<name>`` keeps a column as the custom field ``<name>``.
+CUSTOM_PREFIX = "field:"
+
+
 def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
-               mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+               mapping: dict[str, str] | None = None, *, custom: bool = False
+               ) -> tuple[pd.DataFrame, str, list[str]]:
     """Read a CSV or .xlsx file and rename its columns to field names.
 
     :param fields: field name → accepted header aliases (matched by
         :func:`~siyu.core.importing.headers.field_for_header`).
     :param mapping: explicit ``{"file column": "field"}`` pairs; they win over aliases (a
         column whose alias names a mapped field is then not read).
+    :param custom: a mapping may name ``field:<name>`` (a custom field, kept as text).
     :return: ``(frame, encoding, ignored_columns)``; every cell a ``str``, the frame's index
         holds each row's line number in the file (the header is line 1). ``ignored_columns``
         names each column that is not read, in file order; a column without header or
@@ -164,8 +170,13 @@ def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],
 
     frame = frame.fillna("")
     mapping = dict(mapping or {})
+    def known(target: str) -> bool:
+        if custom and target.startswith(CUSTOM_PREFIX):
+            return 0 < len(target[len(CUSTOM_PREFIX):].strip()) <= 100
+        return target in fields
+
     unknown_fields = [f"{column}={target}" for column, target in mapping.items()
-                      if target not in fields]
+                      if not known(target)]
     if unknown_fields:
         raise ImportFailed(_("mapping {mapping} names an unknown field; fields are {fields}",
                              mapping=", ".join(unknown_fields), fields=", ".join(fields)))

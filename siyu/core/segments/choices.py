@@ -16,6 +16,8 @@ from siyu.core.i18n import core as _
 from siyu.storage.models import (
     Contact,
     ContactEventStats,
+    ContactField,
+    OrderLine,
     Segment,
     Staff,
     Store,
@@ -53,6 +55,10 @@ PROVIDERS: dict[str, Callable[[Any], list[str]]] = {
     "channels": lambda ws: _values(ws, _common(Contact.__table__.c.source_channel)),
     "event_kinds": lambda ws: _values(ws, sa.select(ContactEventStats.kind).distinct()
                                       .order_by(ContactEventStats.kind)),
+    "products": lambda ws: _values(ws, _common(OrderLine.__table__.c.product)),
+    "categories": lambda ws: _values(ws, _common(OrderLine.__table__.c.category)),
+    "custom_fields": lambda ws: _values(ws, sa.select(ContactField.name).distinct()
+                                        .order_by(ContactField.name)),
     "segments": lambda ws: _values(ws, sa.select(Segment.name).order_by(Segment.name)),
 }
 

@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from siyu.core import identity
-from siyu.core.errors import ValidationError, listing
+from siyu.core.errors import NotFound, ValidationError, listing
 from siyu.core.i18n import core as _
 from siyu.core.pii import mask_phone_series, normalize_phone
 from siyu.core.segments import stats
 from siyu.core.services.base import Service, as_utc
 from siyu.core.services.contacts import ContactsService
 from siyu.storage.dialect import insert_for
-from siyu.storage.models import PAID_STATUSES, Order, Staff, Store
+from siyu.storage.models import PAID_STATUSES, Order, OrderLine, Staff, Store
 from siyu.storage.types import utcnow
 
 ORDER_STATUSES = ("paid", "partially_refunded", "refunded", "cancelled")
@@ -249,6 +249,61 @@ class OrdersService(Service):
             if done:
                 return changes
         raise RuntimeError(f"order {order.id} kept changing while being updated")
+
+    def set_lines(self, source: str, external_id: str, lines: list[dict[str, Any]], *,
+                  session: Session | None = None) -> int:
+        """Replace the product lines of order ``(source, external_id)``.
+
+        :param lines: ``[{"product": "洁面乳", "sku": "FC-01", "category": "护肤",
+            "quantity": 2, "amount_fen": 15800}, ...]``; ``product`` or ``sku`` is needed,
+            ``quantity`` defaults to 1 and ``amount_fen`` to 0.
+        :return: how many lines are stored.
+        :raises NotFound: no such order.
+        :raises ValidationError: a line without product or SKU, a bad quantity or amount.
+        """
+        self.ws.principal.require("data.write")
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            product = str(line.get("product") or "").strip()
+            sku = str(line.get("sku") or "").strip()
+            if not product and not sku:
+                raise ValidationError(_("line {n} needs a product or SKU", n=number))
+            quantity = line.get("quantity", 1)
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+                raise ValidationError(_("line {n}: quantity {value!r} is not a whole number "
+                                        "of at least 1", n=number, value=quantity))
+            rows.append({"line_no": number, "product": product[:200], "sku": sku[:100],
+                         "category": str(line.get("category") or "").strip()[:100],
+                         "quantity": quantity,
+                         "amount_fen": _fen(line.get("amount_fen", 0), "amount_fen")})
+        table = OrderLine.__table__
+        with self._tx(session) as s:
+            order_id = s.exec(select(Order.id).where(Order.source == source,
+                                                     Order.external_id == external_id)).first()
+            if order_id is None:
+                raise NotFound(_("no order {number!r} from source {source!r}",
+                                 number=external_id, source=source))
+            conn = s.connection()
+            conn.execute(table.delete().where(table.c.order_id == order_id))
+            if rows:
+                conn.execute(table.insert(), [{**row, "order_id": order_id} for row in rows])
+        return len(rows)
+
+    def lines(self, *, source: str | None = None, external_id: str | None = None
+              ) -> pd.DataFrame:
+        """Order lines as a DataFrame (``source, external_id, line_no, sku, product,
+        category, quantity, amount_fen``), optionally of one source or order."""
+        o, line = Order.__table__, OrderLine.__table__
+        query = (sa.select(o.c.source, o.c.external_id, line.c.line_no, line.c.sku,
+                           line.c.product, line.c.category, line.c.quantity,
+                           line.c.amount_fen)
+                 .select_from(line.join(o, o.c.id == line.c.order_id))
+                 .order_by(o.c.id, line.c.line_no))
+        if source is not None:
+            query = query.where(o.c.source == source)
+        if external_id is not None:
+            query = query.where(o.c.external_id == external_id)
+        return self._read_df(query)
 
     def query(self, *, since: Any = None, until: Any = None, store: str | None = None,
               staff: str | None = None, contact: int | None = None,

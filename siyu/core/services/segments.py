@@ -442,7 +442,7 @@ class SegmentsService(Service):
         if len(text) > 100:
             raise ValidationError(_("a segment name has at most 100 characters"))
         if text.startswith("{"):
-            raise ValidationError(_("a segment name cannot start with {{"))
+            raise ValidationError(_("a segment name cannot start with {brace}", brace="{"))
         return text
 
     # -- analysis -------------------------------------------------------------------------

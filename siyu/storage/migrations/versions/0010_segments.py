@@ -1,4 +1,5 @@
-"""Segments: saved specs with versions and snapshots, and the per-contact stats their rules
+"""Segments: saved specs with versions and snapshots, order lines and contacts' custom fields
+(rules select by product, category and field), and the per-contact stats their rules
 read (``contact_stats``, ``contact_event_stats``), filled from existing orders and events.
 
 Revision ID: 0010_segments
@@ -47,6 +48,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_contact_event_stats_kind_last", "contact_event_stats",
                     ["kind", "last_at"])
+    op.create_table(
+        "order_line",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("line_no", sa.Integer(), nullable=False),
+        sa.Column("sku", _str(100), nullable=False),
+        sa.Column("product", _str(200), nullable=False),
+        sa.Column("category", _str(100), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("order_id", "line_no"),
+    )
+    op.create_index("ix_order_line_order_id", "order_line", ["order_id"])
+    op.create_index("ix_order_line_product", "order_line", ["product"])
+    op.create_index("ix_order_line_category", "order_line", ["category"])
+    op.create_table(
+        "contact_field",
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("name", _str(100), nullable=False),
+        sa.Column("value", _str(500), nullable=False),
+        sa.ForeignKeyConstraint(["contact_id"], ["contact.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("contact_id", "name"),
+    )
+    op.create_index("ix_contact_field_name_value", "contact_field", ["name", "value"])
     op.create_table(
         "segment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -108,5 +135,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("segment_snapshot_member", "segment_snapshot", "segment_version", "segment",
-                  "contact_event_stats", "contact_stats"):
+                  "contact_field", "order_line", "contact_event_stats", "contact_stats"):
         op.drop_table(table)
