@@ -250,10 +250,8 @@ def test_export_masks_phones_unless_allowed_and_is_audited(shop, tmp_path):
     assert "13800000006" in pd.read_excel(full, dtype=str)["phone"].tolist()
     with pytest.raises(ValidationError, match=".csv or .xlsx"):
         ws.segments.export(spec, tmp_path / "x.txt")
-    log = ws.audit_log.df() if hasattr(ws.audit_log, "df") else None
-    if log is not None:
-        exports = log[log["action"] == "segment.export"]
-        assert len(exports) == 2 and set(exports["actor"]) == {"ana", "local"}
+    exports = ws.audit_log.df(action="segment.export")
+    assert len(exports) == 2 and set(exports["actor"]) == {"ana", "local"}
 
 
 def test_analyst_builds_but_cannot_write_data(shop):
