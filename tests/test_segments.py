@@ -96,6 +96,11 @@ RULE_CASES = [
     (S.orders(min_total_fen=50000), ["wm_a", "wm_c"]),
     (S.orders(min_total_fen=20000, within_days=60), ["wm_a", "wm_c"]),
     (S.orders(max_count=1), ["wm_c", "wm_d", "wm_e", "wm_f"]),
+    (S.orders(min_count=0, within_days=30), ["wm_a", "wm_b", "wm_c", "wm_d", "wm_e", "wm_f"]),
+    (S.orders(min_count=3, within_days=81), ["wm_a"]),
+    (S.orders(min_count=3, within_days=79), []),
+    (S.orders(min_count=4, within_days=365), []),
+    (S.orders(min_count=2, since=days_ago(61).isoformat()), ["wm_a", "wm_b"]),
     (S.orders(max_count=1, within_days=90), ["wm_c", "wm_d", "wm_e", "wm_f"]),
     (S.orders(min_avg_fen=20000), ["wm_a", "wm_c"]),
     (S.orders(max_avg_fen=5000), ["wm_b", "wm_d"]),
@@ -293,12 +298,15 @@ def test_incremental_stats_equal_a_full_recompute(shop, tmp_path):
             pass
     # and a re-import of some of them through the orders import
     csv = tmp_path / "orders.csv"
-    rows = [{"订单号": f"r{i}", "金额": f"{i * 3 + 1}.50", "支付时间": "2026-10-01 10:00",
-             "外部联系人ID": rng.choice(["wm_a", "wm_c"]), "订单状态": "paid"}
-            for i in range(0, 15, 2)]
+    rows = [{"订单号": f"r{i}", "金额": f"{i * 3 + 1}.50",
+             "支付时间": f"2026-{rng.randrange(1, 12):02d}-0{rng.randrange(1, 9)} 10:00",
+             "外部联系人ID": rng.choice(["wm_a", "wm_c", "wm_f", "wm_e"]),
+             "订单状态": rng.choice(["paid", "paid", "已退款"])}
+            for i in [*range(0, 15, 2), *range(100, 130)]]  # updates and new orders
     pd.DataFrame(rows).to_csv(csv, index=False)
     ws.imports.orders(csv, source="rand", progress=False)
     incremental = _stats(ws)
+    assert len(incremental[0]) >= 4
     counts = ws.segments.rebuild_stats()
     assert _stats(ws) == incremental
     assert counts["contacts_with_orders"] == len(incremental[0])

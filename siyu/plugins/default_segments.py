@@ -191,6 +191,11 @@ def _bounds(p, count, total) -> tuple[list, list]:
     return low, high
 
 
+#: The stats columns of the most recent, second and third most recent paid orders.
+RECENT_ORDERS = (ContactStats.__table__.c.last_order_at, ContactStats.__table__.c.last2_order_at,
+                 ContactStats.__table__.c.last3_order_at)
+
+
 def _orders(ws, p):
     since, until = _window(p)
     st = ContactStats.__table__.c
@@ -208,9 +213,13 @@ def _orders(ws, p):
         o = Order.__table__.c
         count, total = sa.func.count(), sa.func.sum(o.amount_fen - o.refunded_fen)
         low, high = _bounds(p, count, total)
-        if not low and not high and until is None and not dates:
-            # "ordered since": the last paid order is recent enough (no scan of orders)
-            return C.id.in_(sa.select(st.contact_id).where(st.last_order_at >= since))
+        recent = (p["min_count"] or 1) if (until is None and not dates
+                                           and p["min_count"] != 0) else None
+        if (recent is not None and recent <= len(RECENT_ORDERS) and not high
+                and p["min_total_fen"] is None and p["min_avg_fen"] is None):
+            # "N orders since T" is "the N-th most recent order is at or after T": read off
+            # the stats, no scan of orders.
+            return C.id.in_(sa.select(st.contact_id).where(RECENT_ORDERS[recent - 1] >= since))
         source = (sa.select(o.contact_id).where(o.status.in_(PAID_STATUSES),
                                                 o.contact_id.is_not(None))
                   .group_by(o.contact_id))

@@ -59,7 +59,8 @@ class Staff(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     """A customer in the private domain (a WeCom external contact, or an imported member)."""
 
-    __table_args__ = (sa.Index("ix_contact_channel_removed", "source_channel", "removed_at"),)
+    __table_args__ = (sa.Index("ix_contact_channel_removed", "source_channel", "removed_at"),
+                      sa.Index("ix_contact_city", "city"))
 
     id: int | None = Field(default=None, primary_key=True)
     external_userid: str | None = Field(default=None, max_length=64,
@@ -340,16 +341,20 @@ class ContactStats(SQLModel, table=True):
     transaction of every order write (see :mod:`siyu.core.segments.stats`).
 
     Only paid orders (:data:`PAID_STATUSES`) count; revenue is amounts less refunds. A
-    contact without paid orders has no row.
+    contact without paid orders has no row. ``last2_order_at`` and ``last3_order_at`` are the
+    second and third most recent paid orders: "at least N orders since T" is "the N-th most
+    recent order is at or after T", answered here without reading the orders.
     """
 
     __tablename__ = "contact_stats"
 
     contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
     orders: int = Field(default=0)
-    revenue_fen: int = Field(default=0)
+    revenue_fen: int = Field(default=0, sa_type=sa.BigInteger)
     first_order_at: datetime | None = _ts()
     last_order_at: datetime | None = _ts(index=True)
+    last2_order_at: datetime | None = _ts()
+    last3_order_at: datetime | None = _ts()
 
 
 class ContactEventStats(SQLModel, table=True):

@@ -33,7 +33,7 @@ from siyu.core.importing.table import (
 from siyu.core.pii import normalize_phone_series
 from siyu.core.segments import stats
 from siyu.storage.bulk import db_times, insert_rows, update_rows
-from siyu.storage.models import Order, Staff, Store
+from siyu.storage.models import PAID_STATUSES, Order, Staff, Store
 from siyu.storage.types import utcnow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -236,7 +236,8 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
         conn = s.connection()
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
         out = out.assign(paid_db=db_times(conn, out["paid_at"]))
-        touched: set[int] = set()  # contacts whose order stats change
+        touched: set[int] = set()  # contacts whose changed orders need their stats redone
+        new_paid: list[tuple[int, object, int]] = []  # new paid orders, folded into stats
         for start in range(0, len(out), CHUNK):
             chunk = out.iloc[start:start + CHUNK]
             ids = chunk["external_id"].tolist()
@@ -261,10 +262,15 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             report.created += len(fresh)
             updates, changes = _changed(chunk[~is_new], existing, notify_changed)
             update_rows(conn, table, TRACKED, updates)
-            touched.update(fresh["contact_id"].dropna().astype(int).tolist())
-            touched.update(row[3] for row in updates)
-            touched.update(existing[row][4] for row in chunk.loc[~is_new, "external_id"]
-                           if existing[row][4] is not None)
+            paid = fresh[fresh["status"].isin(PAID_STATUSES) & fresh["contact_id"].notna()]
+            new_paid.extend(zip(paid["contact_id"].astype(int).tolist(),
+                                [t.to_pydatetime() for t in paid["paid_at"]],
+                                (paid["amount_fen"] - paid["refunded_fen"]).astype(int).tolist(),
+                                strict=True))
+            updated_ids = {row[-1] for row in updates}
+            touched.update(row[3] for row in updates if row[3] is not None)
+            touched.update(known[4] for known in existing.values()
+                           if known[0] in updated_ids and known[4] is not None)
             report.updated += len(updates)
             report.unchanged += int((~is_new).sum()) - len(updates)
             if notify_new and len(fresh):  # delivered once the import commits
@@ -278,7 +284,10 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
                                refs={"order": (Order, [row[-1] for row in updates])},
                                each={"changes": changes})
             bar.update(len(chunk))
-        stats.refresh_orders(conn, touched)  # the segment rules' per-contact order stats
+        # The segment rules' per-contact order stats: new orders are folded in, contacts
+        # whose known orders changed are recomputed (their new orders included).
+        stats.add_new_orders(conn, [row for row in new_paid if row[0] not in touched])
+        stats.refresh_orders(conn, touched)
 
 
 def _int_list(values: pd.Series) -> list[int | None]:

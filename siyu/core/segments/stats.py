@@ -46,17 +46,35 @@ def active() -> bool:
     return not _suspended.get()
 
 
+#: The stats columns of a contact's paid orders, in table order.
+ORDER_COLUMNS = ("contact_id", "orders", "revenue_fen", "first_order_at", "last_order_at",
+                 "last2_order_at", "last3_order_at")
+#: The most recent orders kept by time: "at least N orders since T" for N up to this.
+RECENT = 3
+
+
 def order_aggregate(where: sa.ColumnElement[bool] | None = None) -> sa.Select:
-    """Paid orders per contact: ``contact_id, orders, revenue_fen, first_order_at,
-    last_order_at`` (revenue is amounts less refunds)."""
+    """Paid orders per contact, as :data:`ORDER_COLUMNS` (revenue is amounts less refunds;
+    ``last2``/``last3`` the second and third most recent)."""
     o = Order.__table__.c
-    query = (sa.select(o.contact_id, sa.func.count().label("orders"),
-                       sa.func.sum(o.amount_fen - o.refunded_fen).label("revenue_fen"),
-                       sa.func.min(o.paid_at).label("first_order_at"),
-                       sa.func.max(o.paid_at).label("last_order_at"))
-             .where(o.status.in_(PAID_STATUSES), o.contact_id.is_not(None))
-             .group_by(o.contact_id))
-    return query.where(where) if where is not None else query
+    paid = (sa.select(o.contact_id, o.paid_at, (o.amount_fen - o.refunded_fen).label("net"),
+                      sa.func.row_number().over(partition_by=o.contact_id,
+                                                order_by=(o.paid_at.desc(), o.id.desc()))
+                      .label("n"))
+            .where(o.status.in_(PAID_STATUSES), o.contact_id.is_not(None)))
+    if where is not None:
+        paid = paid.where(where)
+    paid = paid.subquery("paid")
+
+    def nth(n: int):
+        return sa.func.max(sa.case((paid.c.n == n, paid.c.paid_at)))
+
+    return (sa.select(paid.c.contact_id, sa.func.count().label("orders"),
+                      sa.func.sum(paid.c.net).label("revenue_fen"),
+                      sa.func.min(paid.c.paid_at).label("first_order_at"),
+                      sa.func.max(paid.c.paid_at).label("last_order_at"),
+                      nth(2).label("last2_order_at"), nth(3).label("last3_order_at"))
+            .group_by(paid.c.contact_id))
 
 
 def refresh_orders(conn: sa.Connection, contact_ids: Iterable[int | None]) -> None:
@@ -68,12 +86,52 @@ def refresh_orders(conn: sa.Connection, contact_ids: Iterable[int | None]) -> No
     if not active():
         return
     ids = sorted({int(i) for i in contact_ids if i is not None})
-    columns = ["contact_id", "orders", "revenue_fen", "first_order_at", "last_order_at"]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         conn.execute(STATS.delete().where(STATS.c.contact_id.in_(chunk)))
         conn.execute(STATS.insert().from_select(
-            columns, order_aggregate(Order.__table__.c.contact_id.in_(chunk))))
+            list(ORDER_COLUMNS), order_aggregate(Order.__table__.c.contact_id.in_(chunk))))
+
+
+def add_new_orders(conn: sa.Connection, paid: Iterable[tuple[int, datetime, int]]) -> None:
+    """Fold newly inserted paid orders ``(contact_id, paid_at, net_fen)`` into their
+    contacts' stats without reading the contacts' other orders (a bulk import's new orders).
+
+    Only for orders that are new and paid, of contacts with no other order change in this
+    transaction (those need :func:`refresh_orders`).
+    """
+    if not active():
+        return
+    by_contact: dict[int, list[tuple[datetime, int]]] = {}
+    for contact_id, paid_at, net in paid:
+        by_contact.setdefault(int(contact_id), []).append((paid_at, int(net)))
+    ids = sorted(by_contact)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        known = {row.contact_id: row for row in conn.execute(
+            sa.select(STATS).where(STATS.c.contact_id.in_(chunk)))}
+        rows = []
+        for contact_id in chunk:
+            new = by_contact[contact_id]
+            old = known.get(contact_id)
+            times = sorted((t for t, _net in new), reverse=True)
+            if old is not None:
+                times = sorted([*times, *(t for t in (old.last_order_at, old.last2_order_at,
+                                                      old.last3_order_at) if t is not None)],
+                               reverse=True)
+            recent = (times + [None] * RECENT)[:RECENT]
+            first = min(t for t, _net in new)
+            rows.append({
+                "contact_id": contact_id,
+                "orders": len(new) + (old.orders if old is not None else 0),
+                "revenue_fen": sum(net for _t, net in new)
+                + (old.revenue_fen if old is not None else 0),
+                "first_order_at": min(first, old.first_order_at) if old is not None else first,
+                "last_order_at": recent[0], "last2_order_at": recent[1],
+                "last3_order_at": recent[2]})
+        if known:
+            conn.execute(STATS.delete().where(STATS.c.contact_id.in_(list(known))))
+        conn.execute(STATS.insert(), rows)
 
 
 def count_event(conn: sa.Connection, contact_id: int | None, kind: str,
@@ -109,9 +167,7 @@ def rebuild(conn: sa.Connection) -> dict[str, int]:
     :return: ``{"contacts_with_orders": n, "contact_event_kinds": m}``.
     """
     conn.execute(STATS.delete())
-    conn.execute(STATS.insert().from_select(
-        ["contact_id", "orders", "revenue_fen", "first_order_at", "last_order_at"],
-        order_aggregate()))
+    conn.execute(STATS.insert().from_select(list(ORDER_COLUMNS), order_aggregate()))
     conn.execute(EVENT_STATS.delete())
     conn.execute(EVENT_STATS.insert().from_select(
         ["contact_id", "kind", "events", "first_at", "last_at"], event_aggregate()))

@@ -29,9 +29,11 @@ def upgrade() -> None:
         "contact_stats",
         sa.Column("contact_id", sa.Integer(), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
-        sa.Column("revenue_fen", sa.Integer(), nullable=False),
+        sa.Column("revenue_fen", sa.BigInteger(), nullable=False),
         sa.Column("first_order_at", TS, nullable=True),
         sa.Column("last_order_at", TS, nullable=True),
+        sa.Column("last2_order_at", TS, nullable=True),
+        sa.Column("last3_order_at", TS, nullable=True),
         sa.ForeignKeyConstraint(["contact_id"], ["contact.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("contact_id"),
     )
@@ -123,17 +125,23 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["snapshot_id"], ["segment_snapshot.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("snapshot_id", "contact_id"),
     )
+    op.create_index("ix_contact_city", "contact", ["city"])
     # The stats of what is already stored (later writes keep them current).
     op.execute("INSERT INTO contact_stats (contact_id, orders, revenue_fen, first_order_at, "
-               "last_order_at) SELECT contact_id, count(*), sum(amount_fen - refunded_fen), "
-               "min(paid_at), max(paid_at) FROM orders WHERE contact_id IS NOT NULL AND "
-               "status IN ('paid', 'partially_refunded') GROUP BY contact_id")
+               "last_order_at, last2_order_at, last3_order_at) "
+               "SELECT contact_id, count(*), sum(net), min(paid_at), max(paid_at), "
+               "max(CASE WHEN n = 2 THEN paid_at END), max(CASE WHEN n = 3 THEN paid_at END) "
+               "FROM (SELECT contact_id, paid_at, amount_fen - refunded_fen AS net, "
+               "row_number() OVER (PARTITION BY contact_id ORDER BY paid_at DESC, id DESC) AS n "
+               "FROM orders WHERE contact_id IS NOT NULL AND "
+               "status IN ('paid', 'partially_refunded')) AS paid GROUP BY contact_id")
     op.execute("INSERT INTO contact_event_stats (contact_id, kind, events, first_at, last_at) "
                "SELECT contact_id, kind, count(*), min(occurred_at), max(occurred_at) "
                "FROM event WHERE contact_id IS NOT NULL GROUP BY contact_id, kind")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_city", table_name="contact")
     for table in ("segment_snapshot_member", "segment_snapshot", "segment_version", "segment",
                   "contact_field", "order_line", "contact_event_stats", "contact_stats"):
         op.drop_table(table)
