@@ -394,3 +394,39 @@ def test_custom_fields_imported_with_contacts(shop, tmp_path):
     assert members(ws, S.rule("field", name="星座", equals=["金牛"])) == ["wm_a"]
     with pytest.raises(SegmentError, match="unknown field '会员'.*'会员等级'"):
         ws.segments.count(S.rule("field", name="会员"))
+
+
+def test_an_import_of_new_orders_folds_them_into_the_stats(shop, tmp_path):
+    """New orders of buyers with stored stats (and of new buyers) are merged without a
+    recompute; the result equals a full rebuild, the three most recent times included."""
+    ws = shop
+    csv = tmp_path / "new.csv"
+    rows = [("n1", "wm_a", "2026-11-29 09:00", "paid"),
+            ("n2", "wm_a", "2025-01-01 09:00", "paid"),
+            ("n3", "wm_a", "2026-11-20 09:00", "已退款"),
+            ("n4", "wm_f", "2026-06-01 09:00", "paid"),
+            ("n5", "wm_f", "2026-06-02 09:00", "paid"),
+            ("n6", "wm_d", "2026-11-28 08:00", "paid")]
+    pd.DataFrame([{"订单号": n, "外部联系人ID": who, "金额": "10.00", "支付时间": at,
+                   "订单状态": status} for n, who, at, status in rows]).to_csv(csv, index=False)
+    ws.imports.orders(csv, source="pos", progress=False)
+    incremental = _stats(ws)
+    ws.segments.rebuild_stats()
+    rebuilt = _stats(ws)
+    assert rebuilt == incremental
+    assert members(ws, S.orders(min_count=2, since="2026-11-01")) == ["wm_a"]
+    assert members(ws, S.orders(min_count=3, since="2026-10-20")) == ["wm_a"]
+    assert members(ws, S.orders(min_count=2, since="2026-05-31")) == ["wm_a", "wm_b", "wm_f"]
+
+
+def test_single_new_orders_shift_the_recent_times_like_a_rebuild(shop):
+    ws = shop
+    for i, (who, ago) in enumerate([("wm_a", 1), ("wm_a", 60), ("wm_a", 90), ("wm_a", 500),
+                                    ("wm_b", 50), ("wm_f", 7), ("wm_f", 9), ("wm_a", 1)]):
+        ws.orders.upsert("one", f"s{i}", amount_fen=100 + i, paid_at=days_ago(ago),
+                         contact=who)
+    ws.orders.upsert("one", "s-refunded", amount_fen=100, paid_at=days_ago(0),
+                     contact="wm_b", status="refunded")
+    incremental = _stats(ws)
+    ws.segments.rebuild_stats()
+    assert _stats(ws) == incremental

@@ -237,7 +237,7 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
         out = out.assign(paid_db=db_times(conn, out["paid_at"]))
         touched: set[int] = set()  # contacts whose changed orders need their stats redone
-        new_paid: list[tuple[int, object, int]] = []  # new paid orders, folded into stats
+        new_paid: list[pd.DataFrame] = []  # new paid orders, folded into the stats
         for start in range(0, len(out), CHUNK):
             chunk = out.iloc[start:start + CHUNK]
             ids = chunk["external_id"].tolist()
@@ -263,10 +263,9 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             updates, changes = _changed(chunk[~is_new], existing, notify_changed)
             update_rows(conn, table, TRACKED, updates)
             paid = fresh[fresh["status"].isin(PAID_STATUSES) & fresh["contact_id"].notna()]
-            new_paid.extend(zip(paid["contact_id"].astype(int).tolist(),
-                                [t.to_pydatetime() for t in paid["paid_at"]],
-                                (paid["amount_fen"] - paid["refunded_fen"]).astype(int).tolist(),
-                                strict=True))
+            new_paid.append(pd.DataFrame({
+                "contact_id": paid["contact_id"].astype("int64"), "paid_at": paid["paid_at"],
+                "net_fen": (paid["amount_fen"] - paid["refunded_fen"]).astype("int64")}))
             updated_ids = {row[-1] for row in updates}
             touched.update(row[3] for row in updates if row[3] is not None)
             touched.update(known[4] for known in existing.values()
@@ -286,7 +285,9 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             bar.update(len(chunk))
         # The segment rules' per-contact order stats: new orders are folded in, contacts
         # whose known orders changed are recomputed (their new orders included).
-        stats.add_new_orders(conn, [row for row in new_paid if row[0] not in touched])
+        if new_paid:
+            folded = pd.concat(new_paid, ignore_index=True)
+            stats.add_new_orders(conn, folded[~folded["contact_id"].isin(touched)])
         stats.refresh_orders(conn, touched)
 
 

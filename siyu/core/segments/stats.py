@@ -16,11 +16,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from siyu.storage.dialect import insert_for
 from siyu.storage.models import PAID_STATUSES, ContactEventStats, ContactStats, Event, Order
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 STATS = ContactStats.__table__
 EVENT_STATS = ContactEventStats.__table__
@@ -93,45 +97,87 @@ def refresh_orders(conn: sa.Connection, contact_ids: Iterable[int | None]) -> No
             list(ORDER_COLUMNS), order_aggregate(Order.__table__.c.contact_id.in_(chunk))))
 
 
-def add_new_orders(conn: sa.Connection, paid: Iterable[tuple[int, datetime, int]]) -> None:
-    """Fold newly inserted paid orders ``(contact_id, paid_at, net_fen)`` into their
-    contacts' stats without reading the contacts' other orders (a bulk import's new orders).
-
-    Only for orders that are new and paid, of contacts with no other order change in this
-    transaction (those need :func:`refresh_orders`).
-    """
-    if not active():
+def add_new_order(conn: sa.Connection, contact_id: int | None, paid_at: datetime,
+                  net_fen: int) -> None:
+    """Fold one newly inserted paid order into its contact's stats: one ``INSERT … ON
+    CONFLICT DO UPDATE`` (the three most recent times shift as the new one slots in)."""
+    if contact_id is None or not active():
         return
-    by_contact: dict[int, list[tuple[datetime, int]]] = {}
-    for contact_id, paid_at, net in paid:
-        by_contact.setdefault(int(contact_id), []).append((paid_at, int(net)))
-    ids = sorted(by_contact)
+    t = STATS.c
+    stmt = insert_for(conn, STATS).values(contact_id=contact_id, orders=1, revenue_fen=net_fen,
+                                          first_order_at=paid_at, last_order_at=paid_at)
+    new = stmt.excluded.last_order_at
+    after_last = new >= t.last_order_at
+    after_second = sa.or_(t.last2_order_at.is_(None), new >= t.last2_order_at)
+    after_third = sa.or_(t.last3_order_at.is_(None), new >= t.last3_order_at)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["contact_id"], set_={
+        "orders": t.orders + 1,
+        "revenue_fen": t.revenue_fen + stmt.excluded.revenue_fen,
+        "first_order_at": sa.case((new < t.first_order_at, new), else_=t.first_order_at),
+        "last_order_at": sa.case((after_last, new), else_=t.last_order_at),
+        "last2_order_at": sa.case((after_last, t.last_order_at), (after_second, new),
+                                  else_=t.last2_order_at),
+        "last3_order_at": sa.case((after_last, t.last2_order_at),
+                                  (after_second, t.last2_order_at), (after_third, new),
+                                  else_=t.last3_order_at)}))
+
+
+def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
+    """Fold newly inserted paid orders into their contacts' stats without reading the
+    contacts' other orders (a bulk import's new orders), vectorised.
+
+    :param paid: one row per new paid order: ``contact_id``, ``paid_at`` (aware),
+        ``net_fen`` (amount less refund). Only orders that are new and paid, of contacts
+        with no other order change in this transaction (those need :func:`refresh_orders`).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from siyu.storage.bulk import db_times, insert_rows
+
+    if not active() or paid.empty:
+        return
+    paid = paid.assign(paid_at=pd.to_datetime(paid["paid_at"], utc=True),
+                       contact_id=paid["contact_id"].astype("int64"))
+    grouped = paid.groupby("contact_id")
+    new = pd.DataFrame({"orders": grouped.size(), "revenue_fen": grouped["net_fen"].sum(),
+                        "first_order_at": grouped["paid_at"].min()})
+    ids = new.index.to_numpy()
+    old_rows = []
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        known = {row.contact_id: row for row in conn.execute(
-            sa.select(STATS).where(STATS.c.contact_id.in_(chunk)))}
-        rows = []
-        for contact_id in chunk:
-            new = by_contact[contact_id]
-            old = known.get(contact_id)
-            times = sorted((t for t, _net in new), reverse=True)
-            if old is not None:
-                times = sorted([*times, *(t for t in (old.last_order_at, old.last2_order_at,
-                                                      old.last3_order_at) if t is not None)],
-                               reverse=True)
-            recent = (times + [None] * RECENT)[:RECENT]
-            first = min(t for t, _net in new)
-            rows.append({
-                "contact_id": contact_id,
-                "orders": len(new) + (old.orders if old is not None else 0),
-                "revenue_fen": sum(net for _t, net in new)
-                + (old.revenue_fen if old is not None else 0),
-                "first_order_at": min(first, old.first_order_at) if old is not None else first,
-                "last_order_at": recent[0], "last2_order_at": recent[1],
-                "last3_order_at": recent[2]})
-        if known:
-            conn.execute(STATS.delete().where(STATS.c.contact_id.in_(list(known))))
-        conn.execute(STATS.insert(), rows)
+        chunk = [int(i) for i in ids[start:start + CHUNK]]
+        old_rows.extend(conn.execute(sa.select(STATS).where(STATS.c.contact_id.in_(chunk))))
+    old = pd.DataFrame(old_rows, columns=list(ORDER_COLUMNS)).set_index("contact_id")
+    for column in ORDER_COLUMNS[3:]:
+        old[column] = pd.to_datetime(old[column], utc=True)
+    # The most recent times: the new orders' and the stored three, largest first.
+    newest = (paid.sort_values("paid_at", ascending=False).groupby("contact_id").head(RECENT)
+              .assign(n=lambda f: f.groupby("contact_id").cumcount())
+              .pivot(index="contact_id", columns="n", values="paid_at")
+              .reindex(index=new.index, columns=range(RECENT)))
+    stored = old.reindex(new.index)[["last_order_at", "last2_order_at", "last3_order_at"]]
+    times = np.concatenate([newest.to_numpy("datetime64[ns]"),
+                            stored.to_numpy("datetime64[ns]")], axis=1).astype("int64")
+    times = np.sort(times, axis=1)[:, ::-1][:, :RECENT]  # NaT, the smallest int64, last
+    recent = pd.DataFrame(times, index=new.index).apply(
+        lambda col: pd.to_datetime(col.where(col != np.iinfo("int64").min), utc=True))
+    before = old.reindex(new.index)
+    merged = pd.DataFrame({
+        "orders": new["orders"] + before["orders"].fillna(0).astype("int64"),
+        "revenue_fen": new["revenue_fen"] + before["revenue_fen"].fillna(0).astype("int64"),
+        "first_order_at": new["first_order_at"].where(
+            before["first_order_at"].isna() | (new["first_order_at"]
+                                               < before["first_order_at"]),
+            before["first_order_at"]),
+        "last_order_at": recent[0], "last2_order_at": recent[1], "last3_order_at": recent[2]},
+        index=new.index)
+    known = [int(i) for i in old.index]
+    for start in range(0, len(known), CHUNK):
+        conn.execute(STATS.delete().where(STATS.c.contact_id.in_(known[start:start + CHUNK])))
+    rows = list(zip(merged.index.tolist(), merged["orders"].tolist(),
+                    merged["revenue_fen"].tolist(),
+                    *[db_times(conn, merged[c]) for c in ORDER_COLUMNS[3:]], strict=True))
+    insert_rows(conn, STATS, list(ORDER_COLUMNS), rows)
 
 
 def count_event(conn: sa.Connection, contact_id: int | None, kind: str,

@@ -198,7 +198,9 @@ class OrdersService(Service):
                     .returning(table.c.id)).scalar()
                 if new_id is not None:
                     order = s.get(Order, new_id)
-                    stats.refresh_orders(s.connection(), [contact_id])
+                    if status in PAID_STATUSES:
+                        stats.add_new_order(s.connection(), contact_id, paid,
+                                            amount_fen - refunded_fen)
                     if notify:
                         self.ws.notify("on_order", session=s, order=order,
                                        subject=_subject(order))
