@@ -7,6 +7,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -430,3 +431,22 @@ def test_single_new_orders_shift_the_recent_times_like_a_rebuild(shop):
     incremental = _stats(ws)
     ws.segments.rebuild_stats()
     assert _stats(ws) == incremental
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 7, 23])
+def test_rfm_rule_matches_the_window_scores_for_every_group_size(sample_world, n):
+    """The rule finds groups by their boundary rows; the DataFrame ranks every contact with
+    NTILE: both agree for every score set, whatever n % 5 is, ties included."""
+    ws = sample_world
+    for i in range(n):
+        ws.contacts.upsert(f"wm{i}")
+        for k in range(1 + i % 3):  # frequency ties
+            ws.orders.upsert("t", f"{i}-{k}", amount_fen=100 * (i % 4), contact=f"wm{i}",
+                             paid_at=days_ago(i % 5 + k))
+    scores = ws.segments.rfm(now=NOW).set_index("contact_id")
+    for spec in ({"r": [5]}, {"f": [1, 2]}, {"m": [2, 4]}, {"r": [3, 4, 5], "f": [1]},
+                 {"m": [1, 2, 3, 4, 5]}, {"r": [1], "f": [5], "m": [3]}):
+        expected = scores.index[np.logical_and.reduce(
+            [scores[k].isin(v) for k, v in spec.items()])].tolist()
+        got = ws.segments.df(S.rfm(**spec), columns=["id"])["id"].tolist()
+        assert sorted(got) == sorted(expected), spec

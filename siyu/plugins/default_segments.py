@@ -307,9 +307,56 @@ def rfm_scores(per_store: bool = False) -> sa.Select:
 
 
 def _rfm(ws, p):
-    scores = rfm_scores(bool(p["per_store"])).subquery("rfm")
-    conditions = [scores.c[k].in_(p[k]) for k in ("r", "f", "m") if p[k]]
-    return C.id.in_(sa.select(scores.c.contact_id).where(*conditions))
+    if p["per_store"]:
+        scores = rfm_scores(True).subquery("rfm")
+        conditions = [scores.c[k].in_(p[k]) for k in ("r", "f", "m") if p[k]]
+        return C.id.in_(sa.select(scores.c.contact_id).where(*conditions))
+    st = ContactStats.__table__.c
+    # Every stats row is a contact with paid orders (the rows RFM ranks).
+    n = sa.select(sa.func.count()).select_from(ContactStats.__table__).scalar_subquery()
+    conditions = []
+    for key, column in (("r", st.last_order_at), ("f", st.orders), ("m", st.revenue_fen)):
+        wanted = sorted(set(p[key] or ()))
+        if not wanted or wanted == [1, 2, 3, 4, 5]:
+            continue
+        ranges: list[list[int]] = []
+        for score in wanted:  # contiguous scores make one range: 4, 5 → score ≥ 4
+            if ranges and ranges[-1][1] == score - 1:
+                ranges[-1][1] = score
+            else:
+                ranges.append([score, score])
+        parts = []
+        for low, high in ranges:
+            bounds = []
+            if low > 1:
+                bounds.append(_quintile_at_least(column, low, n))
+            if high < 5:
+                bounds.append(sa.not_(_quintile_at_least(column, high + 1, n)))
+            parts.append(sa.and_(*bounds))
+        conditions.append(sa.or_(*parts))
+    return C.id.in_(sa.select(st.contact_id).where(*conditions))
+
+
+def _quintile_at_least(column, score: int, n):
+    """``column``'s RFM score is at least ``score``, without ranking every contact.
+
+    ``NTILE(5)`` over ``n`` rows in ``(column, contact_id)`` order gives the first ``n % 5``
+    groups one row more than the others, so the group ``score`` starts at row
+    ``(score - 1) * (n // 5) + min(score - 1, n % 5)``; a contact is in that group or a
+    later one when ``(column, contact_id)`` is at or after that row's.
+    """
+    st = ContactStats.__table__.c
+    start = (score - 1) * (n // 5) + sa.case((n % 5 < score - 1, n % 5), else_=score - 1)
+
+    def boundary(value):
+        return (sa.select(value).order_by(column, st.contact_id)
+                .limit(1).offset(start).scalar_subquery())
+
+    at_value = boundary(column)
+    at_or_after = sa.or_(column > at_value, sa.and_(column == at_value,
+                                                    st.contact_id >= boundary(st.contact_id)))
+    # An empty group (fewer than five contacts) has no boundary row: nobody is in it.
+    return sa.func.coalesce(at_or_after, sa.false())
 
 
 def _check_rfm(p):

@@ -347,12 +347,16 @@ class ContactStats(SQLModel, table=True):
     """
 
     __tablename__ = "contact_stats"
+    # RFM groups are found by walking these in (value, contact) order.
+    __table_args__ = (sa.Index("ix_contact_stats_last_order", "last_order_at", "contact_id"),
+                      sa.Index("ix_contact_stats_orders", "orders", "contact_id"),
+                      sa.Index("ix_contact_stats_revenue", "revenue_fen", "contact_id"))
 
     contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
     orders: int = Field(default=0)
     revenue_fen: int = Field(default=0, sa_type=sa.BigInteger)
     first_order_at: datetime | None = _ts()
-    last_order_at: datetime | None = _ts(index=True)
+    last_order_at: datetime | None = _ts()
     last2_order_at: datetime | None = _ts()
     last3_order_at: datetime | None = _ts()
 

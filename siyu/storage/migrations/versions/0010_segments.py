@@ -37,7 +37,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["contact_id"], ["contact.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("contact_id"),
     )
-    op.create_index("ix_contact_stats_last_order_at", "contact_stats", ["last_order_at"])
+    op.create_index("ix_contact_stats_last_order", "contact_stats",
+                    ["last_order_at", "contact_id"])
+    op.create_index("ix_contact_stats_orders", "contact_stats", ["orders", "contact_id"])
+    op.create_index("ix_contact_stats_revenue", "contact_stats", ["revenue_fen", "contact_id"])
     op.create_table(
         "contact_event_stats",
         sa.Column("contact_id", sa.Integer(), nullable=False),
