@@ -49,15 +49,15 @@ def test_register_pages_declares_each_page_with_its_permission():
     assert all(isinstance(spec, PageSpec) for spec in specs.values())
     assert {name: spec.permission for name, spec in specs.items()} == {
         "overview": "console.view", "contacts": "data.read", "tags": "data.read",
-        "jobs": "jobs.manage", "hooks": "jobs.manage", "plugins": "plugins.read",
-        "audit": "audit.read"}
+        "segments": "data.read", "jobs": "jobs.manage", "hooks": "jobs.manage",
+        "plugins": "plugins.read", "audit": "audit.read"}
     assert [s.name for s in sorted(specs.values(), key=lambda s: s.order)] == [
-        "overview", "contacts", "tags", "jobs", "hooks", "plugins", "audit"]
+        "overview", "contacts", "tags", "segments", "jobs", "hooks", "plugins", "audit"]
     assert specs["audit"].title == "Audit log"
 
 
-@pytest.mark.parametrize("name", ["overview", "contacts", "tags", "jobs", "hooks", "plugins",
-                                  "audit"])
+@pytest.mark.parametrize("name", ["overview", "contacts", "tags", "segments", "jobs", "hooks",
+                                  "plugins", "audit"])
 def test_every_page_renders_for_an_admin(sample_world, name):
     page = sample_world.pages()[name].factory(sample_world.as_user(ADMIN))
     assert isinstance(page, pn.viewable.Viewer)

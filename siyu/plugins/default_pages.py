@@ -1,4 +1,5 @@
-"""Built-in console pages: Overview, Contacts, Tags, Jobs, Hooks, Plugins and the Audit log.
+"""Built-in console pages: Overview, Contacts, Tags, Segments, Jobs, Hooks, Plugins and the
+Audit log.
 
 The page modules import Panel, so each page is named by its import path and imported only
 when it is first built, not when the plugin loads: notebooks and the CLI do not pay for the
@@ -18,6 +19,8 @@ PAGES = (
     ("contacts", _.lazy("Contacts"), "siyu.apps.pages.contacts:ContactsPage", "users",
      "data.read", 20),
     ("tags", _.lazy("Tags"), "siyu.apps.pages.tags:TagsPage", "tags", "data.read", 30),
+    ("segments", _.lazy("Segments"), "siyu.apps.pages.segments:SegmentsPage", "filter",
+     "data.read", 35),
     ("jobs", _.lazy("Jobs"), "siyu.apps.pages.jobs:JobsPage", "clock", "jobs.manage", 80),
     ("hooks", _.lazy("Hooks"), "siyu.apps.pages.hooks:HooksPage", "webhook", "jobs.manage",
      85),
