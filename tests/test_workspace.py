@@ -66,3 +66,25 @@ def test_summary_counts_everything(sample_world):
     ws.orders.add("o1", amount_fen=100, paid_at="2026-11-01", contact="wm1")
     assert ws.summary() == {"stores": 2, "staff": 3, "contacts": 1, "tags": 0,
                             "orders": 1, "revenue_fen": 100}
+
+
+def test_a_migration_that_fails_halfway_leaves_no_half_schema(tmp_path):
+    """The whole upgrade is one transaction on SQLite too (a kill or an error halfway
+    leaves the file as it was), and a later start migrates it cleanly."""
+    import sqlalchemy as sa
+
+    from siyu.core.records import ModelSet
+    from siyu.storage import migrate
+    from siyu.storage.engine import create_engine
+
+    clash = sa.Table("clash", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("city", sa.String(10)), sa.Index("ix_contact_city", "city"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'half.db'}")
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="ix_contact_city"):
+            migrate.upgrade(engine, [ModelSet("clash", tables=(clash,))])
+        assert sa.inspect(engine).get_table_names() == []
+        assert migrate.upgrade(engine)
+        assert "contact" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

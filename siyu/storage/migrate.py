@@ -166,6 +166,11 @@ def upgrade(engine: sa.Engine, model_sets: Iterable[ModelSet] = ()) -> list[str]
         if connection.dialect.name == "postgresql":
             # Two processes starting at once must not both migrate.
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(727379)"))
+        else:
+            # Python's sqlite3 opens no transaction before DDL: without this, a process
+            # killed halfway through would leave half a schema behind. SQLite's DDL is
+            # transactional, so every revision commits (or not) together.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         for model_set in _histories(model_sets):
             cfg = alembic_config(connection, model_set)
             before = _current(connection, cfg)

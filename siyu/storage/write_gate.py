@@ -30,8 +30,9 @@ from collections import deque
 
 __all__ = ["GatedConnection", "WriteGate", "gate_for", "is_write"]
 
-_WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|WITH\b.*?\b"
-                    r"(?:INSERT|UPDATE|DELETE))\b", re.IGNORECASE | re.DOTALL)
+_WRITE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|"
+                    r"BEGIN\s+(?:IMMEDIATE|EXCLUSIVE)|WITH\b.*?\b(?:INSERT|UPDATE|DELETE))\b",
+                    re.IGNORECASE | re.DOTALL)
 
 _gates: dict[str, WriteGate] = {}
 _gates_lock = threading.Lock()
