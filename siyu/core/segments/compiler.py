@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from siyu.core.errors import PluginError
 from siyu.core.i18n import core as _
@@ -70,13 +73,38 @@ def clause(ws: Workspace, node: Node) -> sa.ColumnElement[bool]:
 def members(ws: Workspace, node: Node) -> sa.Select:
     """``SELECT contact.id FROM contact WHERE <node>``."""
     c = Contact.__table__
-    return sa.select(c.c.id).where(clause(ws, node))
+    return sa.select(c.c.id).where(_for_engine(ws, clause(ws, node)))
 
 
 def count_query(ws: Workspace, node: Node) -> sa.Select:
     """``SELECT count(*) FROM contact WHERE <node>``."""
     c = Contact.__table__
-    return sa.select(sa.func.count()).select_from(c).where(clause(ws, node))
+    return sa.select(sa.func.count()).select_from(c).where(_for_engine(ws, clause(ws, node)))
+
+
+def _for_engine(ws: Workspace, where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """On PostgreSQL, ``contact.id NOT IN (subquery)`` becomes ``NOT EXISTS``.
+
+    PostgreSQL hashes a ``NOT IN`` subquery only while it fits in ``work_mem``; past that
+    (hundreds of thousands of ids: "never ordered" at a million contacts) it rescans the
+    subquery for every contact, for minutes. ``NOT EXISTS`` plans as a hash anti-join at
+    any size. SQLite builds one index of a ``NOT IN`` subquery, which is what it does best,
+    so it keeps it (a correlated ``NOT EXISTS`` would re-run a grouped subquery per row).
+    """
+    if ws.engine.dialect.name != "postgresql":
+        return where
+    contact_id = Contact.__table__.c.id
+
+    def replace(element: Any) -> Any:
+        if (isinstance(element, BinaryExpression) and element.operator is operators.not_in_op
+                and element.left is contact_id and isinstance(element.right, ScalarSelect)):
+            inner = element.right.element.subquery("excluded")
+            key = list(inner.c)[0]
+            return sa.not_(sa.exists(sa.select(sa.literal(1)).select_from(inner)
+                                     .where(key == contact_id)))
+        return None
+
+    return visitors.replacement_traverse(where, {}, replace)
 
 
 def sql_text(ws: Workspace, query: sa.Select) -> tuple[str, dict[str, Any]]:
