@@ -26,11 +26,14 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                                      "the rules."))
     seg = p.add_subparsers(dest="segment_command", metavar="ACTION", required=True)
 
-    def target(q: argparse.ArgumentParser) -> None:
-        q.add_argument("name", nargs="?", help=_("a saved segment's name"))
+    def spec_options(q: argparse.ArgumentParser) -> None:
         q.add_argument("--json", dest="json_file", metavar="FILE",
                        help=_("read the spec from a JSON file (- for standard input)"))
         q.add_argument("--spec", help=_("the spec as JSON text"))
+
+    def target(q: argparse.ArgumentParser) -> None:
+        q.add_argument("name", nargs="?", help=_("a saved segment's name"))
+        spec_options(q)
 
     q = seg.add_parser("list", parents=[common], help=_("saved segments"))
     q.set_defaults(func=cmd_list)
@@ -51,16 +54,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     q.set_defaults(func=cmd_explain)
     q = seg.add_parser("create", parents=[common], help=_("save a new segment"))
     q.add_argument("name", help=_("the new segment's name"))
-    q.add_argument("--json", dest="json_file", metavar="FILE",
-                   help=_("read the spec from a JSON file (- for standard input)"))
-    q.add_argument("--spec", help=_("the spec as JSON text"))
+    spec_options(q)
     q.add_argument("--description", default="", help=_("what the audience is for"))
     q.set_defaults(func=cmd_create)
     q = seg.add_parser("save", parents=[common], help=_("save a new version of a segment"))
     q.add_argument("name", help=_("a saved segment's name"))
-    q.add_argument("--json", dest="json_file", metavar="FILE",
-                   help=_("read the spec from a JSON file (- for standard input)"))
-    q.add_argument("--spec", help=_("the spec as JSON text"))
+    spec_options(q)
     q.add_argument("--description", help=_("a new description"))
     q.add_argument("--note", default="", help=_("what changed"))
     q.set_defaults(func=cmd_save)
