@@ -72,7 +72,11 @@ def _tag(ws, p):
         tag_ids = tag_ids.where(TagGroup.name == p["group"])
     if names:
         tag_ids = tag_ids.where((TagGroup.name + "/" + Tag.name).in_(names))
-    carriers = sa.select(ContactTag.contact_id).where(ContactTag.tag_id.in_(tag_ids))
+    # The few tag ids are looked up now and bound as values: the planner then knows how many
+    # contacts carry them, and PostgreSQL merges the tag index with a city or channel index.
+    with ws.engine.connect() as conn:
+        ids = sorted(conn.execute(tag_ids).scalars())
+    carriers = sa.select(ContactTag.contact_id).where(ContactTag.tag_id.in_(ids))
     if p["match"] == "all" and names:
         carriers = (carriers.group_by(ContactTag.contact_id)
                     .having(sa.func.count(sa.distinct(ContactTag.tag_id)) >= len(set(names))))

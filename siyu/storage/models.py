@@ -59,8 +59,12 @@ class Staff(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     """A customer in the private domain (a WeCom external contact, or an imported member)."""
 
+    # (city, id) and (source_channel, id): PostgreSQL answers a segment's city or channel
+    # rule from the index alone, in id order (a merge join with the tag index); on SQLite they
+    # are the same as (city) and (source_channel), which carry the rowid anyway.
     __table_args__ = (sa.Index("ix_contact_channel_removed", "source_channel", "removed_at"),
-                      sa.Index("ix_contact_city", "city"))
+                      sa.Index("ix_contact_city_id", "city", "id"),
+                      sa.Index("ix_contact_channel_id", "source_channel", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     external_userid: str | None = Field(default=None, max_length=64,
@@ -74,7 +78,7 @@ class Contact(SQLModel, table=True):
                                  ondelete="SET NULL")
     store_id: int | None = Field(default=None, foreign_key="store.id", index=True,
                                  ondelete="SET NULL")
-    source_channel: str = Field(default="", max_length=100, index=True)
+    source_channel: str = Field(default="", max_length=100)
     remark: str = Field(default="", max_length=200)
     #: A CRM's member (loyalty card) number; orders and members are matched by it too.
     member_id: str | None = Field(default=None, max_length=64, index=True)
@@ -113,10 +117,11 @@ class ContactTag(SQLModel, table=True):
     """A tag on a contact, with who put it there."""
 
     __tablename__ = "contact_tag"
+    # A tag's contacts straight from the index (segments' tag rules): no row lookup.
+    __table_args__ = (sa.Index("ix_contact_tag_tag_contact", "tag_id", "contact_id"),)
 
     contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
-    tag_id: int = Field(foreign_key="tag.id", primary_key=True, index=True,
-                        ondelete="CASCADE")
+    tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
     source: str = Field(default="manual", max_length=100)
     created_at: datetime = _created()
 
