@@ -420,6 +420,27 @@ def test_an_import_of_new_orders_folds_them_into_the_stats(shop, tmp_path):
     assert members(ws, S.orders(min_count=2, since="2026-05-31")) == ["wm_a", "wm_b", "wm_f"]
 
 
+def test_folding_new_orders_keeps_every_microsecond(shop):
+    """The vectorised merge keeps times exact: a time just past a whole second (stored to the
+    microsecond) is not rounded through floating point to the microsecond before it."""
+    from siyu.core.segments import stats
+
+    ws = shop
+    base = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    new = []
+    with stats.suspended():
+        for i, who in enumerate(["wm_a", "wm_a", "wm_f", "wm_d", "wm_a"]):
+            paid = base + timedelta(seconds=i, microseconds=1 + 7 * i)
+            order, _ = ws.orders.upsert("us", f"u{i}", amount_fen=100, paid_at=paid,
+                                        contact=who)
+            new.append({"contact_id": order.contact_id, "paid_at": paid, "net_fen": 100})
+    with ws.engine.begin() as conn:
+        stats.add_new_orders(conn, pd.DataFrame(new))
+    incremental = _stats(ws)
+    ws.segments.rebuild_stats()
+    assert _stats(ws) == incremental
+
+
 def test_single_new_orders_shift_the_recent_times_like_a_rebuild(shop):
     ws = shop
     for i, (who, ago) in enumerate([("wm_a", 1), ("wm_a", 60), ("wm_a", 90), ("wm_a", 500),

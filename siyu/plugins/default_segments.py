@@ -316,8 +316,12 @@ def _rfm(ws, p):
         conditions = [scores.c[k].in_(p[k]) for k in ("r", "f", "m") if p[k]]
         return C.id.in_(sa.select(scores.c.contact_id).where(*conditions))
     st = ContactStats.__table__.c
-    # Every stats row is a contact with paid orders (the rows RFM ranks).
-    n = sa.select(sa.func.count()).select_from(ContactStats.__table__).scalar_subquery()
+    # Every stats row is a contact with paid orders (the rows RFM ranks). Counted now, once:
+    # the boundary rows' places become bound numbers (PostgreSQL would otherwise count the
+    # table again for every place it is used in).
+    with ws.engine.connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(ContactStats.__table__)
+                         ).scalar_one()
     conditions = []
     for key, column in (("r", st.last_order_at), ("f", st.orders), ("m", st.revenue_fen)):
         wanted = sorted(set(p[key] or ()))
@@ -341,26 +345,33 @@ def _rfm(ws, p):
     return C.id.in_(sa.select(st.contact_id).where(*conditions))
 
 
-def _quintile_at_least(column, score: int, n):
+def _quintile_at_least(column, score: int, n: int):
     """``column``'s RFM score is at least ``score``, without ranking every contact.
 
     ``NTILE(5)`` over ``n`` rows in ``(column, contact_id)`` order gives the first ``n % 5``
     groups one row more than the others, so the group ``score`` starts at row
-    ``(score - 1) * (n // 5) + min(score - 1, n % 5)``; a contact is in that group or a
-    later one when ``(column, contact_id)`` is at or after that row's.
+    ``start = (score - 1) * (n // 5) + min(score - 1, n % 5)``; a contact is in that group or
+    a later one when ``(column, contact_id)`` is at or after that row's.
+
+    The boundary row is found by skipping rows of the ``(column, contact_id)`` index from
+    whichever end is nearer (row ``n - 1 - start`` counting backwards), so at most half the
+    rows are skipped (for the top quintile, a fifth).
     """
     st = ContactStats.__table__.c
-    start = (score - 1) * (n // 5) + sa.case((n % 5 < score - 1, n % 5), else_=score - 1)
+    start = (score - 1) * (n // 5) + min(score - 1, n % 5)
+    if start >= n:  # an empty group (fewer than five contacts): nobody is in it
+        return sa.false()
+    if n - 1 - start < start:
+        order, skip = (column.desc(), st.contact_id.desc()), n - 1 - start
+    else:
+        order, skip = (column, st.contact_id), start
 
     def boundary(value):
-        return (sa.select(value).order_by(column, st.contact_id)
-                .limit(1).offset(start).scalar_subquery())
+        return sa.select(value).order_by(*order).limit(1).offset(skip).scalar_subquery()
 
     at_value = boundary(column)
-    at_or_after = sa.or_(column > at_value, sa.and_(column == at_value,
-                                                    st.contact_id >= boundary(st.contact_id)))
-    # An empty group (fewer than five contacts) has no boundary row: nobody is in it.
-    return sa.func.coalesce(at_or_after, sa.false())
+    return sa.or_(column > at_value, sa.and_(column == at_value,
+                                             st.contact_id >= boundary(st.contact_id)))
 
 
 def _check_rfm(p):

@@ -49,14 +49,37 @@ def update_rows(conn: sa.Connection, table: sa.Table, columns: Sequence[str],
     conn.exec_driver_sql(sql, list(rows))
 
 
+def placeholders(conn: sa.Connection, count: int) -> str:
+    """``count`` DBAPI placeholders for this engine, comma-separated (``?, ?`` or ``%s, %s``)."""
+    return ", ".join([_placeholder(conn)] * count)
+
+
 def db_times(conn: sa.Connection, values: pd.Series) -> list:
     """Aware times → what ``UTCDateTime`` stores on this engine (``None`` stays ``None``).
 
     SQLite gets the naive-UTC text SQLAlchemy writes (``2026-11-25 08:00:00.000000``);
-    PostgreSQL gets aware ``datetime`` objects.
+    PostgreSQL gets aware ``datetime`` objects. Both are cut to the microsecond (what both
+    engines keep), vectorised.
     """
+    import numpy as np
+
     utc = pd.to_datetime(values, utc=True)
+    micro = utc.dt.tz_localize(None).to_numpy("datetime64[us]")
+    missing = np.isnat(micro)
     if conn.dialect.name == "sqlite":
-        text = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return text.where(utc.notna(), None).tolist()
-    return [None if pd.isna(v) else v.to_pydatetime() for v in utc]
+        text = np.datetime_as_string(micro, unit="us")  # 2026-11-25T08:00:00.000000
+        if len(text):
+            text.view("U1").reshape(len(text), -1)[:, 10] = " "
+        out = text.astype(object)
+    else:
+        out = np.array(pd.Series(micro).dt.tz_localize("UTC").dt.to_pydatetime(), dtype=object)
+    out[missing] = None
+    return out.tolist()
+
+
+def read_times(conn: sa.Connection, values: pd.Series) -> pd.Series:
+    """What a plain DBAPI read of a ``UTCDateTime`` column gives (SQLite's naive-UTC text,
+    PostgreSQL's aware datetimes, ``None``) → aware UTC pandas times (``NaT`` for none)."""
+    if conn.dialect.name == "sqlite":
+        return pd.to_datetime(values, format="%Y-%m-%d %H:%M:%S.%f", utc=True)
+    return pd.to_datetime(values, utc=True)

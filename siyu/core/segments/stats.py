@@ -126,6 +126,9 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
     """Fold newly inserted paid orders into their contacts' stats without reading the
     contacts' other orders (a bulk import's new orders), vectorised.
 
+    The contacts' stored stats are read with plain DBAPI statements, merged with the new
+    orders in pandas, and written back with one ``INSERT … ON CONFLICT DO UPDATE`` per chunk.
+
     :param paid: one row per new paid order: ``contact_id``, ``paid_at`` (aware),
         ``net_fen`` (amount less refund). Only orders that are new and paid, of contacts
         with no other order change in this transaction (those need :func:`refresh_orders`).
@@ -133,7 +136,7 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
     import numpy as np
     import pandas as pd
 
-    from siyu.storage.bulk import db_times, insert_rows
+    from siyu.storage.bulk import db_times, read_times
 
     if not active() or paid.empty:
         return
@@ -142,42 +145,73 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
     grouped = paid.groupby("contact_id")
     new = pd.DataFrame({"orders": grouped.size(), "revenue_fen": grouped["net_fen"].sum(),
                         "first_order_at": grouped["paid_at"].min()})
-    ids = new.index.to_numpy()
-    old_rows = []
-    for start in range(0, len(ids), CHUNK):
-        chunk = [int(i) for i in ids[start:start + CHUNK]]
-        old_rows.extend(conn.execute(sa.select(STATS).where(STATS.c.contact_id.in_(chunk))))
-    old = pd.DataFrame(old_rows, columns=list(ORDER_COLUMNS)).set_index("contact_id")
-    for column in ORDER_COLUMNS[3:]:
-        old[column] = pd.to_datetime(old[column], utc=True)
-    # The most recent times: the new orders' and the stored three, largest first.
+    before = _stored_stats(conn, new.index.to_numpy(), read_times).reindex(new.index)
+    # The most recent times: the new orders' three and the stored three, largest first,
+    # as int64 nanoseconds (NaT is the smallest int64, so it sorts last).
     newest = (paid.sort_values("paid_at", ascending=False).groupby("contact_id").head(RECENT)
               .assign(n=lambda f: f.groupby("contact_id").cumcount())
               .pivot(index="contact_id", columns="n", values="paid_at")
               .reindex(index=new.index, columns=range(RECENT)))
-    stored = old.reindex(new.index)[["last_order_at", "last2_order_at", "last3_order_at"]]
-    times = np.concatenate([newest.to_numpy("datetime64[ns]"),
-                            stored.to_numpy("datetime64[ns]")], axis=1).astype("int64")
-    times = np.sort(times, axis=1)[:, ::-1][:, :RECENT]  # NaT, the smallest int64, last
-    recent = pd.DataFrame(times, index=new.index).apply(
-        lambda col: pd.to_datetime(col.where(col != np.iinfo("int64").min), utc=True))
-    before = old.reindex(new.index)
-    merged = pd.DataFrame({
+    stored = before[["last_order_at", "last2_order_at", "last3_order_at"]]
+    times = np.concatenate([_nanoseconds(newest), _nanoseconds(stored)], axis=1)
+    times = np.sort(times, axis=1)[:, ::-1][:, :RECENT]
+    first_old = before["first_order_at"]
+    merged = {
         "orders": new["orders"] + before["orders"].fillna(0).astype("int64"),
         "revenue_fen": new["revenue_fen"] + before["revenue_fen"].fillna(0).astype("int64"),
         "first_order_at": new["first_order_at"].where(
-            before["first_order_at"].isna() | (new["first_order_at"]
-                                               < before["first_order_at"]),
-            before["first_order_at"]),
-        "last_order_at": recent[0], "last2_order_at": recent[1], "last3_order_at": recent[2]},
-        index=new.index)
-    known = [int(i) for i in old.index]
-    for start in range(0, len(known), CHUNK):
-        conn.execute(STATS.delete().where(STATS.c.contact_id.in_(known[start:start + CHUNK])))
-    rows = list(zip(merged.index.tolist(), merged["orders"].tolist(),
+            first_old.isna() | (new["first_order_at"] < first_old), first_old)}
+    for k, column in enumerate(("last_order_at", "last2_order_at", "last3_order_at")):
+        merged[column] = pd.Series(times[:, k].view("datetime64[ns]"),
+                                   index=new.index).dt.tz_localize("UTC")
+    rows = list(zip(new.index.tolist(), merged["orders"].tolist(),
                     merged["revenue_fen"].tolist(),
                     *[db_times(conn, merged[c]) for c in ORDER_COLUMNS[3:]], strict=True))
-    insert_rows(conn, STATS, list(ORDER_COLUMNS), rows)
+    _upsert_stats(conn, rows)
+
+
+def _nanoseconds(frame: pd.DataFrame):
+    """Aware times (NaT allowed; an all-missing column may be float) as int64 nanoseconds
+    since the epoch; NaT is int64's min."""
+    import numpy as np
+    import pandas as pd
+
+    columns = [pd.to_datetime(frame[c], utc=True).dt.tz_localize(None)
+               .to_numpy("datetime64[ns]") for c in frame.columns]
+    return np.stack(columns, axis=1).view("int64")
+
+
+def _stored_stats(conn: sa.Connection, ids, read_times) -> pd.DataFrame:
+    """The stored order stats of ``ids`` (those that have any), times parsed, by contact."""
+    import pandas as pd
+
+    from siyu.storage.bulk import placeholders
+
+    rows: list[tuple] = []
+    names = ", ".join(ORDER_COLUMNS)
+    for start in range(0, len(ids), CHUNK):
+        chunk = [int(i) for i in ids[start:start + CHUNK]]
+        rows.extend(tuple(row) for row in conn.exec_driver_sql(
+            f"SELECT {names} FROM contact_stats WHERE contact_id IN "
+            f"({placeholders(conn, len(chunk))})", tuple(chunk)).fetchall())
+    frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
+    for column in ORDER_COLUMNS[3:]:
+        frame[column] = read_times(conn, frame[column])
+    return frame.set_index("contact_id")
+
+
+def _upsert_stats(conn: sa.Connection, rows: list[tuple]) -> None:
+    """Write whole stats rows (``ORDER_COLUMNS`` order): new contacts are inserted, known
+    ones overwritten, one ``executemany``."""
+    from siyu.storage.bulk import placeholders
+
+    if not rows:
+        return
+    updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS[1:])
+    conn.exec_driver_sql(
+        f"INSERT INTO contact_stats ({', '.join(ORDER_COLUMNS)}) "
+        f"VALUES ({placeholders(conn, len(ORDER_COLUMNS))}) "
+        f"ON CONFLICT (contact_id) DO UPDATE SET {updates}", rows)
 
 
 def count_event(conn: sa.Connection, contact_id: int | None, kind: str,
