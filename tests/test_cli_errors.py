@@ -57,6 +57,7 @@ def db(tmp_path, template, capsys):
     (tmp_path / "folder.csv").mkdir()
     (tmp_path / "stores.csv").write_text("门店,员工\n", encoding="utf-8")
     (tmp_path / "junk.db").write_text("shopping list\n" * 200)
+    (tmp_path / "words.txt").write_text("[引流]\n加微信\n[坏\n", encoding="utf-8")
     return path
 
 
@@ -370,6 +371,28 @@ CASES = [
     ("sandbox-group-capacity", ["sandbox", "--group-capacity", "-3"], ["--group-capacity -3"]),
     ("sandbox-error-rate", ["sandbox", "--error-rate", "2"], ["error_rate"]),
     ("sandbox-token", ["sandbox", "--token", "bad token!"], ["'bad token!'"]),
+    # risk
+    ("risk-no-action", ["risk"], ["ACTION"]),
+    ("risk-words-no-action", ["risk", "words"], ["ACTION"]),
+    ("risk-words-import-no-file", ["risk", "words", "import"], ["FILE"]),
+    ("risk-words-import-missing-file", ["risk", "words", "import", "@tmp/nope.txt"],
+     ["nope.txt", "cannot read"]),
+    ("risk-words-import-folder", ["risk", "words", "import", "@tmp/folder.csv"],
+     ["folder.csv"]),
+    ("risk-words-import-binary", ["risk", "words", "import", "@tmp/binary.csv"],
+     ["binary.csv, line 1", "UTF-8"]),
+    ("risk-words-import-bad-line", ["risk", "words", "import", "@tmp/words.txt"],
+     ["words.txt, line 3", "'[坏'"]),
+    ("risk-words-import-empty-category", ["risk", "words", "import", "@tmp/words.txt",
+                                          "--category", " "], ["--category"]),
+    ("risk-words-list-empty-category", ["risk", "words", "list", "--category", ""],
+     ["--category"]),
+    ("risk-words-list-postgres-down", ["--db", SOME_PG, "risk", "words", "list"],
+     ["127.0.0.1:1"]),
+    ("risk-words-remove-nothing", ["risk", "words", "remove"], ["--category"]),
+    ("risk-words-remove-unknown-category", ["risk", "words", "remove", "--category", "涉政"],
+     ["'涉政'"]),
+    ("risk-test-no-text", ["risk", "test"], ["TEXT"]),
 ]
 
 

@@ -36,7 +36,8 @@ NOT_AT_START = (*CONSOLE_ONLY, "alembic", "pandas", "tornado", "segno")
 
 #: The plugins' command modules, imported only when one of their commands runs.
 COMMAND_MODULES = ("siyu.plugins.livecodes.commands", "siyu.plugins.livecodes.group_commands",
-                   "siyu.plugins.wecom.commands", "siyu.plugins.wecom.sandbox.server")
+                   "siyu.plugins.wecom.commands", "siyu.plugins.wecom.sandbox.server",
+                   "siyu.plugins.risk.commands")
 
 #: Runs ``siyu.cli.main(argv)`` and writes the loaded top-level packages to a JSON file.
 RUN_COMMAND = textwrap.dedent("""
@@ -115,7 +116,8 @@ def test_version_does_not_import_the_console(tmp_path):
     (("livecode", "list"), "no live codes", NOT_AT_START),
     (("wecom", "status"), "last sync: never", CONSOLE_ONLY),
     (("user", "list"), "No users.", CONSOLE_ONLY),
-], ids=["plugins", "livecode-list", "wecom-status", "user-list"])
+    (("risk", "words", "list"), "no sensitive words", (*NOT_AT_START, "ahocorasick")),
+], ids=["plugins", "livecode-list", "wecom-status", "user-list", "risk-words-list"])
 def test_everyday_commands_do_not_import_the_console(tmp_path, fresh_db, argv, expected,
                                                      packages):
     result, modules = _python(RUN_COMMAND, "--db", fresh_db, *argv, tmp_path=tmp_path)
@@ -141,7 +143,7 @@ def test_help_lists_every_command_without_setting_them_up(tmp_path):
     for name, text in commands.items():
         assert f"{name} {' '.join(str(text).split())}" in shown, name
     assert not [name for name in COMMAND_MODULES if name in modules]
-    assert "tornado" not in {name.split(".")[0] for name in modules}
+    assert not {"tornado", "ahocorasick"} & {name.split(".")[0] for name in modules}
 
 
 def test_a_plugin_command_is_set_up_for_its_own_help(capsys):

@@ -68,6 +68,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.default_pages",
     "siyu.plugins.wecom.plugin",
     "siyu.plugins.livecodes.plugin",
+    "siyu.plugins.risk.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

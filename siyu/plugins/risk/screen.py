@@ -43,6 +43,9 @@ from pathlib import Path
 import ahocorasick
 
 from siyu.core.errors import ValidationError
+from siyu.core.i18n import translator
+
+_ = translator("siyu.plugins.risk")
 
 __all__ = [
     "CONTEXT",
@@ -155,22 +158,26 @@ def normalise(text: str) -> tuple[str, tuple[int, ...]]:
 def _check_word(word: str, where: str) -> str:
     """``word``'s normalised form, or a :class:`WordListError` that says what is wrong."""
     if len(word) > MAX_WORD_LENGTH:
-        raise WordListError(f"{where}: word is longer than {MAX_WORD_LENGTH} characters "
-                            f"({len(word)}): {word[:20]!r}…; split it or shorten it")
+        raise WordListError(_("{where}: word is longer than {limit} characters ({length}): "
+                              "{start!r}…; split it or shorten it", where=where,
+                              limit=MAX_WORD_LENGTH, length=len(word), start=word[:20]))
     key = word.translate(_TABLE)
     if not key:
-        raise WordListError(f"{where}: word {word!r} has no letters or digits, so it would "
-                            f"match nothing (spaces, punctuation and symbols are ignored)")
+        raise WordListError(_("{where}: word {word!r} has no letters or digits, so it would "
+                              "match nothing (spaces, punctuation and symbols are ignored)",
+                              where=where, word=word))
     return key
 
 
 def _check_category(category: str, where: str) -> str:
     category = category.strip()
     if not category:
-        raise WordListError(f"{where}: empty category name; write it as [category]")
+        raise WordListError(_("{where}: empty category name; write it as [category]",
+                              where=where))
     if len(category) > MAX_WORD_LENGTH:
-        raise WordListError(f"{where}: category name is longer than {MAX_WORD_LENGTH} "
-                            f"characters: {category[:20]!r}…")
+        raise WordListError(_("{where}: category name is longer than {limit} characters: "
+                              "{start!r}…", where=where, limit=MAX_WORD_LENGTH,
+                              start=category[:20]))
     return category
 
 
@@ -189,21 +196,24 @@ def _unique(pairs: Iterable[tuple[str, str, str]]) -> WordList:
 def _parse(text: str, category: str | None, source: str) -> list[tuple[str, str, str]]:
     current = None if category is None else _check_category(category, source)
     triples = []
+    # translated once, formatted per line: a list can have many thousand lines
+    at = _("{source}, line {line}")
     for number, raw in enumerate(text.split("\n"), start=1):
         line = (raw.lstrip("\ufeff") if number == 1 else raw).strip()
         if not line or line.startswith("#"):
             continue
-        where = f"{source}, line {number}"
+        where = at.format(source=source, line=number)
         header = _HEADER.match(line)
         if header:
             current = _check_category(header.group(1), where)
             continue
         if line.startswith("["):
-            raise WordListError(f"{where}: malformed category header {line!r}; write it as "
-                                f"[category] on a line of its own")
+            raise WordListError(_("{where}: malformed category header {line!r}; write it as "
+                                  "[category] on a line of its own", where=where, line=line))
         if current is None:
-            raise WordListError(f"{where}: word {line!r} comes before any [category] header "
-                                f"and no default category was given")
+            raise WordListError(_("{where}: word {word!r} comes before any [category] header "
+                                  "and no default category was given", where=where,
+                                  word=line))
         triples.append((_check_word(line, where), line, current))
     return triples
 
@@ -234,8 +244,9 @@ def _read(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise WordListError(f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} "
-                            f"at offset {exc.start}); save the file as UTF-8") from None
+        raise WordListError(_("{path}, line {line}: not UTF-8 text (byte 0x{byte:02x} at "
+                              "offset {offset}); save the file as UTF-8", path=path, line=line,
+                              byte=data[exc.start], offset=exc.start)) from None
 
 
 def load_word_lists(paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str]
@@ -308,17 +319,19 @@ class WordScreen:
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
         words: dict[str, tuple[str, list[str]]] = {}
         categories: dict[str, None] = {}
+        at = _("pair {number} ({word!r}, {category!r})")  # translated once, formatted per pair
         for number, pair in enumerate(pairs, start=1):
             try:
                 if isinstance(pair, str):
                     raise TypeError  # "ok" would unpack as ("o", "k")
                 word, category = pair
             except (TypeError, ValueError):
-                raise WordListError(f"pair {number}: expected (word, category), got "
-                                    f"{pair!r}") from None
-            where = f"pair {number} ({word!r}, {category!r})"
+                raise WordListError(_("pair {number}: expected (word, category), got "
+                                      "{pair!r}", number=number, pair=pair)) from None
+            where = at.format(number=number, word=word, category=category)
             if not isinstance(word, str) or not isinstance(category, str):
-                raise WordListError(f"{where}: word and category must be text")
+                raise WordListError(_("{where}: word and category must be text",
+                                      where=where))
             key = _check_word(word.strip(), where)
             category = _check_category(category, where)
             categories.setdefault(category)
