@@ -105,6 +105,12 @@ class CgiHandler(tornado.web.RequestHandler):
             except ApiError as exc:
                 answer = {"errcode": exc.errcode,
                           "errmsg": exc.errmsg(world.now(), self.request.remote_ip or "")}
+        if faults.answer_latency > 0:
+            await asyncio.sleep(faults.answer_latency)
+        if faults.lose_answer():
+            self.request.connection.stream.close()  # it happened; nobody hears so
+            self.finish()
+            return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(answer, ensure_ascii=False))
 

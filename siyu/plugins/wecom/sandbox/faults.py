@@ -5,6 +5,10 @@ API side (``/cgi-bin/`` only; the ``/sandbox/`` admin endpoints stay reliable):
 - ``latency``: seconds added before every answer;
 - ``error_rate``: fraction of calls answered with an HTTP 5xx (``error_status``);
 - ``drop_rate``: fraction of calls whose connection is closed without any answer;
+- ``answer_latency``: seconds added *after* a call took effect, before its answer (WeCom
+  created the mass message; the answer is slow, and a client may give up or crash first);
+- ``lost_answer_rate``: fraction of calls that take effect and then lose their answer (the
+  connection closes): the client cannot know whether WeCom did it;
 - ``busy_rate``: fraction answered ``{"errcode": -1, "errmsg": "system busy"}``;
 - ``revoke_after``: access tokens stop working this many seconds after they were issued,
   long before ``expires_in`` says (WeCom "may invalidate a token early"); see also
@@ -29,7 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.plugins.wecom.sandbox.world import World
 
 KNOBS = ("latency", "error_rate", "error_status", "drop_rate", "busy_rate", "revoke_after",
-         "duplicate_rate", "callback_timeout", "callback_retries")
+         "duplicate_rate", "callback_timeout", "callback_retries", "answer_latency",
+         "lost_answer_rate")
 
 
 @dataclass
@@ -51,11 +56,14 @@ class Faults:
     duplicate_rate: float = 0.0
     callback_timeout: float = 5.0
     callback_retries: int = 3
+    answer_latency: float = 0.0
+    lost_answer_rate: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
-        self.injected: dict[str, int] = {"error": 0, "drop": 0, "busy": 0, "duplicate": 0}
+        self.injected: dict[str, int] = {"error": 0, "drop": 0, "busy": 0, "duplicate": 0,
+                                         "lost_answer": 0}
 
     def _roll(self, rate: float) -> bool:
         with self._lock:
@@ -70,6 +78,14 @@ class Faults:
                     self.injected[kind] += 1
                 return kind
         return None
+
+    def lose_answer(self) -> bool:
+        """Whether the call that just took effect should lose its answer."""
+        if self._roll(self.lost_answer_rate):
+            with self._lock:
+                self.injected["lost_answer"] += 1
+            return True
+        return False
 
     def duplicate(self) -> bool:
         """Whether the callback just delivered should be posted once more."""
