@@ -24,10 +24,12 @@ if TYPE_CHECKING:  # pragma: no cover
         DemoService,
         JobSpec,
         ModelSet,
+        OutgoingMessage,
         PageSpec,
         RiskRule,
         RouteSpec,
         SegmentRule,
+        SendResult,
         StatePrefix,
     )
     from siyu.core.workspace import Workspace
@@ -270,35 +272,65 @@ def segment(ws: Workspace, rule: str, params: dict[str, Any]) -> Any | None:
 
 
 @hookspec(firstresult=True)
-def send(ws: Workspace, channel: str, batch: list[Any]) -> list[Any] | None:
-    """Send one batch of outbox deliveries through ``channel``.
+def send(ws: Workspace, channel: str, batch: list[OutgoingMessage]) -> list[SendResult] | None:
+    """Send one batch of outbox messages through ``channel``.
 
     *firstresult*: the plugin that registered ``channel`` answers; others return ``None``.
+    Called by an outbox sender with no database transaction open; the outbox records the
+    results (and fires ``on_delivery``) afterwards.
 
     :param ws: the Workspace.
     :param channel: channel name (see ``register_channels``).
-    :param batch: delivery records, at most the channel's ``batch_size``.
-    :return: one result per delivery (status and provider ids), or ``None`` when this
-        plugin does not own ``channel``.
+    :param batch: :class:`siyu.core.records.OutgoingMessage` records, rendered, at most the
+        channel's ``batch_size``; all of one campaign and one sender.
+    :return: one :class:`siyu.core.records.SendResult` per message, in order (``sent``,
+        ``pending``, ``failed`` with ``retry`` for transient trouble, or ``unknown`` when the
+        provider may have it but did not answer), or ``None`` when this plugin does not own
+        ``channel``.
     """
 
 
 @hookspec
 def risk_check(ws: Workspace, action: dict[str, Any]) -> str | None:
-    """Vet an outgoing action (a send, a payout). Any veto blocks it.
+    """Vet an outgoing action before it happens. Any veto blocks it.
 
     :param ws: the Workspace.
-    :param action: ``{"kind": "send" | "payout" | ..., "contact_id": ..., ...}``.
+    :param action: what is about to happen. ``kind="send"``: one message of the outbox,
+        ``{"kind", "channel", "campaign_id", "contact_id", "recipient", "text", "sender"}``
+        (a veto makes the delivery ``blocked`` with the reason). ``kind="content"``: a
+        campaign's text before launch, ``{"kind", "channel", "campaign_id", "text"}`` (a veto
+        refuses the launch and shows in the preview). Other kinds (``"payout"``) come from
+        other features; return ``None`` for kinds you do not judge.
     :return: a human reason to block the action, or ``None`` to allow it.
     """
 
 
 @hookspec
-def on_delivery(ws: Workspace, delivery: Any) -> None:
-    """A delivery changed status (sent, failed, read…): feedback for rules and reports.
+def risk_check_batch(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, str] | None:
+    """Vet a whole outbox batch before it is sent: the batch form of ``risk_check`` for
+    sends, for rules that look many messages up at once (one query for a batch's contacts,
+    one screening per distinct text). A plugin implementing it is not asked
+    ``risk_check`` once per message of the batch (it still is for ``kind="content"`` and
+    other actions).
 
     :param ws: the Workspace.
-    :param delivery: the delivery record with its new status.
+    :param batch: the :class:`siyu.core.records.OutgoingMessage` records about to be sent.
+    :return: ``{delivery_id: reason}`` for the messages to block (a missing id is allowed),
+        or ``None``.
+    """
+
+
+@hookspec
+def on_delivery(ws: Workspace, delivery: Any, status: str, delivery_id: str) -> None:
+    """An outbox delivery changed status: ``skipped`` or ``cancelled`` at launch, then
+    ``pending``, ``sent``, ``failed``, ``blocked``… Notified in the transaction of the change.
+
+    :param ws: the Workspace.
+    :param delivery: the stored delivery, a read-only view with the attributes of
+        :class:`siyu.storage.models.Delivery` (``campaign_id``, ``contact_id``,
+        ``recipient``, ``variant``, ``reason``, ``provider_id``…), read when delivered.
+    :param status: the status it changed to (the row may have moved on since).
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
 
 

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, Any] = {
     "data.read": _.lazy("read contacts, orders and events"),
     "data.write": _.lazy("create and edit contacts, tags, orders; import files"),
     "segments.write": _.lazy("build and save segments"),
+    "campaigns.draft": _.lazy("draft and preview campaigns"),
     "campaigns.send": _.lazy("launch and send campaigns"),
     "rewards.pay": _.lazy("pay out red packets and coupons"),
     "pii.view": _.lazy("see phone numbers and other personal data in full"),
@@ -36,8 +37,10 @@ ROLE_LABELS: dict[str, Any] = {"admin": _.lazy("Administrator"),
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "operator": frozenset({"console.view", "data.read", "data.write", "segments.write",
-                           "campaigns.send", "rewards.pay", "plugins.read", "jobs.manage"}),
-    "analyst": frozenset({"console.view", "data.read", "segments.write", "plugins.read"}),
+                           "campaigns.draft", "campaigns.send", "rewards.pay", "plugins.read",
+                           "jobs.manage"}),
+    "analyst": frozenset({"console.view", "data.read", "segments.write", "campaigns.draft",
+                          "plugins.read"}),
 }
 
 

@@ -69,6 +69,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.wecom.plugin",
     "siyu.plugins.livecodes.plugin",
     "siyu.plugins.risk.plugin",
+    "siyu.plugins.campaigns.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

@@ -100,18 +100,134 @@ class ModelSet:
     migrations: Path | None = None
 
 
+#: What a channel's ``send`` may answer for one message (see :class:`SendResult`).
+SEND_STATUSES = ("sent", "pending", "failed", "unknown")
+
+
 @dataclass(frozen=True)
 class ChannelSpec:
-    """A delivery channel (WeCom mass-send, SMS, e-mail…).
+    """A delivery channel (WeCom mass-send, e-mail, a group robot…).
+
+    The outbox reads these limits before anything is sent: content over ``text_limit`` or
+    with more than ``max_attachments`` attachments, or naming a placeholder the channel
+    cannot fill, is refused when the campaign is saved.
 
     :param name: channel name used in campaigns and in ``send(ws, channel, batch)``.
     :param title: human title for the console.
-    :param batch_size: most recipients one ``send`` call receives.
+    :param batch_size: most messages one ``send`` call receives.
+    :param text_limit: most bytes (UTF-8) of the rendered text; ``None`` for no limit.
+    :param max_attachments: most attachments per message; ``None`` for no limit.
+    :param placeholders: the placeholders (``"nickname"``, ``"staff"``, ``"store"``) the
+        channel fills per message; ``None`` for all of them. WeCom mass messages carry one
+        text per staff member's task, so the ``wecom`` channel allows ``{staff}`` only.
+    :param recipients: ``"contacts"`` (the audience is a segment of contacts) or
+        ``"targets"`` (the channel addresses fixed targets, e.g. group robots: ``targets``
+        lists them).
+    :param targets: ``targets(ws) -> {key: title}``, for ``recipients="targets"``.
+    :param reconcile: ``reconcile(ws, batch) -> {delivery_id: SendResult}`` for channels the
+        outbox can ask what they already did: after a crash, a batch whose outcome was never
+        recorded is looked up with it; deliveries it does not answer for were not sent and are
+        sent again. ``None`` (SMTP, webhooks): such a batch is sent again, so at most that
+        batch may repeat, and only after a crash.
+    :param wecom_quota: messages count against WeCom's per-customer receive cap.
     """
 
     name: str
     title: str = ""
     batch_size: int = 1000
+    text_limit: int | None = None
+    max_attachments: int | None = None
+    placeholders: tuple[str, ...] | None = None
+    recipients: str = "contacts"
+    targets: Callable[[Any], dict[str, str]] | str | None = None
+    reconcile: Callable[[Any, list[Any]], dict[int, Any]] | str | None = None
+    wecom_quota: bool = False
+
+    def __post_init__(self) -> None:
+        if self.recipients not in ("contacts", "targets"):
+            raise PluginError(_("channel {name}: recipients must be 'contacts' or 'targets', "
+                                "not {value!r}", name=self.name, value=self.recipients))
+        for attr in ("targets", "reconcile"):
+            value = getattr(self, attr)
+            if value is not None:
+                object.__setattr__(self, attr, lazy(value))
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message the outbox hands to a channel's ``send``: one delivery row, rendered.
+
+    :param delivery_id: the delivery's id; echo it in results and ``on_delivery``.
+    :param key: the delivery's idempotency key (``"<campaign>:<recipient>"``), unique for
+        ever; channels that accept an idempotency key pass this one.
+    :param campaign_id: the campaign.
+    :param channel: the channel name.
+    :param recipient: ``"contact:<id>"`` for a contact, or the channel's target key.
+    :param contact_id: the contact, or ``None`` for a target.
+    :param variant: the A/B variant name (``""`` without variants).
+    :param text: the rendered text (placeholders filled for this recipient).
+    :param attachments: the channel-specific attachments (WeCom: ``{"msgtype": "image",
+        "image": {...}}``…).
+    :param subject: a subject line, for channels that have one (e-mail).
+    :param sender: who sends it: a staff userid (WeCom: the customer's owner, or the fixed
+        staff member of a group send), or ``None``.
+    :param attempt: 1 for the first try, 2… for retries of a transient failure.
+    :param extra: channel-specific fields of the campaign (e.g. ``{"chat_type": "group"}``).
+    """
+
+    delivery_id: int
+    key: str
+    campaign_id: int
+    channel: str
+    recipient: str
+    contact_id: int | None = None
+    variant: str = ""
+    text: str = ""
+    attachments: tuple[dict[str, Any], ...] = ()
+    subject: str = ""
+    sender: str | None = None
+    attempt: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a channel did with one :class:`OutgoingMessage`.
+
+    :param status: ``"sent"`` (the provider accepted it for delivery), ``"pending"`` (the
+        provider holds it until someone acts: a WeCom mass message waits for the staff
+        member to confirm; a later status change comes from the channel through
+        :func:`siyu.core.messaging.outbox.record_feedback`), ``"failed"``, or ``"unknown"``:
+        the request may have reached the provider but no answer came (a read timeout). The
+        outbox never sends an ``unknown`` message again blindly: it asks the channel's
+        ``reconcile``, or, for a channel without one, records it as failed "outcome unknown".
+    :param provider_id: the provider's id for it (a WeCom msgid, an SMTP Message-ID).
+    :param reason: why it failed, in words an operator understands.
+    :param retry: the failure is transient (a timeout, a rate limit, a 5xx): the outbox tries
+        again later with backoff, up to its attempt limit.
+    """
+
+    status: str
+    provider_id: str | None = None
+    reason: str = ""
+    retry: bool = False
+
+    def __post_init__(self) -> None:
+        if self.status not in SEND_STATUSES:
+            raise PluginError(_("a send result's status must be one of {allowed}, not "
+                                "{value!r}", allowed=", ".join(SEND_STATUSES),
+                                value=self.status))
+
+    @classmethod
+    def of(cls, value: Any) -> SendResult:
+        """``value`` as a :class:`SendResult`: one already, or a dict of its fields."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls(**{k: value[k] for k in ("status", "provider_id", "reason", "retry")
+                          if k in value})
+        raise PluginError(_("a channel answered {value!r} for a message; expected a "
+                            "SendResult or a dict with a status", value=value))
 
 
 #: The types a :class:`SegmentParam` may declare, and what a spec value must be for each.

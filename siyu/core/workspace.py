@@ -381,6 +381,13 @@ class Workspace:
         return SegmentsService(self)
 
     @cached_property
+    def campaigns(self):
+        """:class:`~siyu.core.services.campaigns.CampaignsService`: compose, preview, launch,
+        pause, resume, cancel and measure campaigns; drain the outbox."""
+        from siyu.core.services.campaigns import CampaignsService
+        return CampaignsService(self)
+
+    @cached_property
     def reports(self):
         """:class:`~siyu.core.services.reports.ReportsService`: aggregates for dashboards."""
         from siyu.core.services.reports import ReportsService

@@ -471,3 +471,108 @@ CORE_TABLES = CORE_TABLES + (ContactStats.__table__, ContactEventStats.__table__
                              OrderLine.__table__, ContactField.__table__,
                              Segment.__table__, SegmentVersion.__table__,
                              SegmentSnapshot.__table__, SegmentSnapshotMember.__table__)
+
+
+#: A campaign's life: drafted, maybe scheduled, then sending (or paused) until every delivery
+#: ended, or cancelled.
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
+#: Where a delivery is: ``queued`` (waiting for a sender), ``sending`` (in a batch handed to
+#: the channel), ``pending`` (the provider holds it: a WeCom task waiting for the staff member
+#: to confirm), then ``sent``, ``failed``, ``blocked`` (a risk rule vetoed it), ``skipped``
+#: (holdout, quota, frequency cap, not a friend…) or ``cancelled`` (the campaign was).
+DELIVERY_STATUSES = ("queued", "sending", "pending", "sent", "failed", "blocked", "skipped",
+                     "cancelled")
+#: Statuses a delivery never leaves.
+DELIVERY_FINAL = ("sent", "failed", "blocked", "skipped", "cancelled")
+
+
+class Campaign(SQLModel, table=True):
+    """A message to an audience through one channel: content, variants, schedule, status.
+
+    ``audience`` is ``{"segment": name}``, ``{"spec": spec}`` or ``{"targets": [keys]}``;
+    ``content`` is ``{"text", "subject", "attachments"}``; ``variants`` lists
+    ``{"name", "share", "content"}`` (shares in percent of the non-holdout audience).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True}, nullable=False)
+    status: str = Field(default="draft", max_length=20, index=True)
+    channel: str = Field(max_length=64)
+    audience: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=False))
+    content: Any = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=False))
+    variants: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    holdout_pct: int = Field(default=0)
+    #: ``{"policy": "owner"}`` (each customer's owner) or ``{"policy": "staff", "userid"}``.
+    sender: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    #: Channel-specific options (``{"chat_type": "group"}``).
+    options: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
+    #: Days after delivery an order counts as a conversion.
+    conversion_days: int = Field(default=7)
+    #: Salt of the holdout / variant split (so two campaigns split differently).
+    salt: int = Field(default=0)
+    scheduled_at: datetime | None = _ts()
+    snapshot_id: int | None = Field(default=None, foreign_key="segment_snapshot.id",
+                                    ondelete="SET NULL")
+    targeted: int = Field(default=0)
+    created_by: str = Field(default="", max_length=100)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    launched_by: str = Field(default="", max_length=100)
+    launched_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+
+
+class DeliveryBatch(SQLModel, table=True):
+    """One hand-over of deliveries to a channel's ``send``: the intent, committed before the
+    provider is called, and its outcome. A batch still ``sending`` after its lease is in
+    doubt: recovery reconciles it with the provider (or sends it again, for channels that
+    cannot be asked)."""
+
+    __tablename__ = "delivery_batch"
+    __table_args__ = (sa.Index("ix_delivery_batch_status_lease", "status", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    channel: str = Field(max_length=64)
+    sender: str | None = Field(default=None, max_length=64)
+    #: ``sending``, ``done``, ``reconciling`` (recovery owns it), ``reconciled``.
+    status: str = Field(default="sending", max_length=20)
+    items: int = Field(default=0)
+    worker: str = Field(default="", max_length=100)
+    claimed_at: datetime = _created()
+    lease_until: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = _ts()
+    note: str = Field(default="", max_length=500)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per recipient × campaign; ``(campaign_id, recipient)`` is the
+    idempotency key."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "recipient",
+                                          name="uq_delivery_campaign_recipient"),
+                      sa.Index("ix_delivery_queue", "campaign_id", "status", "sender", "id"),
+                      sa.Index("ix_delivery_contact_status", "contact_id", "status"))
+
+    #: 64-bit on PostgreSQL (billions of deliveries over the years); SQLite's rowid is.
+    id: int | None = Field(default=None, sa_column=sa.Column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True))
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    #: ``contact:<id>`` or a channel target's key.
+    recipient: str = Field(max_length=200)
+    contact_id: int | None = Field(default=None)
+    variant: str = Field(default="", max_length=40)
+    #: The staff userid who sends it (the owner at launch, or the campaign's fixed sender).
+    sender: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="queued", max_length=20)
+    reason: str = Field(default="", max_length=500)
+    attempts: int = Field(default=0)
+    batch_id: int | None = Field(default=None, index=True)
+    provider_id: str | None = Field(default=None, max_length=128)
+    not_before: datetime | None = _ts()
+    updated_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+
+
+CORE_TABLES = CORE_TABLES + (Campaign.__table__, DeliveryBatch.__table__,
+                             Delivery.__table__)

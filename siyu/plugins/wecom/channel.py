@@ -4,8 +4,10 @@ WeCom does not send a mass message itself: it creates a task per sender (the cus
 owner) that the member confirms in the client. So :func:`send` groups a batch by owner and
 message, creates one task per group of at most 10,000 customers, and marks the recipients
 ``pending``; :func:`poll_results` later reads get_groupmsg_task / get_groupmsg_send_result and
-turns WeCom's statuses into ``sent``, ``not_friend`` (2) and ``already_received`` (3, the
-customer's receive cap), firing ``on_delivery`` for each change.
+turns WeCom's statuses into the deliveries' ``sent``, ``skipped`` "not a friend any more"
+(2) and ``skipped`` "receive quota" (3, the customer's receive cap), each change notified as
+``on_delivery`` by the outbox. :func:`reconcile` tells the outbox, after a crash, which
+messages WeCom already has.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from siyu.core.errors import SiyuError
+from siyu.core.i18n import translator
+from siyu.core.records import OutgoingMessage, SendResult
+from siyu.plugins.wecom.errors import WeComTransportError
 from siyu.plugins.wecom.models import WeComMassResult, WeComMassSend
 from siyu.plugins.wecom.service import wecom
 from siyu.storage.bulk import insert_rows
@@ -28,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 log = logging.getLogger("siyu.wecom")
+_ = translator("siyu.plugins.wecom")
 
 CHANNEL = "wecom"
 MAX_PER_TASK = 10_000
@@ -35,12 +41,17 @@ MAX_PER_TASK = 10_000
 STATUSES = {0: "pending", 1: "sent", 2: "not_friend", 3: "already_received"}
 #: How long after creation a task's results are still polled.
 POLL_WINDOW = timedelta(days=30)
+#: How far back :func:`reconcile` looks for tasks a crashed sender may have created.
+RECONCILE_WINDOW = timedelta(days=2)
+#: WeCom's send_result status → the outbox's (status, reason).
+OUTBOX_STATUSES = {1: ("sent", ""), 2: ("skipped", "not a friend any more"),
+                   3: ("skipped", "receive quota")}
 
 
-def _recipients(ws: Workspace, batch: list[dict[str, Any]]) -> dict[int, tuple[str, str]]:
-    """contact id → (external_userid, owner userid) for the batch's contacts."""
-    ids = sorted({item["contact_id"] for item in batch if item.get("contact_id") is not None})
+def _recipients(ws: Workspace, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """contact id → (external_userid, owner userid) for ``ids``."""
     found: dict[int, tuple[str, str]] = {}
+    ids = sorted(set(ids))
     with ws.engine.connect() as conn:
         for i in range(0, len(ids), 5000):
             rows = conn.execute(
@@ -51,63 +62,149 @@ def _recipients(ws: Workspace, batch: list[dict[str, Any]]) -> dict[int, tuple[s
     return found
 
 
-def send(ws: Workspace, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Create mass-message tasks for ``batch``; one result per item, in order.
+def _group_key(message: OutgoingMessage, owner: str) -> tuple:
+    return (owner, message.text, repr(list(message.attachments)))
 
-    :param batch: items with ``contact_id``, ``text``, optional ``attachments`` and
-        ``delivery_id`` (the caller's id, echoed in ``on_delivery``).
-    :return: ``{"status": "pending" | "failed", "provider_id": msgid, "reason": ...}``.
+
+def send(ws: Workspace, batch: list[OutgoingMessage]) -> list[SendResult]:
+    """Create mass-message tasks for ``batch``: one task per sender and content, at most
+    10,000 customers each. One result per message, in order: ``pending`` (the member must
+    confirm it; :func:`poll_results` reports what happened), ``failed`` with a reason, or
+    ``unknown`` when WeCom may have created the task but no answer came (the outbox then
+    reconciles with :func:`reconcile`, never sends again blindly).
     """
-    contacts = _recipients(ws, batch)
-    results: list[dict[str, Any]] = [{}] * len(batch)
+    contacts = _recipients(ws, [m.contact_id for m in batch if m.contact_id is not None])
+    results: list[SendResult | None] = [None] * len(batch)
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for index, item in enumerate(batch):
-        ext, owner = contacts.get(item.get("contact_id"), (None, None))
+    for index, message in enumerate(batch):
+        ext, owner = contacts.get(message.contact_id, (None, None))
+        owner = message.sender or owner
         if not ext:
-            results[index] = {"status": "failed", "reason": "not a WeCom contact"}
+            results[index] = SendResult("failed", reason=str(_("not a WeCom customer")))
         elif not owner:
-            results[index] = {"status": "failed", "reason": "contact has no owner to send"}
+            results[index] = SendResult("failed", reason=str(_("the customer has no owner "
+                                                               "to send it")))
         else:
-            key = (owner, item.get("text", ""), repr(item.get("attachments") or []))
-            groups[key].append(index)
+            groups[_group_key(message, owner)].append(index)
     client = wecom(ws).client
-    for (owner, text, _), indexes in groups.items():
+    for (owner, text, _attachments), indexes in groups.items():
         for start in range(0, len(indexes), MAX_PER_TASK):
             part = indexes[start:start + MAX_PER_TASK]
-            externals = [contacts[batch[i]["contact_id"]][0] for i in part]
+            externals = [contacts[batch[i].contact_id][0] for i in part]
             try:
                 answer = client.add_msg_template(
                     external_userid=externals, sender=owner, text=text or None,
-                    attachments=batch[part[0]].get("attachments") or None)
+                    attachments=list(batch[part[0]].attachments) or None)
+            except WeComTransportError as exc:  # it may have reached WeCom
+                for i in part:
+                    results[i] = SendResult("unknown", reason=str(exc))
+                continue
             except SiyuError as exc:
                 for i in part:
-                    results[i] = {"status": "failed", "reason": str(exc)}
+                    results[i] = SendResult("failed", reason=str(exc))
                 continue
             msgid, failed = answer["msgid"], set(answer.get("fail_list") or [])
-            _store(ws, msgid, owner, text, batch, part, contacts, failed)
-            for i in part:
-                ext = contacts[batch[i]["contact_id"]][0]
-                results[i] = ({"status": "failed", "provider_id": msgid,
-                               "reason": "WeCom refused this customer (fail_list)"}
-                              if ext in failed else {"status": "pending", "provider_id": msgid})
-    return results
+            _store(ws, msgid, owner, text, [(externals[k], batch[i]) for k, i in
+                                            enumerate(part)], failed)
+            for k, i in enumerate(part):
+                results[i] = (SendResult("failed", provider_id=msgid,
+                                         reason=str(_("WeCom refused this customer (not "
+                                                      "the sender's customer any more)")))
+                              if externals[k] in failed else SendResult("pending",
+                                                                        provider_id=msgid))
+    return [r for r in results if r is not None]
 
 
-def _store(ws: Workspace, msgid: str, owner: str, text: str, batch: list[dict[str, Any]],
-           part: list[int], contacts: dict, failed: set[str]) -> None:
+def _store(ws: Workspace, msgid: str, owner: str, text: str,
+           recipients: list[tuple[str, OutgoingMessage]], failed: set[str]) -> None:
     with ws.engine.begin() as conn:
         conn.execute(sa.insert(WeComMassSend).values(
-            msgid=msgid, sender=owner, text=text[:4000], recipients=len(part),
+            msgid=msgid, sender=owner, text=text[:4000], recipients=len(recipients),
             status="waiting", created_at=utcnow()))
-        rows = []
-        for i in part:
-            ext = contacts[batch[i]["contact_id"]][0]
-            rows.append((msgid, ext, batch[i]["contact_id"],
-                         str(batch[i].get("delivery_id", "")),
-                         "failed" if ext in failed else "pending"))
+        rows = [(msgid, ext, message.contact_id, str(message.delivery_id),
+                 "failed" if ext in failed else "pending") for ext, message in recipients]
         insert_rows(conn, WeComMassResult.__table__,
                     ["msgid", "external_userid", "contact_id", "delivery_id", "status"], rows,
                     ignore_conflicts=True)
+
+
+def reconcile(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, SendResult]:
+    """What WeCom already has of ``batch``, a batch whose outcome was never recorded.
+
+    First what this workspace stored right after a call (the task and its recipients), then
+    WeCom itself: mass messages created by the app in the last :data:`RECONCILE_WINDOW`
+    whose text matches and which this workspace does not know, read recipient by recipient
+    (get_groupmsg_task, get_groupmsg_send_result). Messages neither knows of were not sent.
+
+    :return: delivery id → ``pending`` result with the task's msgid.
+    """
+    found: dict[int, SendResult] = {}
+    by_id = {m.delivery_id: m for m in batch}
+    results = WeComMassResult.__table__
+    with ws.engine.connect() as conn:
+        for row in conn.execute(sa.select(results.c.delivery_id, results.c.msgid,
+                                          results.c.status)
+                                .where(results.c.delivery_id.in_([str(i) for i in by_id]))):
+            delivery_id = int(row.delivery_id)
+            found[delivery_id] = (SendResult("failed", provider_id=row.msgid,
+                                             reason=str(_("WeCom refused this customer")))
+                                  if row.status == "failed"
+                                  else SendResult("pending", provider_id=row.msgid))
+        known = set(conn.execute(sa.select(WeComMassSend.msgid).where(
+            WeComMassSend.created_at >= utcnow() - RECONCILE_WINDOW)).scalars())
+    rest = [m for m in batch if m.delivery_id not in found and m.contact_id is not None]
+    if not rest:
+        return found
+    contacts = _recipients(ws, [m.contact_id for m in rest])
+    wanted: dict[tuple[str, str], OutgoingMessage] = {}
+    for message in rest:
+        ext, owner = contacts.get(message.contact_id, (None, None))
+        owner = message.sender or owner
+        if ext and owner:
+            wanted[(owner, ext)] = message
+    texts = {m.text for m in rest}
+    client = wecom(ws).client
+    end = int(utcnow().timestamp()) + 60
+    start = end - int(RECONCILE_WINDOW.total_seconds())
+    cursor, seen = None, set()
+    while True:
+        page = client.get_groupmsg_list_v2("single", start, end, filter_type=0, limit=100,
+                                           cursor=cursor)
+        for task in page.get("group_msg_list") or []:
+            text = (task.get("text") or {}).get("content") or ""
+            if task["msgid"] in known or text not in texts:
+                continue
+            _adopt(ws, client, task["msgid"], text, wanted, found)
+        cursor = page.get("next_cursor") or None
+        if not cursor or cursor in seen:
+            break
+        seen.add(cursor)
+    return found
+
+
+def _adopt(ws: Workspace, client: Any, msgid: str, text: str,
+           wanted: dict[tuple[str, str], OutgoingMessage], found: dict[int, SendResult]) -> None:
+    """Record a task WeCom has and this workspace did not, for the messages it carried."""
+    senders = [t["userid"] for t in client.get_groupmsg_task(msgid).get("task_list") or []]
+    for sender in senders:
+        cursor, seen, mine = None, set(), []
+        while True:
+            page = client.get_groupmsg_send_result(msgid, sender, limit=1000, cursor=cursor)
+            for item in page.get("send_list") or []:
+                message = wanted.get((sender, item.get("external_userid")))
+                if message is not None and message.text == text:
+                    mine.append((item["external_userid"], message))
+            cursor = page.get("next_cursor") or None
+            if not cursor or cursor in seen:
+                break
+            seen.add(cursor)
+        if not mine:
+            continue
+        _store(ws, msgid, sender, text, mine, set())
+        for _ext, message in mine:
+            found[message.delivery_id] = SendResult("pending", provider_id=msgid)
+        log.info("reconciled WeCom task %s: %d recipients were already sent it", msgid,
+                 len(mine))
 
 
 def poll_results(ws: Workspace) -> int:
@@ -140,28 +237,36 @@ def poll_results(ws: Workspace) -> int:
 
 
 def _apply_results(ws: Workspace, msgid: str, outcome: list[dict[str, Any]]) -> int:
+    """Store the recipients' new statuses and pass them to the outbox's deliveries (with
+    their ``on_delivery`` notices), in one transaction."""
+    from siyu.core.messaging.outbox import record_feedback
+
     results = WeComMassResult.__table__
-    changes = []
+    feedback = []
+    updates = []
     with ws.session() as s:  # the status changes and their notices commit together
         conn = s.connection()
         current = {row.external_userid: row for row in conn.execute(
-            sa.select(results).where(results.c.msgid == msgid))}
+            sa.select(results.c.external_userid, results.c.status, results.c.delivery_id)
+            .where(results.c.msgid == msgid))}
         for item in outcome:
             row = current.get(item.get("external_userid"))
-            status = STATUSES.get(int(item.get("status", 0)), "pending")
+            code = int(item.get("status", 0))
+            status = STATUSES.get(code, "pending")
             if row is None or row.status == status or row.status == "failed":
                 continue
             sent_at = (datetime.fromtimestamp(int(item["send_time"]), UTC)
                        if item.get("send_time") else None)
-            conn.execute(results.update().where(results.c.msgid == msgid,
-                                                results.c.external_userid == row.external_userid)
-                         .values(status=status, sent_at=sent_at))
-            changes.append({"channel": CHANNEL, "provider_id": msgid,
-                            "delivery_id": row.delivery_id, "contact_id": row.contact_id,
-                            "external_userid": row.external_userid, "status": status,
-                            "sent_at": sent_at})
-        for delivery in changes:
-            ws.notify("on_delivery", session=s, delivery=delivery,
-                      subject=f"contact:{delivery['contact_id']}"
-                      if delivery["contact_id"] else None)
-    return len(changes)
+            updates.append((status, sent_at, msgid, row.external_userid))
+            if code in OUTBOX_STATUSES and row.delivery_id.isdigit():
+                new_status, reason = OUTBOX_STATUSES[code]
+                feedback.append((int(row.delivery_id), new_status, reason, sent_at))
+        if updates:
+            conn.execute(results.update().where(
+                results.c.msgid == sa.bindparam("m"),
+                results.c.external_userid == sa.bindparam("e"))
+                .values(status=sa.bindparam("st"), sent_at=sa.bindparam("at")),
+                [{"st": st, "at": at, "m": m, "e": e} for st, at, m, e in updates])
+        if feedback:
+            record_feedback(ws, s, feedback)
+    return len(updates)

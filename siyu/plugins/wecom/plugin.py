@@ -157,7 +157,9 @@ def register_channels():
     """Mass messages to customers through add_msg_template (10,000 per task)."""
     from siyu.core.records import ChannelSpec
 
-    return [ChannelSpec("wecom", _.lazy("WeCom mass message"), batch_size=10_000)]
+    return [ChannelSpec("wecom", _.lazy("WeCom mass message"), batch_size=10_000,
+                        text_limit=4000, max_attachments=9, placeholders=("staff",),
+                        reconcile="siyu.plugins.wecom.channel:reconcile", wecom_quota=True)]
 
 
 @hookimpl
