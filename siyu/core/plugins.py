@@ -70,6 +70,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.livecodes.plugin",
     "siyu.plugins.risk.plugin",
     "siyu.plugins.campaigns.plugin",
+    "siyu.plugins.email.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.
