@@ -71,6 +71,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.risk.plugin",
     "siyu.plugins.campaigns.plugin",
     "siyu.plugins.email.plugin",
+    "siyu.plugins.robots.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.
