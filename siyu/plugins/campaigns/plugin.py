@@ -25,6 +25,16 @@ def register_commands():
 
 
 @hookimpl
+def register_pages(ws):
+    """The Campaigns page (``data.read``; drafting, launching need their permissions)."""
+    from siyu.core.records import PageSpec
+
+    return [PageSpec("campaigns", _.lazy("Campaigns"),
+                     "siyu.plugins.campaigns.pages:CampaignsPage", icon="send",
+                     permission="data.read", order=45)]
+
+
+@hookimpl
 def register_jobs(ws):
     """Launch scheduled campaigns when due; drain the outbox."""
     from siyu.core.records import JobSpec

@@ -1,0 +1,74 @@
+"""The Campaigns page in Chromium: an operator composes a campaign to a saved segment, sees
+who will actually receive it, launches it, and watches the results fill as the sandbox's
+staff confirm the WeCom mass messages."""
+
+from __future__ import annotations
+
+import siyu
+from siyu.plugins.wecom.channel import poll_results
+from siyu.plugins.wecom.sandbox.crowd import confirm_all, gather
+
+from .conftest import login_as, screenshot, shown_text, visit, wait_until
+
+NAME = "双十二预热"
+TEXT = "双十二会员日，{staff}为您准备了专属券"
+
+
+def _digits(text: str) -> str:
+    return text.replace(",", "")
+
+
+def test_compose_preview_launch_and_watch_results(page, sandbox_console):
+    console, sandbox = sandbox_console
+    with siyu.open(str(console.db), load_entry_points=False) as ws:
+        gather(sandbox, ws, customers=300, staff=3)
+        ws.segments.create("全部好友", {"friend": {}})
+        selected = ws.segments.count("全部好友")
+    login_as(page, console, "operator")
+    visit(page, console, "campaigns", ready=".siyu-campaign-preview button")
+
+    page.locator(".siyu-campaign-name input").fill(NAME)
+    page.locator(".siyu-campaign-segment select").select_option(label="全部好友")
+    page.locator(".siyu-campaign-text textarea").fill(TEXT)
+    page.locator(".siyu-campaign-holdout input").fill("10")
+    page.locator(".siyu-campaign-holdout input").press("Enter")
+    page.locator(".siyu-campaign-preview button").click()
+
+    with siyu.open(str(console.db), load_entry_points=False) as ws:
+        preview = wait_until(lambda: ws.campaigns.preview(NAME), timeout=30)
+    assert preview["selected"] == selected
+    assert preview["reasons"]["holdout"] > 0
+    will = f"{preview['will_receive']:,}"
+    wait_until(lambda: will in shown_text(page.locator(".siyu-campaign-will")), page=page,
+               timeout=30)
+    breakdown = shown_text(page.locator(".siyu-campaign-breakdown"))
+    assert _digits(str(preview["reasons"]["holdout"])) in _digits(breakdown)
+    samples = shown_text(page.locator(".siyu-campaign-samples"))
+    assert "双十二会员日" in samples and "{staff}" not in samples
+    screenshot(page, "preview")
+
+    launch = page.locator(".siyu-campaign-launch button")
+    wait_until(lambda: launch.is_enabled(), page=page)
+    launch.click()
+    with siyu.open(str(console.db), load_entry_points=False) as ws:
+        wait_until(lambda: ws.campaigns.get(NAME).status == "sending", timeout=30)
+        report = ws.campaigns.drain()  # a sender process would
+        assert report.statuses == {"pending": preview["will_receive"]}, set(
+            ws.campaigns.deliveries(NAME)["reason"])
+        texts = {t.text["content"] for t in sandbox.world.tasks.values()}
+        for text in texts:
+            confirm_all(sandbox, text)
+        poll_results(ws)  # the scheduler's wecom.mass_results job would
+        assert ws.campaigns.counts(NAME)["sent"] == preview["will_receive"]
+
+    page.locator(".siyu-campaign-refresh button").click()
+    sent = f"{preview['will_receive']:,}"
+    wait_until(lambda: sent in shown_text(page.locator(".siyu-campaign-results")),
+               page=page, timeout=30)
+    results = shown_text(page.locator(".siyu-campaign-results"))
+    assert "NaN" not in results
+    screenshot(page, "results")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "results-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the page is {width}px wide at 390px"
