@@ -206,3 +206,15 @@ def test_analysts_draft_and_preview_but_do_not_launch(cws):
         analyst.campaigns.launch("分析师草稿")
     with pytest.raises(PermissionDenied):
         analyst.campaigns.drain()
+
+
+def test_a_segment_a_scheduled_campaign_needs_cannot_be_deleted(cws):
+    cws.segments.create("上海客户", SHANGHAI)
+    cws.campaigns.create("定时活动", channel="rehearsal", text="hi", segment="上海客户")
+    cws.campaigns.schedule("定时活动", utcnow() + timedelta(days=1))
+    with pytest.raises(ValidationError, match="定时活动"):
+        cws.segments.delete("上海客户")
+    cws.campaigns.cancel("定时活动")
+    cws.segments.delete("上海客户")
+    with pytest.raises(NotFound):
+        cws.segments.get("上海客户")

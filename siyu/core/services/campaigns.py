@@ -123,6 +123,14 @@ class CampaignsService(Service):
                 "variants": variants or None, "holdout_pct": holdout, "sender": sender,
                 "options": dict(fields.get("options") or {}), "conversion_days": days}
 
+    @staticmethod
+    def _fields(campaign: Campaign) -> dict[str, Any]:
+        """A stored campaign's fields, as :meth:`_checked` takes them."""
+        return {"channel": campaign.channel, "content": campaign.content,
+                "variants": campaign.variants, "holdout_pct": campaign.holdout_pct,
+                "sender": campaign.sender, "options": campaign.options,
+                "conversion_days": campaign.conversion_days, **campaign.audience}
+
     def _audience(self, spec: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
         given = [k for k in ("segment", "spec", "targets") if fields.get(k) is not None]
         if len(given) != 1:
@@ -231,10 +239,7 @@ class CampaignsService(Service):
         unknown = set(fields) - set(EDITABLE)
         if unknown:
             raise ValidationError(_("cannot change {fields}", fields=listing(sorted(unknown))))
-        merged = {"channel": campaign.channel, "content": campaign.content,
-                  "variants": campaign.variants, "holdout_pct": campaign.holdout_pct,
-                  "sender": campaign.sender, "options": campaign.options,
-                  "conversion_days": campaign.conversion_days, **campaign.audience}
+        merged = self._fields(campaign)
         if "text" in fields:
             merged["content"] = {**campaign.content, "text": fields.pop("text")}
         if {"segment", "spec", "targets"} & set(fields):
@@ -337,9 +342,7 @@ class CampaignsService(Service):
                                     "scheduled campaign can be launched", name=campaign.name,
                                     status=campaign.status))
         spec = self._channel(campaign.channel)
-        self._checked({**{k: getattr(campaign, k) for k in (
-            "channel", "content", "variants", "holdout_pct", "sender", "options",
-            "conversion_days")}, **campaign.audience})
+        self._checked(self._fields(campaign))  # the channel or segment may be gone
         problems = self._screen(campaign)
         if problems:
             raise ValidationError(_("the content is blocked: {reasons}",
@@ -398,9 +401,7 @@ class CampaignsService(Service):
         if campaign.status not in ("draft", "scheduled"):
             raise ValidationError(_("campaign {name!r} is {status}; only a draft can be "
                                     "scheduled", name=campaign.name, status=campaign.status))
-        self._checked({**{k: getattr(campaign, k) for k in (
-            "channel", "content", "variants", "holdout_pct", "sender", "options",
-            "conversion_days")}, **campaign.audience})
+        self._checked(self._fields(campaign))  # the channel or segment may be gone
         self._set_status(campaign, ("draft", "scheduled"), "scheduled", "campaign.schedule",
                          scheduled_at=when)
         return self.get(campaign.id)

@@ -418,6 +418,16 @@ class SegmentsService(Service):
             rows = conn.execute(sa.select(t.c.name, t.c.spec)).all()
         return sorted(row.name for row in rows if name in references(row.spec))
 
+    def campaigns_using(self, name: str) -> list[str]:
+        """Drafted or scheduled campaigns whose audience is saved segment ``name``."""
+        from siyu.storage.models import Campaign
+
+        t = Campaign.__table__
+        with self.ws.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.name, t.c.audience).where(
+                t.c.status.in_(("draft", "scheduled")))).all()
+        return sorted(row.name for row in rows if (row.audience or {}).get("segment") == name)
+
     def delete(self, name: str) -> None:
         """Delete a saved segment and its versions (snapshots stay, unlinked).
 
@@ -429,6 +439,11 @@ class SegmentsService(Service):
         if users:
             raise ValidationError(_("segment {name!r} is used by {users}; change those first",
                                     name=name, users=listing(users)))
+        campaigns = self.campaigns_using(name)
+        if campaigns:
+            raise ValidationError(_("segment {name!r} is the audience of campaigns {names} "
+                                    "that are not launched yet; change or cancel those first",
+                                    name=name, names=listing(campaigns)))
         with self.ws.session() as s:
             s.connection().execute(Segment.__table__.delete()
                                    .where(Segment.__table__.c.id == segment.id))
