@@ -181,8 +181,10 @@ def run(ws: Any, args: argparse.Namespace) -> int:
         return 0
     if action in ("pause", "resume", "cancel"):
         campaign = getattr(ws.campaigns, action)(args.name)
+        from siyu.plugins.campaigns.labels import status_title
+
         print(_("campaign {name} is now {status}", name=campaign.name,
-                status=campaign.status))
+                status=status_title(campaign.status)))
         return 0
     if action == "list":
         frame = ws.campaigns.list()

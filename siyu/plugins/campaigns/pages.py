@@ -27,20 +27,13 @@ from siyu.apps.safe import html
 from siyu.core.errors import ValidationError
 from siyu.core.i18n import translator
 from siyu.core.messaging.launch import REASON_TITLES
+from siyu.plugins.campaigns.labels import status_title
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
 
 _ = translator("siyu.plugins.campaigns")
 
-#: How campaign and delivery statuses read in the console.
-STATUS_TITLES = {
-    "draft": _.lazy("Draft"), "scheduled": _.lazy("Scheduled"), "sending": _.lazy("Sending"),
-    "paused": _.lazy("Paused"), "done": _.lazy("Done"), "cancelled": _.lazy("Cancelled"),
-    "queued": _.lazy("Queued"), "pending": _.lazy("Awaiting staff confirmation"),
-    "sent": _.lazy("Sent"), "failed": _.lazy("Failed"), "blocked": _.lazy("Blocked"),
-    "skipped": _.lazy("Skipped"),
-}
 LIST_COLS = (
     Col("name", _.lazy("Campaign")),
     Col("status_label", _.lazy("Status")),
@@ -63,11 +56,6 @@ RESULT_COLS = (
     Col("revenue_fen", _.lazy("Revenue"), "money"), Col("lift", _.lazy("Lift"), "percent"),
     Col("p_value", _.lazy("p-value")),
 )
-
-
-def status_title(status: str) -> str:
-    """A status in the console's language."""
-    return str(STATUS_TITLES.get(status, status))
 
 
 class CampaignsPage(pn.viewable.Viewer):
