@@ -90,11 +90,13 @@ def run(url: str, workdir: Path, *, deliveries: int, kills: int, senders: int = 
                     time.sleep(rng.uniform(0, answer_latency / 2))
                 else:
                     time.sleep(rng.uniform(0.3, 2.0))
-                victim = rng.choice([p for p in procs if p.poll() is None] or procs)
-                if victim.poll() is None:
-                    os.killpg(victim.pid, signal.SIGKILL)
-                    victim.wait()
-                    killed += 1
+                running = [p for p in procs if p.poll() is None]
+                if not running:
+                    continue  # they finished meanwhile: the checks below end the run
+                victim = rng.choice(running)
+                os.killpg(victim.pid, signal.SIGKILL)
+                victim.wait()
+                killed += 1
                 procs[procs.index(victim)] = _sender(url, log)
                 continue
             time.sleep(0.2)
