@@ -70,9 +70,32 @@ def db_url(request, tmp_path):
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
     yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    try:
+        _drop_schema(admin, schema)
+    finally:
+        admin.dispose()
+
+
+def _drop_schema(admin: sa.Engine, schema: str) -> None:
+    """Drop a test's schema; a connection the test left open (idle in a transaction, holding
+    a lock) fails the test by name instead of hanging the run."""
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        return
+    except sa.exc.OperationalError:
+        pass
+    with admin.begin() as conn:
+        blockers = conn.execute(sa.text(
+            "SELECT pid, state, left(query, 200) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state LIKE 'idle in transaction%'")).all()
+        for pid, _state, _query in blockers:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    pytest.fail(f"the test left connections open in a transaction: {blockers}")
 
 
 @pytest.fixture

@@ -129,8 +129,9 @@ def run(url: str, workdir: Path, *, deliveries: int, kills: int, senders: int = 
                             coverage["doubled"][result.external_userid] = 2
                         seen[result.external_userid] = task.msgid
         coverage["missing"] = sorted(set(crowd.customers) - set(seen))
-        contact_ext = dict(ws.engine.connect().execute(sa.text(
-            "SELECT id, external_userid FROM contact")).all())
+        with ws.engine.connect() as conn:
+            contact_ext = dict(conn.execute(sa.text(
+                "SELECT id, external_userid FROM contact")).all())
         disagree = [r.recipient for r in rows
                     if r.status != "pending" or seen.get(contact_ext[int(
                         r.recipient.split(":")[1])]) != r.provider_id]
