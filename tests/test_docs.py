@@ -163,3 +163,16 @@ def test_the_channels_and_outbox_example_runs():
          plugin.__dict__)
     exec(compile(blocks[-1], "docs/plugins.md ## Channels and the outbox (use)", "exec"),
          {"sms": plugin})
+
+
+def test_the_skip_delay_and_hold_example_runs():
+    """The chapter's first example is a plugin with launch rules and holds, its last one
+    previews, launches and sends with it at night and in the morning (it asserts)."""
+    chapter = _guide_chapter("Rules that skip, delay or hold messages")
+    blocks = re.findall(r"^```python\n(.*?)^```", chapter, re.M | re.S)
+    assert len(blocks) >= 2
+    plugin = types.ModuleType("quiet")
+    exec(compile(blocks[0], "docs/plugins.md ## Rules that skip… (plugin)", "exec"),
+         plugin.__dict__)
+    exec(compile(blocks[-1], "docs/plugins.md ## Rules that skip… (use)", "exec"),
+         {"quiet": plugin})

@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
         CommandSpec,
         ConnectorSpec,
         DemoService,
+        Hold,
         JobSpec,
+        LaunchRule,
         ModelSet,
         OutgoingMessage,
         PageSpec,
@@ -306,7 +308,8 @@ def risk_check(ws: Workspace, action: dict[str, Any]) -> str | None:
 
 
 @hookspec
-def risk_check_batch(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, str] | None:
+def risk_check_batch(ws: Workspace, batch: list[OutgoingMessage]
+                     ) -> dict[int, str | Hold] | None:
     """Vet a whole outbox batch before it is sent: the batch form of ``risk_check`` for
     sends, for rules that look many messages up at once (one query for a batch's contacts,
     one screening per distinct text). A plugin implementing it is not asked
@@ -316,7 +319,25 @@ def risk_check_batch(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, s
     :param ws: the Workspace.
     :param batch: the :class:`siyu.core.records.OutgoingMessage` records about to be sent.
     :return: ``{delivery_id: reason}`` for the messages to block (a missing id is allowed),
-        or ``None``.
+        or ``None``. A value may instead be a :class:`siyu.core.records.Hold`: the message
+        is not blocked but waits (quiet hours, a daily cap) and is tried again at
+        ``Hold.until``. A block from any plugin wins over a hold.
+    """
+
+
+@hookspec
+def launch_rules(ws: Workspace, campaign: Any, now: datetime) -> list[LaunchRule] | None:
+    """Rules to apply to a campaign's whole audience when it launches — and in its preview,
+    so "N selected → M will actually receive it" counts them. Decided in SQL for all the
+    recipients at once, before any delivery row is written.
+
+    :param ws: the Workspace.
+    :param campaign: the campaign being launched or previewed (read-only; ``id``,
+        ``channel``, ``content``, ``audience``…).
+    :param now: the launch time, aware UTC.
+    :return: a list of :class:`siyu.core.records.LaunchRule`: skips (a do-not-contact list)
+        and delays (quiet hours), or ``None``. Only for campaigns to contacts; a campaign to
+        channel targets (group robots) is not asked.
     """
 
 

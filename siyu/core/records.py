@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +320,60 @@ class RiskRule:
     name: str
     title: str = ""
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A risk verdict meaning "not now": the delivery waits and is tried again at ``until``.
+
+    ``risk_check_batch`` may answer one for a delivery instead of a reason to block it (quiet
+    hours, a staff member's daily cap used up). The outbox puts the delivery back in the queue
+    with ``not_before = until`` and the reason, without counting a try.
+
+    :param until: when to try again, aware UTC.
+    :param reason: why it waits, in words an operator understands.
+    :param rule: the :class:`RiskRule` name that decided it.
+    """
+
+    until: datetime
+    reason: str
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        if self.until.tzinfo is None:
+            raise PluginError(_("a Hold's time must be timezone-aware (UTC), not {value}",
+                                value=self.until))
+
+
+@dataclass(frozen=True)
+class LaunchRule:
+    """A rule applied to a whole audience when a campaign launches (and in its preview), in
+    SQL, before any delivery row exists; answered by ``launch_rules``.
+
+    Either a **skip** (``until`` is ``None``): the contacts ``contacts`` selects get a
+    ``skipped`` delivery with ``reason``; or a **delay** (``until`` set): their deliveries
+    (everyone's when ``contacts`` is ``None``) are queued with ``not_before = until`` — they
+    still receive the message, later.
+
+    :param name: the :class:`RiskRule` name (for the risk centre and the preview).
+    :param reason: the reason stored on the delivery and shown in the preview.
+    :param contacts: a SQLAlchemy ``SELECT`` of one column of contact ids, or ``None`` (a
+        delay for the whole audience).
+    :param until: for a delay, aware UTC.
+    """
+
+    name: str
+    reason: str
+    contacts: Any = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.until is None and self.contacts is None:
+            raise PluginError(_("launch rule {name!r} skips nobody: give the contacts to "
+                                "skip, or a time to delay to", name=self.name))
+        if self.until is not None and self.until.tzinfo is None:
+            raise PluginError(_("launch rule {name!r}: the time must be timezone-aware "
+                                "(UTC)", name=self.name))
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from siyu.core.errors import ValidationError
+from siyu.core.errors import PluginError, ValidationError
 from siyu.core.i18n import core as _
+from siyu.core.records import LaunchRule
 from siyu.storage.models import Contact, Delivery, SegmentSnapshotMember, Staff
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -140,13 +141,33 @@ def query_members(query: sa.Select) -> sa.Subquery:
     return sa.select(sub.c.id.label("contact_id")).subquery("member")
 
 
+def launch_rules(ws: Workspace, campaign: Any, now: datetime) -> list[LaunchRule]:
+    """The plugins' :class:`~siyu.core.records.LaunchRule` records for this launch.
+
+    :raises PluginError: a plugin answered something else.
+    """
+    if not ws.has_hook("launch_rules"):
+        return []
+    rules = []
+    for answer in ws.hook.launch_rules(ws=ws, campaign=campaign, now=now):
+        for rule in answer or ():
+            if not isinstance(rule, LaunchRule):
+                raise PluginError(_("launch_rules must answer LaunchRule records, not "
+                                    "{value!r}", value=rule))
+            rules.append(rule)
+    return rules
+
+
 def audience_select(ws: Workspace, campaign: Any, spec: Any, *, members: sa.Subquery,
-                    now: datetime) -> sa.Select:
+                    now: datetime, rules: list[LaunchRule] | None = None) -> sa.Select:
     """The rows the campaign's deliveries are made of: ``(campaign_id, recipient,
-    contact_id, variant, sender, status, reason, attempts, updated_at)``.
+    contact_id, variant, sender, status, reason, attempts, updated_at, not_before)``.
 
     :param members: a subquery with a ``contact_id`` column (:func:`snapshot_members`,
         :func:`query_members`).
+    :param rules: the plugins' launch rules (:func:`launch_rules`): skips become
+        ``skipped`` rows with their reason, after the built-in reasons; delays set
+        ``not_before`` (the latest delay that applies wins) and the reason of a queued row.
     """
     ct = Contact.__table__
     staff = Staff.__table__
@@ -186,18 +207,36 @@ def audience_select(ws: Workspace, campaign: Any, spec: Any, *, members: sa.Subq
         query = query.outerjoin(recent, recent.c.contact_id == member.c.contact_id)
         columns.append((sa.func.coalesce(recent.c.n, 0) >= cap[0]).label("frequency"))
         checks.append(("frequency", FREQUENCY))
+    delays: list[tuple[str, LaunchRule]] = []
+    for n, rule in enumerate(rules or ()):
+        label = f"rule_{n}"
+        if rule.contacts is None:
+            columns.append(sa.true().label(label))
+        else:
+            columns.append(member.c.contact_id.in_(rule.contacts).label(label))
+        if rule.until is None:
+            checks.append((label, rule.reason))
+        else:
+            delays.append((label, rule))
     inner = query.with_only_columns(*columns).subquery("audience")
     whens = [(inner.c.variant == HOLDOUT, HOLDOUT)] + [
         (inner.c[name], reason) for name, reason in checks]
-    reason = sa.case(*whens, else_=sa.literal(""))
+    delays.sort(key=lambda item: item[1].until, reverse=True)  # the latest wait wins
+    reason = sa.case(*whens, *[(inner.c[label], rule.reason) for label, rule in delays],
+                     else_=sa.literal(""))
     status = sa.case(*[(cond, sa.literal("skipped")) for cond, _r in whens],
                      else_=sa.literal("queued"))
+    ts = D.c.not_before.type
+    not_before = (sa.case(*[(inner.c[label], sa.literal(rule.until, ts))
+                            for label, rule in delays], else_=sa.null())
+                  if delays else sa.null().cast(ts))
     recipient = sa.literal("contact:") + sa.cast(inner.c.contact_id, sa.String)
     return sa.select(
         sa.literal(campaign.id).label("campaign_id"), recipient.label("recipient"),
         inner.c.contact_id, inner.c.variant, inner.c.sender, status.label("status"),
         reason.label("reason"), sa.literal(0).label("attempts"),
-        sa.literal(now, D.c.updated_at.type).label("updated_at"))
+        sa.literal(now, D.c.updated_at.type).label("updated_at"),
+        not_before.label("not_before"))
 
 
 def target_rows(campaign: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
@@ -205,11 +244,12 @@ def target_rows(campaign: Any, targets: list[str], now: datetime) -> list[dict[s
     sender = (campaign.sender or {}).get("userid")
     return [{"campaign_id": campaign.id, "recipient": key, "contact_id": None,
              "variant": "", "sender": sender, "status": "queued", "reason": "",
-             "attempts": 0, "updated_at": now} for key in dict.fromkeys(targets)]
+             "attempts": 0, "updated_at": now, "not_before": None}
+            for key in dict.fromkeys(targets)]
 
 
 COLUMNS = ["campaign_id", "recipient", "contact_id", "variant", "sender", "status", "reason",
-           "attempts", "updated_at"]
+           "attempts", "updated_at", "not_before"]
 
 
 def write_outbox(conn: sa.Connection, select: sa.Select, campaign_id: int) -> int:
@@ -221,17 +261,22 @@ def write_outbox(conn: sa.Connection, select: sa.Select, campaign_id: int) -> in
 
 def breakdown(conn: sa.Connection, select: sa.Select) -> dict[str, Any]:
     """How the audience would split: ``{"selected", "will_receive", "reasons": {reason: n},
-    "variants": {name: n}}`` (variants count the recipients who will receive it)."""
+    "delayed": {reason: n}, "variants": {name: n}}`` (variants count the recipients who will
+    receive it; ``delayed`` those of them who wait first, e.g. for quiet hours to end)."""
     sub = select.subquery()
-    rows = conn.execute(sa.select(sub.c.status, sub.c.reason, sub.c.variant,
+    waits = sub.c.not_before.is_not(None).label("waits")
+    rows = conn.execute(sa.select(sub.c.status, sub.c.reason, sub.c.variant, waits,
                                   sa.func.count()).group_by(sub.c.status, sub.c.reason,
-                                                            sub.c.variant)).all()
-    out: dict[str, Any] = {"selected": 0, "will_receive": 0, "reasons": {}, "variants": {}}
-    for status, reason, variant, n in rows:
+                                                            sub.c.variant, waits)).all()
+    out: dict[str, Any] = {"selected": 0, "will_receive": 0, "reasons": {}, "delayed": {},
+                           "variants": {}}
+    for status, reason, variant, wait, n in rows:
         out["selected"] += n
         if status == "queued":
             out["will_receive"] += n
             out["variants"][variant] = out["variants"].get(variant, 0) + n
+            if wait:
+                out["delayed"][reason] = out["delayed"].get(reason, 0) + n
         else:
             out["reasons"][reason] = out["reasons"].get(reason, 0) + n
     return out

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from siyu.core.errors import PluginError, ValidationError
 from siyu.core.i18n import core as _
 from siyu.core.messaging.content import fill, placeholders_in
-from siyu.core.records import OutgoingMessage, SendResult
+from siyu.core.records import Hold, OutgoingMessage, SendResult
 from siyu.storage.models import Campaign, Contact, Delivery, DeliveryBatch, Staff, Store
 from siyu.storage.types import utcnow
 
@@ -54,6 +54,8 @@ CALL_MARGIN = timedelta(seconds=float(os.environ.get("SIYU_OUTBOX_CALL_MARGIN_S"
 MAX_ATTEMPTS = 5
 #: Wait before try 2, 3, 4, 5 (seconds).
 BACKOFF_S = (30, 120, 600, 1800)
+#: An outcome's key meaning "this claim was not a try" (a risk hold), not a column.
+UNDO_TRY = "_undo_try"
 
 D = Delivery.__table__
 B = DeliveryBatch.__table__
@@ -228,22 +230,38 @@ def _per_message_checks(ws: Workspace) -> Any:
     return kept[key]
 
 
-def vet(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, str]:
-    """delivery id → why it may not be sent (``risk_check_batch`` answers, then
-    ``risk_check`` per message for plugins that vet one action at a time); absent: allowed."""
+@dataclass
+class Verdicts:
+    """What the risk checks said about a batch: delivery id → reason to block it, or →
+    :class:`~siyu.core.records.Hold` (it waits); a delivery in neither may be sent."""
+
+    blocked: dict[int, str] = field(default_factory=dict)
+    held: dict[int, Hold] = field(default_factory=dict)
+
+
+def vet(ws: Workspace, batch: list[OutgoingMessage]) -> Verdicts:
+    """Ask the risk checks about a batch: ``risk_check_batch`` answers, then ``risk_check``
+    per message for plugins that vet one action at a time. A block wins over a hold; of
+    several holds the latest ``until`` wins."""
     reasons: dict[int, list[str]] = {}
+    held: dict[int, Hold] = {}
     if ws.has_hook("risk_check_batch"):
         for answer in ws.hook.risk_check_batch(ws=ws, batch=batch):
-            for delivery_id, reason in (answer or {}).items():
-                if reason:
-                    reasons.setdefault(int(delivery_id), []).append(str(reason))
+            for delivery_id, verdict in (answer or {}).items():
+                if isinstance(verdict, Hold):
+                    kept = held.get(int(delivery_id))
+                    if kept is None or verdict.until > kept.until:
+                        held[int(delivery_id)] = verdict
+                elif verdict:
+                    reasons.setdefault(int(delivery_id), []).append(str(verdict))
     single = _per_message_checks(ws)
     if single is not None:
         for message in batch:
             for reason in single(ws=ws, action=risk_action(message)):
                 if reason:
                     reasons.setdefault(message.delivery_id, []).append(str(reason))
-    return {i: "; ".join(r)[:500] for i, r in reasons.items()}
+    blocked = {i: "; ".join(r)[:500] for i, r in reasons.items()}
+    return Verdicts(blocked, {i: h for i, h in held.items() if i not in blocked})
 
 
 # -- send and record ---------------------------------------------------------------------------
@@ -281,6 +299,15 @@ def _outcome(result: SendResult, attempts: int, now: datetime, has_reconcile: bo
     return {"status": "failed", "reason": str(result.reason)[:500]}
 
 
+def _columns(outcome: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """An outcome as the delivery columns to write (a hold gives its try back)."""
+    values = {k: v for k, v in outcome.items() if k != UNDO_TRY}
+    values["updated_at"] = now
+    if outcome.get(UNDO_TRY):
+        values["attempts"] = D.c.attempts - 1
+    return values
+
+
 def record(ws: Workspace, batch_id: int, outcomes: dict[int, dict[str, Any]], *,
            batch_status: str = "done", expect: tuple[str, ...] = ("sending",),
            note: str = "") -> bool:
@@ -300,15 +327,15 @@ def record(ws: Workspace, batch_id: int, outcomes: dict[int, dict[str, Any]], *,
             grouped.setdefault(tuple(sorted(values.items(), key=lambda kv: kv[0])),
                                []).append(delivery_id)
         for items, ids in grouped.items():
-            values = dict(items)
-            values["updated_at"] = now
+            values = _columns(dict(items), now)
             if len(grouped) == 1 and len(ids) == items_in_batch(conn, batch_id):
                 conn.execute(D.update().where(D.c.batch_id == batch_id).values(**values))
                 continue
             for i in range(0, len(ids), 5000):
                 conn.execute(D.update().where(D.c.id.in_(ids[i:i + 5000]),
                                               D.c.batch_id == batch_id).values(**values))
-        changed = [(i, v["status"]) for i, v in outcomes.items() if v["status"] != "sending"]
+        changed = [(i, v["status"]) for i, v in outcomes.items()
+                   if v["status"] != "sending" and not v.get(UNDO_TRY)]
         notify_changes(ws, s, changed)
         _finish_campaigns(conn, now)
     return True
@@ -339,10 +366,13 @@ def send_batch(ws: Workspace, claimed: Claimed) -> list[str]:
     """Vet, send and record one claimed batch; the statuses it ended in."""
     spec = ws.channels[claimed.channel]
     batch = messages(ws, claimed.batch_id)
-    blocked = vet(ws, batch)
+    verdicts = vet(ws, batch)
     outcomes: dict[int, dict[str, Any]] = {
-        i: {"status": "blocked", "reason": reason} for i, reason in blocked.items()}
-    to_send = [m for m in batch if m.delivery_id not in blocked]
+        i: {"status": "blocked", "reason": reason} for i, reason in verdicts.blocked.items()}
+    for i, hold in verdicts.held.items():  # back to the queue until then; not a try
+        outcomes[i] = {"status": "queued", "batch_id": None, "not_before": hold.until,
+                       "reason": str(hold.reason)[:500], UNDO_TRY: True}
+    to_send = [m for m in batch if m.delivery_id not in outcomes]
     now = utcnow()
     if to_send:
         if now > claimed.lease_until - CALL_MARGIN:
@@ -380,8 +410,9 @@ def _record_partial(ws: Workspace, batch_id: int, outcomes: dict[int, dict[str, 
                      .values(lease_until=now, note="outcome unknown; to reconcile"))
         for delivery_id, values in known.items():
             conn.execute(D.update().where(D.c.id == delivery_id, D.c.batch_id == batch_id)
-                         .values(**values, updated_at=now))
-        notify_changes(ws, s, [(i, v["status"]) for i, v in known.items()])
+                         .values(**_columns(values, now)))
+        notify_changes(ws, s, [(i, v["status"]) for i, v in known.items()
+                               if not v.get(UNDO_TRY)])
 
 
 # -- recovery ----------------------------------------------------------------------------------

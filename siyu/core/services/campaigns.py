@@ -265,8 +265,10 @@ class CampaignsService(Service):
                 now: datetime | None = None) -> dict[str, Any]:
         """What launching now would do, without writing anything.
 
-        :return: ``{"selected", "will_receive", "reasons": {reason: n}, "variants":
-            {name: n}, "samples": [{"contact_id", "variant", "text"}], "blocked_words": [...]}``
+        :return: ``{"selected", "will_receive", "reasons": {reason: n}, "delayed": {reason:
+            n}, "variants": {name: n}, "samples": [{"contact_id", "variant", "text"}],
+            "blocked_words": [...]}`` (``delayed``: recipients who will receive it later,
+            e.g. after quiet hours, by reason).
         """
         self.ws.principal.require("campaigns.draft")
         campaign = self.get(name_or_id)
@@ -275,11 +277,12 @@ class CampaignsService(Service):
         if spec.recipients == "targets":
             targets = campaign.audience.get("targets") or []
             out = {"selected": len(targets), "will_receive": len(targets), "reasons": {},
-                   "variants": {"": len(targets)}}
+                   "delayed": {}, "variants": {"": len(targets)}}
             sample_rows: list[Any] = [(None, "", None) for _t in targets[:samples]]
         else:
-            select = launching.audience_select(self.ws, campaign, spec,
-                                               members=self._members(campaign, now), now=now)
+            select = launching.audience_select(
+                self.ws, campaign, spec, members=self._members(campaign, now), now=now,
+                rules=launching.launch_rules(self.ws, campaign, now))
             sub = select.subquery()
             with self.ws.engine.connect() as conn:
                 out = launching.breakdown(conn, select)
@@ -349,7 +352,9 @@ class CampaignsService(Service):
                                     reasons="; ".join(p["reason"] for p in problems)))
         now = now or utcnow()
         snapshot_id = None
+        rules: list[Any] = []
         if spec.recipients == "contacts":
+            rules = launching.launch_rules(self.ws, campaign, now)  # before the transaction
             source = campaign.audience.get("segment") or campaign.audience.get("spec")
             snapshot_id = self.ws.segments.snapshot(source, now=now).id
         with self.ws.session() as s:
@@ -364,7 +369,7 @@ class CampaignsService(Service):
             if snapshot_id is not None:
                 select = launching.audience_select(
                     self.ws, campaign, spec, members=launching.snapshot_members(snapshot_id),
-                    now=now)
+                    now=now, rules=rules)
                 written = launching.write_outbox(conn, select, campaign.id)
             else:
                 rows = launching.target_rows(campaign, campaign.audience["targets"], now)
