@@ -347,11 +347,18 @@ def items_in_batch(conn: sa.Connection, batch_id: int) -> int:
 
 
 def notify_changes(ws: Workspace, session: Any, changed: list[tuple[int, str]]) -> None:
-    """Write ``on_delivery`` notices for ``(delivery id, new status)`` in ``session``."""
-    if changed and ws.has_hook("on_delivery"):
-        ws.notify_each("on_delivery", session=session,
-                       refs={"delivery": (Delivery, [i for i, _s in changed])},
-                       each={"status": [status for _i, status in changed]})
+    """Write ``on_delivery`` notices for ``(delivery id, new status)`` in ``session``, one
+    bulk notice per status: ``status`` is shared by a notice's items, so an implementation
+    marked ``@notified_when(lambda status, **_: status == "failed")`` gets no delivery at all
+    for the others."""
+    if not changed or not ws.has_hook("on_delivery"):
+        return
+    by_status: dict[str, list[int]] = {}
+    for delivery_id, status in changed:
+        by_status.setdefault(status, []).append(delivery_id)
+    for status, ids in by_status.items():
+        ws.notify_each("on_delivery", session=session, refs={"delivery": (Delivery, ids)},
+                       status=status)
 
 
 def _finish_campaigns(conn: sa.Connection, now: datetime) -> None:
