@@ -131,6 +131,9 @@ class ChannelSpec:
         sent again. ``None`` (SMTP, webhooks): such a batch is sent again, so at most that
         batch may repeat, and only after a crash.
     :param wecom_quota: messages count against WeCom's per-customer receive cap.
+    :param address: a column of the contact table (``"external_userid"``) the outbox reads
+        into each message's ``address`` with the batch, so ``send`` need not look the
+        recipients up again; ``None`` for none.
     """
 
     name: str
@@ -143,6 +146,7 @@ class ChannelSpec:
     targets: Callable[[Any], dict[str, str]] | str | None = None
     reconcile: Callable[[Any, list[Any]], dict[int, Any]] | str | None = None
     wecom_quota: bool = False
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if self.recipients not in ("contacts", "targets"):
@@ -174,6 +178,8 @@ class OutgoingMessage:
         staff member of a group send), or ``None``.
     :param attempt: 1 for the first try, 2… for retries of a transient failure.
     :param extra: channel-specific fields of the campaign (e.g. ``{"chat_type": "group"}``).
+    :param address: the contact's value of the channel's ``ChannelSpec.address`` column (a
+        WeCom ``external_userid``), or ``None``.
     """
 
     delivery_id: int
@@ -189,6 +195,7 @@ class OutgoingMessage:
     sender: str | None = None
     attempt: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    address: str | None = None
 
 
 @dataclass(frozen=True)

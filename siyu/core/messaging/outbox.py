@@ -166,45 +166,76 @@ def _variant_content(campaign: Any, variant: str) -> dict[str, Any]:
     return campaign.content
 
 
+def _forms(campaign: Any, variants: Iterable[str], staff_name: str
+           ) -> dict[str, tuple[dict[str, Any], tuple[str, str] | None, tuple]]:
+    """variant → (content, (text, subject) when the same for every row of the batch, else
+    ``None``, attachments). A batch has one sender, so ``{staff}`` is filled once here."""
+    forms = {}
+    for variant in variants:
+        content = _variant_content(campaign, variant)
+        text, subject = content.get("text") or "", content.get("subject") or ""
+        per_row = (set(placeholders_in(text)) | set(placeholders_in(subject))) - {"staff"}
+        same = None
+        if not per_row:
+            values = {"staff": staff_name}
+            fallbacks = content.get("fallbacks") or {}
+            same = (fill(text, values, fallbacks) if "{" in text else text,
+                    fill(subject, values, fallbacks) if "{" in subject else subject)
+        forms[variant] = (content, same, tuple(content.get("attachments") or ()))
+    return forms
+
+
 def messages(ws: Workspace, batch_id: int) -> list[OutgoingMessage]:
-    """The batch's deliveries as rendered :class:`OutgoingMessage` records, in id order."""
+    """The batch's deliveries as rendered :class:`OutgoingMessage` records, in id order.
+
+    Contacts are joined only when a text names ``{nickname}`` or ``{store}`` or the channel
+    wants an ``address``; a text without them is rendered once per variant."""
     with ws.engine.connect() as conn:
         batch = conn.execute(sa.select(B).where(B.c.id == batch_id)).one()
         campaign = conn.execute(sa.select(C).where(C.c.id == batch.campaign_id)).one()
-        rows = conn.execute(
-            sa.select(D.c.id, D.c.recipient, D.c.contact_id, D.c.variant, D.c.sender,
-                      D.c.attempts, Contact.name.label("nickname"),
-                      Store.name.label("store"))
-            .select_from(D.outerjoin(Contact.__table__, Contact.id == D.c.contact_id)
-                         .outerjoin(Store.__table__, Store.id == Contact.store_id))
-            .where(D.c.batch_id == batch_id).order_by(D.c.id)).all()
-        senders = {r.sender for r in rows if r.sender}
+        spec = ws.channels.get(campaign.channel)
+        address = getattr(spec, "address", None) if spec is not None else None
+        senders = set(conn.execute(sa.select(D.c.sender).where(D.c.batch_id == batch_id)
+                                   .distinct()).scalars()) - {None}
         staff_names = dict(conn.execute(sa.select(Staff.userid, Staff.name).where(
             Staff.userid.in_(sorted(senders)))).all()) if senders else {}
+        variants = set(conn.execute(sa.select(D.c.variant).where(D.c.batch_id == batch_id)
+                                    .distinct()).scalars())
+        sender_name = staff_names.get(batch.sender or "", "")
+        forms = _forms(campaign, variants, sender_name)
+        per_row = any(same is None for _c, same, _a in forms.values())
+        ct = Contact.__table__
+        columns = [D.c.id, D.c.recipient, D.c.contact_id, D.c.variant, D.c.sender,
+                   D.c.attempts]
+        source = D
+        if per_row or address:
+            source = D.outerjoin(ct, ct.c.id == D.c.contact_id)
+            columns.append(ct.c[address] if address else sa.null())
+        if per_row:
+            source = source.outerjoin(Store.__table__, Store.id == ct.c.store_id)
+            columns += [ct.c.name, Store.name]
+        rows = conn.execute(sa.select(*columns).select_from(source)
+                            .where(D.c.batch_id == batch_id).order_by(D.c.id)).all()
     options = dict(campaign.options or {})
-    forms: dict[str, tuple] = {}  # variant → (content, text or None when filled per row)
-    for variant in {row.variant for row in rows}:
-        content = _variant_content(campaign, variant)
-        text, subject = content.get("text") or "", content.get("subject") or ""
-        constant = not placeholders_in(text) and not placeholders_in(subject)
-        forms[variant] = (content, constant, tuple(content.get("attachments") or ()))
+    prefix = f"{campaign.id}:"
+    channel, campaign_id = campaign.channel, campaign.id
     out = []
     append = out.append
     for row in rows:
-        content, constant, attachments = forms[row.variant]
-        if constant:
-            text, subject = content.get("text") or "", content.get("subject") or ""
+        delivery_id, recipient, contact_id, variant, sender, attempts = row[:6]
+        content, same, attachments = forms[variant]
+        if same is not None:
+            text, subject = same
         else:
             fallbacks = content.get("fallbacks") or {}
-            values = {"nickname": row.nickname, "store": row.store,
-                      "staff": staff_names.get(row.sender or "", "")}
+            values = {"nickname": row[7], "store": row[8],
+                      "staff": staff_names.get(sender or "", "")}
             text = fill(content.get("text") or "", values, fallbacks)
             subject = fill(content.get("subject") or "", values, fallbacks)
-        append(OutgoingMessage(
-            delivery_id=row.id, key=f"{campaign.id}:{row.recipient}", campaign_id=campaign.id,
-            channel=campaign.channel, recipient=row.recipient, contact_id=row.contact_id,
-            variant=row.variant, text=text, attachments=attachments, subject=subject,
-            sender=row.sender, attempt=row.attempts, extra=options))
+        append(OutgoingMessage(delivery_id, prefix + recipient, campaign_id, channel,
+                               recipient, contact_id, variant, text, attachments, subject,
+                               sender, attempts, options,
+                               row[6] if len(row) > 6 else None))
     return out
 
 
