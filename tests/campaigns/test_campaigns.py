@@ -218,3 +218,13 @@ def test_a_segment_a_scheduled_campaign_needs_cannot_be_deleted(cws):
     cws.segments.delete("上海客户")
     with pytest.raises(NotFound):
         cws.segments.get("上海客户")
+
+
+def test_a_claimed_batch_knows_how_many_deliveries_it_holds(cws):
+    cws.campaigns.create("计数", channel="rehearsal", text="hi", spec=SHANGHAI)
+    campaign = cws.campaigns.launch("计数")
+    claimed = outbox.claim(cws, campaign.id, "rehearsal", worker="t")
+    frame = cws.campaigns.deliveries("计数", status="sending")
+    assert claimed.size == len(frame) == 100
+    with cws.engine.connect() as conn:
+        assert outbox.items_in_batch(conn, claimed.batch_id) == 100

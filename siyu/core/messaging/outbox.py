@@ -142,11 +142,15 @@ def claim(ws: Workspace, campaign_id: int, channel: str, *, worker: str,
             .order_by(D.c.id).limit(spec.batch_size))
         # One statement: on SQLite this transaction already holds the write lock (the batch
         # row), so the rows picked are still queued; on PostgreSQL they are locked for us.
-        # A CTE, not an IN (subquery): PostgreSQL may run a LIMIT … SKIP LOCKED subquery
-        # more than once inside an UPDATE and take more rows than the limit.
-        picked = pick.cte("picked")
-        taken = conn.execute(D.update().where(D.c.id == picked.c.id,
-                                              D.c.status == "queued")
+        # There a CTE, not an IN (subquery): PostgreSQL may run a LIMIT … SKIP LOCKED
+        # subquery more than once inside an UPDATE and take more rows than the limit. On
+        # SQLite an IN (subquery): its driver reports no row count for a WITH … UPDATE.
+        if conn.dialect.name == "postgresql":
+            picked = pick.cte("picked")
+            chosen = D.c.id == picked.c.id
+        else:
+            chosen = D.c.id.in_(pick.scalar_subquery())
+        taken = conn.execute(D.update().where(chosen, D.c.status == "queued")
                              .values(status="sending", batch_id=batch_id,
                                      attempts=D.c.attempts + 1, updated_at=now)).rowcount
         if not taken:
@@ -354,9 +358,8 @@ def record(ws: Workspace, batch_id: int, outcomes: dict[int, dict[str, Any]], *,
         if not taken:
             return False
         grouped: dict[tuple, list[int]] = {}
-        for delivery_id, values in outcomes.items():
-            grouped.setdefault(tuple(sorted(values.items(), key=lambda kv: kv[0])),
-                               []).append(delivery_id)
+        for delivery_id, values in outcomes.items():  # equal outcomes, one statement
+            grouped.setdefault(tuple(values.items()), []).append(delivery_id)
         for items, ids in grouped.items():
             values = _columns(dict(items), now)
             if len(grouped) == 1 and len(ids) == items_in_batch(conn, batch_id):
