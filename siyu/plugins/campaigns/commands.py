@@ -76,6 +76,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                               ("cancel", _("cancel: nothing more is sent"))):
         p = sub.add_parser(action, help=help_text)
         p.add_argument("name", type=nonblank)
+    p = sub.add_parser("remind", help=_("remind staff to confirm the campaign's WeCom mass "
+                                        "messages (at most 3 times a day per message)"))
+    p.add_argument("name", type=nonblank)
+    p.add_argument("--json", action="store_true", help=_("print JSON"))
     p = sub.add_parser("list", help=_("every campaign with its status"))
     p.add_argument("--json", action="store_true", help=_("print JSON"))
     p = sub.add_parser("send", help=_("run a sender: send queued messages (several may run "
@@ -152,6 +156,25 @@ def _send(ws: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _remind(ws: Any, args: argparse.Namespace) -> int:
+    """``siyu campaign remind NAME``: nudge the senders of unconfirmed WeCom tasks."""
+    try:
+        from siyu.plugins.wecom.remind import remind_unconfirmed
+    except ImportError as exc:
+        raise ValidationError(_("reminders need the WeCom plugin, which cannot be loaded: "
+                                "{problem}", problem=exc)) from None
+    counts = remind_unconfirmed(ws, args.name)
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print(_("{reminded} tasks reminded, {confirmed} already confirmed, {limit} skipped "
+                "(3 reminders in the last 24 hours), {failed} failed",
+                reminded=counts["reminded"],
+                confirmed=counts["already_confirmed"], limit=counts["limit_reached"],
+                failed=counts["failed"]))
+    return 1 if counts["failed"] else 0
+
+
 def run(ws: Any, args: argparse.Namespace) -> int:
     """Run one ``siyu campaign`` action; the exit code."""
     action = args.campaign_command
@@ -205,4 +228,6 @@ def run(ws: Any, args: argparse.Namespace) -> int:
         return 0
     if action == "send":
         return _send(ws, args)
+    if action == "remind":
+        return _remind(ws, args)
     raise AssertionError(action)

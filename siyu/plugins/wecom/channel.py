@@ -104,8 +104,8 @@ def send(ws: Workspace, batch: list[OutgoingMessage]) -> list[SendResult]:
                     results[i] = SendResult("failed", reason=str(exc))
                 continue
             msgid, failed = answer["msgid"], set(answer.get("fail_list") or [])
-            _store(ws, msgid, owner, text, [(externals[k], batch[i]) for k, i in
-                                            enumerate(part)], failed)
+            store_task(ws, msgid, owner, text, [(externals[k], batch[i]) for k, i in
+                                                enumerate(part)], failed)
             for k, i in enumerate(part):
                 results[i] = (SendResult("failed", provider_id=msgid,
                                          reason=str(_("WeCom refused this customer (not "
@@ -115,8 +115,11 @@ def send(ws: Workspace, batch: list[OutgoingMessage]) -> list[SendResult]:
     return [r for r in results if r is not None]
 
 
-def _store(ws: Workspace, msgid: str, owner: str, text: str,
-           recipients: list[tuple[str, OutgoingMessage]], failed: set[str]) -> None:
+def store_task(ws: Workspace, msgid: str, owner: str, text: str,
+               recipients: list[tuple[str, OutgoingMessage]], failed: set[str]) -> None:
+    """Keep a task WeCom created (``wecom_mass_send``) and one ``wecom_mass_result`` row per
+    recipient key with its delivery, in one transaction; recipients keyed in ``failed``
+    (WeCom's fail_list) are stored ``failed``, the others ``pending``."""
     with ws.engine.begin() as conn:
         conn.execute(sa.insert(WeComMassSend).values(
             msgid=msgid, sender=owner, text=text[:4000], recipients=len(recipients),
@@ -200,7 +203,7 @@ def _adopt(ws: Workspace, client: Any, msgid: str, text: str,
             seen.add(cursor)
         if not mine:
             continue
-        _store(ws, msgid, sender, text, mine, set())
+        store_task(ws, msgid, sender, text, mine, set())
         for _ext, message in mine:
             found[message.delivery_id] = SendResult("pending", provider_id=msgid)
         log.info("reconciled WeCom task %s: %d recipients were already sent it", msgid,
@@ -208,13 +211,21 @@ def _adopt(ws: Workspace, client: Any, msgid: str, text: str,
 
 
 def poll_results(ws: Workspace) -> int:
-    """Read the results of unfinished tasks; returns how many recipients changed status."""
+    """Read the results of unfinished tasks; returns how many recipients changed status.
+
+    Tasks to customer groups (the ``wecom_group`` channel) are settled by
+    :func:`siyu.plugins.wecom.group_channel.poll_results`, called from here, so the one
+    ``wecom.mass_results`` job reads both kinds.
+    """
+    from siyu.plugins.wecom import group_channel
+
     client = wecom(ws).client
     table = WeComMassSend.__table__
     since = utcnow() - POLL_WINDOW
     with ws.engine.connect() as conn:
         open_tasks = conn.execute(sa.select(table.c.msgid, table.c.sender).where(
-            table.c.status == "waiting", table.c.created_at >= since)).all()
+            table.c.status == "waiting", table.c.created_at >= since,
+            ~group_channel.group_task(table.c.msgid))).all()
     changed = 0
     for msgid, sender in open_tasks:
         tasks = client.get_groupmsg_task(msgid).get("task_list", [])
@@ -233,7 +244,7 @@ def poll_results(ws: Workspace) -> int:
         with ws.engine.begin() as conn:
             conn.execute(table.update().where(table.c.msgid == msgid)
                          .values(status="done", checked_at=utcnow()))
-    return changed
+    return changed + group_channel.poll_results(ws)
 
 
 def _apply_results(ws: Workspace, msgid: str, outcome: list[dict[str, Any]]) -> int:

@@ -154,17 +154,29 @@ def run_mass_results_job(ws):
 
 @hookimpl
 def register_channels():
-    """Mass messages to customers through add_msg_template (10,000 per task)."""
+    """Mass messages through add_msg_template: ``wecom`` to customers (10,000 per task),
+    ``wecom_group`` to every customer group of the staff members chosen as targets (one
+    task per member; groups have their own receive cap, which WeCom enforces)."""
     from siyu.core.records import ChannelSpec
 
     return [ChannelSpec("wecom", _.lazy("WeCom mass message"), batch_size=10_000,
                         text_limit=4000, max_attachments=9, placeholders=("staff",),
-                        reconcile="siyu.plugins.wecom.channel:reconcile", wecom_quota=True)]
+                        reconcile="siyu.plugins.wecom.channel:reconcile", wecom_quota=True),
+            ChannelSpec("wecom_group", _.lazy("WeCom customer-group mass message"),
+                        batch_size=100, text_limit=4000, max_attachments=9, placeholders=(),
+                        recipients="targets",
+                        targets="siyu.plugins.wecom.group_channel:targets",
+                        reconcile="siyu.plugins.wecom.group_channel:reconcile")]
 
 
 @hookimpl
 def send(ws, channel, batch):
-    """Send a batch through the ``wecom`` channel; ``None`` for other channels."""
+    """Send a batch through the ``wecom`` or ``wecom_group`` channel; ``None`` for other
+    channels."""
+    if channel == "wecom_group":
+        from siyu.plugins.wecom.group_channel import send as send_groups
+
+        return send_groups(ws, batch)
     if channel != "wecom":
         return None
     from siyu.plugins.wecom.channel import send as send_batch

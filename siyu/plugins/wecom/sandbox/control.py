@@ -8,6 +8,7 @@
 ``GET|POST /sandbox/clock``             ``{"advance": seconds}`` or ``{"set": timestamp}``
 ``GET|POST /sandbox/faults``            read or set fault knobs; ``{"revoke_tokens": true}``
 ``GET  /sandbox/deliveries``            every mass message delivered
+``GET  /sandbox/tasks``                 every mass message: senders' confirmations, reminders
 ``GET  /sandbox/callbacks``             every callback posted, with attempts and outcomes
 ``POST /sandbox/verify-callback``       run WeCom's URL verification against the callback URL
 ``GET  /sandbox/qr/<config_id>``        the PNG QR code of a contact way or join way
@@ -43,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _ = translator("siyu.plugins.wecom")
 
 #: Actions reachable through ``/sandbox/people/<action>`` (names of :class:`People` methods).
-ACTIONS = ("scan_contact_way", "scan_join_way", "quit_group", "customer_deletes_staff",
+ACTIONS = ("scan_contact_way", "scan_join_way", "quit_group", "staff_creates_group",
+           "customer_deletes_staff",
            "staff_deletes_customer", "chat", "staff_edits_customer",
            "staff_confirms_mass_send", "admin_adds_tags", "admin_renames_tag",
            "admin_deletes_tag", "admin_reorders_tags", "staff_resigns",
@@ -235,6 +237,11 @@ class DeliveriesHandler(AdminHandler):
         self.reply([asdict(d) for d in self.sandbox.deliveries])
 
 
+class TasksHandler(AdminHandler):
+    def get(self) -> None:
+        self.reply(self.sandbox.world.task_summaries())
+
+
 class CallbacksHandler(AdminHandler):
     def get(self) -> None:
         self.reply([asdict(c) for c in list(self.sandbox.callbacks.log)])
@@ -271,6 +278,7 @@ def control_routes(sandbox: Sandbox) -> list[tuple[str, type, dict]]:
             (r"/sandbox/clock", ClockHandler, kwargs),
             (r"/sandbox/faults", FaultsHandler, kwargs),
             (r"/sandbox/deliveries", DeliveriesHandler, kwargs),
+            (r"/sandbox/tasks", TasksHandler, kwargs),
             (r"/sandbox/callbacks", CallbacksHandler, kwargs),
             (r"/sandbox/verify-callback", VerifyHandler, kwargs),
             (r"/sandbox/qr/(\w+)", QrHandler, kwargs)]

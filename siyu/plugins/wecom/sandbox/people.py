@@ -145,6 +145,31 @@ class People(AdminActions):
         return self._post(Outcome("quit_group", chat_id=chat_id, external_userid=customer),
                           [event])
 
+    def staff_creates_group(self, userid: str, name: str,
+                            customers: list[str] | tuple[str, ...] = ()) -> Outcome:
+        """A member creates a customer group in the client and invites ``customers``
+        (``change_external_chat``/``create``; the creator owns the group).
+
+        :raises SandboxError: a member who may not serve customers, an empty name, an
+            unknown customer.
+        """
+        world = self.world
+        name = (name or "").strip()
+        with world.lock:
+            if not self._can_serve(userid):
+                raise SandboxError(f"{userid!r} cannot own customer groups (unknown, not "
+                                   "activated, without 客户联系 or resigned)")
+            if not name:
+                raise SandboxError("a customer group needs a name")
+            people = [self._customer(external_userid)[0] for external_userid in customers]
+            chat = world.create_chat(name, userid)
+            for person in people:
+                world.add_member(chat, person, join_scene=1, invitor=userid)
+            world.bump_version(chat)
+            event = self._chat_event(chat, "create")
+        return self._post(Outcome("staff_creates_group", userid=userid, chat_id=chat.chat_id,
+                                  created_chat=chat.chat_id), [event])
+
     def _relation(self, userid: str, external_userid: str):
         customer = self.world.customers.get(external_userid)
         follow = customer.follows.get(userid) if customer else None
@@ -213,7 +238,9 @@ class People(AdminActions):
         """A sender confirms a mass message in the client; it goes out now.
 
         Each recipient's result becomes 1 (sent, recorded in :attr:`World.deliveries`),
-        2 (no longer a friend) or 3 (receive cap of the period reached). No callback.
+        2 (no longer a friend; for a customer group: the group is gone) or 3 (the customer's
+        or group's receive cap of the period reached). Works alike for customer
+        (``chat_type="single"``) and group tasks. No callback.
 
         :returns: an outcome whose ``statuses`` maps each recipient to its status.
         :raises SandboxError: unknown or cancelled task, or ``userid`` is not one of its senders.

@@ -393,9 +393,27 @@ class World:
                 "group_chats": [{"chat_id": c.chat_id, "name": c.name, "owner": c.owner,
                                  "members": len(c.members)} for c in self.group_chats.values()],
                 "mass_tasks": len(self.tasks),
+                "mass_reminders": sum(len(t.reminders) for t in self.tasks.values()),
                 "deliveries": len(self.deliveries),
                 "transfers_waiting": sum(t.status == 2 for t in self.transfers),
             }
+
+    def task_summaries(self) -> list[dict]:
+        """Every mass message (oldest first), JSON-ready: chat type, text, each sender's
+        confirmation (0 未发送, 2 已发送), recipients by result status, reminders sent."""
+        with self.lock:
+            out = []
+            for task in self.tasks.values():
+                statuses: dict[int, int] = {}
+                for result in task.results:
+                    statuses[result.status] = statuses.get(result.status, 0) + 1
+                out.append({"msgid": task.msgid, "chat_type": task.chat_type,
+                            "create_time": task.create_time,
+                            "text": (task.text or {}).get("content", ""),
+                            "senders": {u: s.status for u, s in task.senders.items()},
+                            "results": {str(k): v for k, v in sorted(statuses.items())},
+                            "reminders": list(task.reminders), "canceled": task.canceled})
+            return out
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"

@@ -53,6 +53,10 @@ def pick_sender(world: World, customer: Customer, sender: str = "",
 def add_msg_template(call: Call) -> dict:
     """Create a mass message for members to confirm; answer its msgid and the fail_list.
 
+    ``chat_type="group"`` sends to customer groups: ``sender`` is required and
+    ``chat_id_list`` (at most 2,000) picks some of the sender's groups; groups the sender
+    does not own are answered in ``fail_list``; without it, every group the sender owns.
+
     :raises ApiError: 40058 more than 10,000 customers or 2,000 groups, 40063 no recipient
         selector or no content, 41064/41065 attachments, 41048 nobody reachable, and the
         member errors of a bad ``sender``.
@@ -91,8 +95,9 @@ def add_msg_template(call: Call) -> dict:
             raise ApiError(40063, "sender is required when chat_type is group")
         chat_ids = call.items("chat_id_list", limit=world.limits.mass_send_chats)
         text, attachments = check_content(call)
-        for chat_id in chat_ids or [c.chat_id for c in world.group_chats.values()
-                                    if c.owner == sender]:
+        # No chat_id_list: every group the sender owns. allow_select is for single only.
+        owned = [c.chat_id for c in world.group_chats.values() if c.owner == sender]
+        for chat_id in dict.fromkeys(chat_ids) or owned:
             chat = world.group_chats.get(chat_id)
             if chat is None or chat.owner != sender:
                 fail_list.append(chat_id)
@@ -183,14 +188,18 @@ def get_groupmsg_send_result(call: Call) -> dict:
 
 @endpoint("externalcontact/remind_groupmsg_send")
 def remind_groupmsg_send(call: Call) -> dict:
-    """Remind the senders; at most three reminders per task within 24 hours (41094)."""
+    """Remind the senders; at most three reminders per task within 24 hours (41094).
+
+    Every reminder is kept in :attr:`MassTask.reminders` (sandbox-clock times), also those
+    older than the window, so tests and ``/sandbox/tasks`` see the whole history.
+    """
     task = task_or_error(call)
     if task.canceled:
         raise ApiError(41093)
     recent = [t for t in task.reminders if call.now - t < DAY]
     if len(recent) >= call.world.limits.remind_limit:
-        raise ApiError(41094, "three reminders within 24 hours already")
-    task.reminders = [*recent, call.now]
+        raise ApiError(41094, f"{len(recent)} reminders within 24 hours already")
+    task.reminders.append(call.now)
     return {}
 
 
