@@ -62,6 +62,23 @@ def _recipients(ws: Workspace, ids: list[int]) -> dict[int, tuple[str, str]]:
     return found
 
 
+def _addresses(ws: Workspace, batch: list[OutgoingMessage]) -> dict[int, tuple[str, str]]:
+    """contact id → (external_userid, sender) for the batch: what the outbox carried in each
+    message (``address``, ``sender``), looked up only for messages that lack it."""
+    found: dict[int, tuple[str, str]] = {}
+    missing = []
+    for message in batch:
+        if message.contact_id is None:
+            continue
+        if message.address and message.sender:
+            found[message.contact_id] = (message.address, message.sender)
+        else:
+            missing.append(message.contact_id)
+    if missing:
+        found.update(_recipients(ws, missing))
+    return found
+
+
 def _group_key(message: OutgoingMessage, owner: str) -> tuple:
     return (owner, message.text, repr(list(message.attachments)))
 
@@ -73,7 +90,7 @@ def send(ws: Workspace, batch: list[OutgoingMessage]) -> list[SendResult]:
     ``unknown`` when WeCom may have created the task but no answer came (the outbox then
     reconciles with :func:`reconcile`, never sends again blindly).
     """
-    contacts = _recipients(ws, [m.contact_id for m in batch if m.contact_id is not None])
+    contacts = _addresses(ws, batch)
     results: list[SendResult | None] = [None] * len(batch)
     groups: dict[tuple, list[int]] = defaultdict(list)
     for index, message in enumerate(batch):

@@ -161,7 +161,8 @@ def register_channels():
 
     return [ChannelSpec("wecom", _.lazy("WeCom mass message"), batch_size=10_000,
                         text_limit=4000, max_attachments=9, placeholders=("staff",),
-                        reconcile="siyu.plugins.wecom.channel:reconcile", wecom_quota=True),
+                        reconcile="siyu.plugins.wecom.channel:reconcile", wecom_quota=True,
+                        address="external_userid"),
             ChannelSpec("wecom_group", _.lazy("WeCom customer-group mass message"),
                         batch_size=100, text_limit=4000, max_attachments=9, placeholders=(),
                         recipients="targets",
