@@ -358,8 +358,12 @@ def record(ws: Workspace, batch_id: int, outcomes: dict[int, dict[str, Any]], *,
         if not taken:
             return False
         grouped: dict[tuple, list[int]] = {}
+        keys: dict[int, tuple] = {}  # outcome dicts are often shared: one key each
         for delivery_id, values in outcomes.items():  # equal outcomes, one statement
-            grouped.setdefault(tuple(values.items()), []).append(delivery_id)
+            key = keys.get(id(values))
+            if key is None:
+                key = keys[id(values)] = tuple(values.items())
+            grouped.setdefault(key, []).append(delivery_id)
         for items, ids in grouped.items():
             values = _columns(dict(items), now)
             if len(grouped) == 1 and len(ids) == items_in_batch(conn, batch_id):
@@ -429,9 +433,15 @@ def send_batch(ws: Workspace, claimed: Claimed) -> list[str]:
                           claimed.channel, claimed.batch_id)
             results = [SendResult("unknown", reason=str(exc)) for _m in to_send]
         now = utcnow()
+        asks = spec.reconcile is not None
+        same: dict[tuple, dict[str, Any]] = {}  # equal results share one (unchanged) outcome
         for message, result in zip(to_send, results, strict=True):
-            outcomes[message.delivery_id] = _outcome(result, message.attempt, now,
-                                                     spec.reconcile is not None)
+            key = (result.status, result.provider_id, result.reason, result.retry,
+                   message.attempt if result.retry else 0)
+            outcome = same.get(key)
+            if outcome is None:
+                outcome = same[key] = _outcome(result, message.attempt, now, asks)
+            outcomes[message.delivery_id] = outcome
     in_doubt = any(v["status"] == "sending" for v in outcomes.values())
     if in_doubt:  # keep the batch for recovery, record what is known now
         _record_partial(ws, claimed.batch_id, outcomes)
