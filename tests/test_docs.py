@@ -152,27 +152,22 @@ def test_the_segment_rules_example_runs(tmp_path, monkeypatch):
             SQLModel.metadata.remove(SQLModel.metadata.tables[name])
 
 
-def test_the_channels_and_outbox_example_runs():
-    """The chapter's first example is a channel plugin, its last one drafts, previews,
-    launches and sends a campaign through it; both run as written (the last one asserts)."""
-    blocks = re.findall(r"^```python\n(.*?)^```", _guide_chapter("Channels and the outbox"),
-                        re.M | re.S)
+def _run_plugin_and_use(chapter: str, module: str) -> None:
+    """Run a chapter's first example as the plugin module ``module`` and its last one, which
+    uses it under that name (the last one asserts what it shows)."""
+    blocks = re.findall(r"^```python\n(.*?)^```", _guide_chapter(chapter), re.M | re.S)
     assert len(blocks) >= 2
-    plugin = types.ModuleType("sms")
-    exec(compile(blocks[0], "docs/plugins.md ## Channels and the outbox (plugin)", "exec"),
-         plugin.__dict__)
-    exec(compile(blocks[-1], "docs/plugins.md ## Channels and the outbox (use)", "exec"),
-         {"sms": plugin})
+    plugin = types.ModuleType(module)
+    exec(compile(blocks[0], f"docs/plugins.md ## {chapter} (plugin)", "exec"), plugin.__dict__)
+    exec(compile(blocks[-1], f"docs/plugins.md ## {chapter} (use)", "exec"), {module: plugin})
+
+
+def test_the_channels_and_outbox_example_runs():
+    """A channel plugin; drafting, previewing, launching and sending a campaign through it."""
+    _run_plugin_and_use("Channels and the outbox", "sms")
 
 
 def test_the_skip_delay_and_hold_example_runs():
-    """The chapter's first example is a plugin with launch rules and holds, its last one
-    previews, launches and sends with it at night and in the morning (it asserts)."""
-    chapter = _guide_chapter("Rules that skip, delay or hold messages")
-    blocks = re.findall(r"^```python\n(.*?)^```", chapter, re.M | re.S)
-    assert len(blocks) >= 2
-    plugin = types.ModuleType("quiet")
-    exec(compile(blocks[0], "docs/plugins.md ## Rules that skip… (plugin)", "exec"),
-         plugin.__dict__)
-    exec(compile(blocks[-1], "docs/plugins.md ## Rules that skip… (use)", "exec"),
-         {"quiet": plugin})
+    """A plugin with launch rules and holds; a campaign previewed, launched and sent with it
+    at night and in the morning."""
+    _run_plugin_and_use("Rules that skip, delay or hold messages", "quiet")
