@@ -188,7 +188,7 @@ def shares_problem(shares: Sequence[float | None]) -> str | None:
         return _("every variant needs a share above 0%")
     total = sum(float(share) for share in shares if share is not None)
     if abs(total - 100) > 1e-6:
-        return _("the shares add up to {total}%, not 100%", total=f"{total:g}")
+        return _("the shares add up to {total}%, not 100%", total=format(total, "g"))
     return None
 
 

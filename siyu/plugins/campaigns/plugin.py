@@ -20,7 +20,8 @@ def register_commands():
 
     module = "siyu.plugins.campaigns.commands"
     return [CommandSpec("campaign", _.lazy("campaigns: create, preview, launch or schedule, "
-                                           "pause, resume, cancel, results; run a sender"),
+                                           "pause, resume, cancel, results, remind staff; "
+                                           "run a sender"),
                         f"{module}:configure", f"{module}:run")]
 
 
