@@ -67,6 +67,8 @@ VIEWPORTS = {"1440": (1440, 900, False), "390": (390, 844, True)}
 ALLOWED_WORDS = frozenset({
     "siyu", "WeCom", "CSV", "Excel", "XLSX", "PNG", "SVG", "ID", "URL", "API", "HTTP",
     "HTTPS", "JSON", "SQLite", "PostgreSQL", "English",
+    # A URL's scheme, as a field's placeholder shows what to type (https://).
+    "http", "https",
     # Terms Chinese retail and software use as they are (RFM 模型, 商品 SKU, Webhook 地址).
     "RFM", "SKU", "Webhook",
     # WeCom's own names for an app's settings, as its admin console shows them in Chinese.

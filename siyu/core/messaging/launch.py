@@ -56,6 +56,10 @@ REASON_TITLES = {
     NO_OWNER: _.lazy("no owner to send it"),
     QUOTA: _.lazy("WeCom receive quota used up"),
     FREQUENCY: _.lazy("brand frequency cap reached"),
+    # Reasons of the built-in risk plugin's launch rules (a plugin's own reasons are shown
+    # as the plugin wrote them).
+    "do not contact": _.lazy("on the do-not-contact list"),
+    "quiet hours": _.lazy("quiet hours: sent when they end"),
 }
 
 

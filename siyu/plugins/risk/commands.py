@@ -1,7 +1,9 @@
-"""``siyu risk …``: import, list and remove sensitive words, and test a text against them.
+"""``siyu risk …``: sensitive words (import, list, remove, test a text), the do-not-contact
+list, the rules and their settings (quiet hours, staff daily cap), risk events and their
+daily summary.
 
 The plugin registers :func:`configure` and :func:`run` by import path, so this module is
-imported only when ``siyu risk`` runs; the word store and the Aho-Corasick screen are
+imported only when ``siyu risk`` runs; the word store, the Aho-Corasick screen and pandas are
 imported only by the action that needs them."""
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ _ = translator("siyu.plugins.risk")
 
 #: The columns ``siyu risk words list`` prints, in order.
 LIST_COLUMNS = ("category", "word", "source", "created_at", "created_by")
+#: The columns ``siyu risk dnc list`` prints.
+DNC_COLUMNS = ("contact_id", "name", "phone", "reason", "added_at", "added_by")
+#: The columns ``siyu risk events`` prints.
+EVENT_COLUMNS = ("at", "rule", "decision", "campaign", "contact_id", "contact", "staff",
+                 "reason", "excerpt")
+#: Events ``siyu risk events`` prints unless told otherwise.
+EVENTS_LIMIT = 50
 #: What marks a match inside its excerpt in ``siyu risk test``.
 MARK = ("【", "】")
 
@@ -50,6 +59,49 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                       "something matched, 0 when the text is clean"))
     p.add_argument("text", metavar="TEXT", help=_("the text, or - to read it from standard "
                                                   "input"))
+    _configure_dnc(sub)
+    p = sub.add_parser("rules", help=_("the risk rules and their current settings"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of text"))
+    _configure_set(sub)
+    p = sub.add_parser("events", help=_("what the risk rules blocked, held and skipped, "
+                                        "newest first"))
+    p.add_argument("--since", type=nonblank, metavar="DATE",
+                   help=_("only events from this date or time on (workspace timezone)"))
+    p.add_argument("--rule", type=nonblank, help=_("only this rule's events (see `siyu risk "
+                                                   "rules`)"))
+    p.add_argument("--decision", choices=("blocked", "held", "skipped"),
+                   help=_("only this decision"))
+    p.add_argument("--limit", type=int, default=EVENTS_LIMIT,
+                   help=_("most events to print (default {n})", n=EVENTS_LIMIT))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
+    p = sub.add_parser("summary", help=_("risk events and messages sent per day"))
+    p.add_argument("--days", type=int, default=14, help=_("how many days, today included "
+                                                          "(default 14)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
+
+
+def _configure_dnc(sub: Any) -> None:
+    dnc = sub.add_parser("dnc", help=_("the do-not-contact list: add, remove, list"))
+    actions = dnc.add_subparsers(dest="dnc_command", metavar="ACTION", required=True)
+    p = actions.add_parser("add", help=_("put contacts on the list (campaigns skip them)"))
+    p.add_argument("contacts", nargs="+", metavar="CONTACT_ID")
+    p.add_argument("--reason", default="", help=_("why, e.g. 投诉 (a complaint)"))
+    p = actions.add_parser("remove", help=_("take contacts off the list"))
+    p.add_argument("contacts", nargs="+", metavar="CONTACT_ID")
+    p = actions.add_parser("list", help=_("the contacts on the list (phones masked)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
+
+
+def _configure_set(sub: Any) -> None:
+    setting = sub.add_parser("set", help=_("change a rule's setting: quiet hours, the staff "
+                                           "daily cap"))
+    which = setting.add_subparsers(dest="set_command", metavar="SETTING", required=True)
+    p = which.add_parser("quiet-hours", help=_("quiet hours START END in local time (e.g. "
+                                                "22:00 08:00, may wrap midnight), or off"))
+    p.add_argument("times", nargs="+", metavar="TIME")
+    p = which.add_parser("staff-cap", help=_("messages one staff member sends per day, or "
+                                              "off (0 is off too)"))
+    p.add_argument("cap", metavar="N")
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -68,18 +120,35 @@ def _cell(value: Any) -> str:
     return str(value).translate(str.maketrans({"\t": r"\t", "\n": r"\n", "\r": r"\r"}))
 
 
+def table_text(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str) -> str:
+    """``rows`` as a table: left-aligned ``columns`` two spaces apart under their names;
+    ``empty`` when there are none."""
+    if not rows:
+        return empty
+    table = [list(columns)] + [[_cell(row.get(name)) for name in columns] for row in rows]
+    widths = [max(_width(line[i]) for line in table) for i in range(len(columns))]
+    return "\n".join("  ".join(cell + " " * (width - _width(cell))
+                               for cell, width in zip(line, widths, strict=True)).rstrip()
+                     for line in table)
+
+
 def list_text(rows: Sequence[dict[str, Any]]) -> str:
     """``rows`` from :func:`~siyu.plugins.risk.words.word_rows` as the table ``siyu risk
     words list`` prints: left-aligned columns (:data:`LIST_COLUMNS`) two spaces apart;
     ``"no sensitive words"`` (translated) when there are none."""
-    if not rows:
-        return _("no sensitive words")
-    table = [list(LIST_COLUMNS)] + [[_cell(row[name]) for name in LIST_COLUMNS]
-                                    for row in rows]
-    widths = [max(_width(line[i]) for line in table) for i in range(len(LIST_COLUMNS))]
-    return "\n".join("  ".join(cell + " " * (width - _width(cell))
-                               for cell, width in zip(line, widths, strict=True)).rstrip()
-                     for line in table)
+    return table_text(rows, LIST_COLUMNS, _("no sensitive words"))
+
+
+def _json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps([{k: _cell(v) if hasattr(v, "isoformat") else v for k, v in row.items()}
+                       for row in rows], ensure_ascii=False, indent=2)
+
+
+def _local(ws: Any, rows: list[dict[str, Any]], *columns: str) -> list[dict[str, Any]]:
+    """``rows`` with the aware times of ``columns`` in the workspace timezone."""
+    tz = ws.timezone
+    return [{**row, **{c: row[c].astimezone(tz) for c in columns if row.get(c) is not None}}
+            for row in rows]
 
 
 def marked(match: Any) -> str:
@@ -113,6 +182,10 @@ def run(ws: Any, args: argparse.Namespace) -> int:
     a sensitive word)."""
     if args.risk_command == "test":
         return _test(ws, args.text)
+    actions = {"dnc": _dnc, "rules": _rules, "set": _set, "events": _events,
+               "summary": _summary}
+    if args.risk_command in actions:
+        return actions[args.risk_command](ws, args)
     from siyu.plugins.risk import words
 
     action = args.words_command
@@ -138,4 +211,102 @@ def run(ws: Any, args: argparse.Namespace) -> int:
                                 "(every word of it)"))
     removed = words.remove_words(ws, args.words or None, args.category)
     print(_.ngettext("removed {n} word", "removed {n} words", removed))
+    return 0
+
+
+# -- the do-not-contact list, rules and settings, events ---------------------------------------
+
+
+def _dnc(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.risk import dnc
+
+    if args.dnc_command == "add":
+        added = dnc.add(ws, args.contacts, reason=args.reason)
+        print(_.ngettext("added {n} contact to the do-not-contact list",
+                         "added {n} contacts to the do-not-contact list", added))
+        return 0
+    if args.dnc_command == "remove":
+        removed = dnc.remove(ws, args.contacts)
+        print(_.ngettext("removed {n} contact from the do-not-contact list",
+                         "removed {n} contacts from the do-not-contact list", removed))
+        return 0
+    rows = _local(ws, dnc.rows(ws), "added_at")
+    print(_json(rows) if args.json else
+          table_text(rows, DNC_COLUMNS, _("the do-not-contact list is empty")))
+    return 0
+
+
+def settings_lines(ws: Any) -> list[str]:
+    """The rules' settings as ``siyu risk rules`` prints them."""
+    from siyu.plugins.risk import limits
+
+    quiet, cap = limits.quiet_hours(ws), limits.staff_daily_cap(ws)
+    return [_("quiet hours: {value}", value=str(quiet) if quiet else _("off")),
+            _("staff daily cap: {value}", value=cap if cap else _("off"))]
+
+
+def _rules(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.risk import limits
+
+    rules = [{"name": name, "title": str(rule.title), "description": str(rule.description)}
+             for name, rule in sorted(ws.risk_rules.items())]
+    if args.json:
+        quiet, cap = limits.quiet_hours(ws), limits.staff_daily_cap(ws)
+        print(json.dumps({"rules": rules, "settings": {
+            limits.QUIET_SETTING: quiet.as_setting() if quiet else None,
+            limits.CAP_SETTING: cap}}, ensure_ascii=False, indent=2))
+        return 0
+    print(table_text(rules, ("name", "title", "description"), _("no risk rules")))
+    print()
+    print("\n".join(settings_lines(ws)))
+    return 0
+
+
+def _set(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.core.errors import ValidationError
+    from siyu.plugins.risk import limits
+
+    if args.set_command == "staff-cap":
+        value = 0 if args.cap.strip().lower() == "off" else args.cap
+        cap = limits.set_staff_cap(ws, value)
+        print(_("staff daily cap: {value}", value=cap if cap else _("off")))
+        return 0
+    times = args.times
+    if [t.lower() for t in times] == ["off"]:
+        limits.clear_quiet_hours(ws)
+        print(_("quiet hours: {value}", value=_("off")))
+        return 0
+    if len(times) != 2:
+        raise ValidationError(_("give the quiet hours as START END (e.g. 22:00 08:00), or off"))
+    hours = limits.set_quiet_hours(ws, *times)
+    print(_("quiet hours: {value}", value=str(hours)))
+    return 0
+
+
+def _events(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.core.errors import ValidationError
+    from siyu.plugins.risk import events
+
+    if args.limit < 1:
+        raise ValidationError(_("--limit must be at least 1"))
+    rows = _local(ws, events.event_rows(ws, since=args.since, rule=args.rule,
+                                        decision=args.decision, limit=args.limit),
+                  "at", "until")
+    if args.json:
+        print(_json(rows))
+        return 0
+    print(table_text(rows, EVENT_COLUMNS, _("no risk events")))
+    return 0
+
+
+def _summary(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.risk import events
+
+    frame = events.daily_summary(ws, args.days)
+    frame["day"] = frame["day"].dt.strftime("%Y-%m-%d")
+    rows = frame.to_dict("records")
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=int))
+        return 0
+    print(table_text(rows, list(frame.columns), ""))
     return 0
