@@ -65,6 +65,24 @@ def offset_segments(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[
     return segments
 
 
+def local_day(dialect: str, column: Any, start: datetime, end: datetime, tz: ZoneInfo
+              ) -> Any:
+    """SQL for the local calendar day of the UTC time ``column`` (rows in [start, end)), the
+    timezone's offsets over the period taken from Python's timezone database, so both
+    engines bucket alike (the reports and the risk plugin's daily summary share it)."""
+    def shifted(seconds: int) -> Any:
+        if dialect == "postgresql":
+            naive_utc = sa.func.timezone("UTC", column)
+            return sa.cast(naive_utc + sa.literal(timedelta(seconds=seconds), sa.Interval),
+                           sa.Date)
+        return sa.func.date(column, f"{seconds:+d} seconds")
+
+    segments = offset_segments(tz, start, end)
+    if len(segments) == 1:
+        return shifted(segments[0][1])
+    return sa.case(*[(column < until, shifted(seconds)) for until, seconds in segments[:-1]],
+                   else_=shifted(segments[-1][1]))
+
 class ReportsService(Service):
     """``ws.reports``: what the Overview page and notebooks chart.
 
@@ -94,20 +112,7 @@ class ReportsService(Service):
     def _local_day(self, column: sa.ColumnElement, start: datetime, end: datetime,
                    tz: ZoneInfo) -> sa.ColumnElement:
         """SQL for the local calendar day of the UTC time ``column`` (rows in [start, end))."""
-        dialect = self.ws.engine.dialect.name
-
-        def shifted(seconds: int) -> sa.ColumnElement:
-            if dialect == "postgresql":
-                naive_utc = sa.func.timezone("UTC", column)
-                return sa.cast(naive_utc + sa.literal(timedelta(seconds=seconds), sa.Interval),
-                               sa.Date)
-            return sa.func.date(column, f"{seconds:+d} seconds")
-
-        segments = offset_segments(tz, start, end)
-        if len(segments) == 1:
-            return shifted(segments[0][1])
-        whens = [(column < until, shifted(seconds)) for until, seconds in segments[:-1]]
-        return sa.case(*whens, else_=shifted(segments[-1][1]))
+        return local_day(self.ws.engine.dialect.name, column, start, end, tz)
 
     def _by_day(self, time_column: sa.Column, since: Any, until: Any,
                 measures: dict[str, Callable[[Any], sa.ColumnElement]],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -23,7 +22,7 @@ from siyu.core.errors import ValidationError, listing
 from siyu.core.i18n import translator
 from siyu.core.pii import mask_phone
 from siyu.core.services.base import as_utc
-from siyu.core.services.reports import offset_segments
+from siyu.core.services.reports import local_day
 from siyu.plugins.risk import journal
 from siyu.plugins.risk.models import DECISIONS, RiskEvent
 from siyu.plugins.risk.rules import NAMES
@@ -147,23 +146,6 @@ def events(ws: Workspace, *, since: Any = None, rule: str | None = None,
 # -- the daily summary -------------------------------------------------------------------------
 
 
-def local_day(dialect: str, column: Any, start: datetime, end: datetime, tz: ZoneInfo
-              ) -> Any:
-    """SQL for the local calendar day of the UTC time ``column`` (rows in [start, end)), the
-    timezone's offsets over the period taken from Python's timezone database, so both
-    engines bucket alike (as :mod:`siyu.core.services.reports` does)."""
-    def shifted(seconds: int) -> Any:
-        if dialect == "postgresql":
-            naive_utc = sa.func.timezone("UTC", column)
-            return sa.cast(naive_utc + sa.literal(timedelta(seconds=seconds), sa.Interval),
-                           sa.Date)
-        return sa.func.date(column, f"{seconds:+d} seconds")
-
-    segments = offset_segments(tz, start, end)
-    if len(segments) == 1:
-        return shifted(segments[0][1])
-    return sa.case(*[(column < until, shifted(seconds)) for until, seconds in segments[:-1]],
-                   else_=shifted(segments[-1][1]))
 
 
 def _day_counts(ws: Workspace, column: Any, start: datetime, end: datetime,
