@@ -5,6 +5,7 @@ staff confirm the WeCom mass messages."""
 from __future__ import annotations
 
 import siyu
+from siyu.core.errors import NotFound
 from siyu.plugins.wecom.channel import poll_results
 from siyu.plugins.wecom.sandbox.crowd import confirm_all, gather
 
@@ -35,7 +36,13 @@ def test_compose_preview_launch_and_watch_results(page, sandbox_console):
     page.locator(".siyu-campaign-preview button").click()
 
     with siyu.open(str(console.db), load_entry_points=False) as ws:
-        preview = wait_until(lambda: ws.campaigns.preview(NAME), timeout=30)
+        def saved_preview():
+            try:
+                return ws.campaigns.preview(NAME)
+            except NotFound:  # the console has not saved it yet
+                return None
+
+        preview = wait_until(saved_preview, page=page, timeout=60)
     assert preview["selected"] == selected
     assert preview["reasons"]["holdout"] > 0
     will = f"{preview['will_receive']:,}"
