@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from siyu.core.errors import NotFound, ValidationError, listing
 from siyu.core.i18n import translator
-from siyu.core.pii import mask_phone
+from siyu.plugins.risk import journal
 from siyu.plugins.risk.models import RiskDnc
 from siyu.storage.dialect import insert_for
 from siyu.storage.models import Contact
@@ -160,14 +160,7 @@ def rows(ws: Workspace, *, reveal_pii: bool = False, limit: int | None = None,
                        N.c.added_by)
              .select_from(N.join(CT, CT.c.id == N.c.contact_id))
              .order_by(N.c.added_at.desc(), N.c.id.desc()).offset(offset))
-    if limit is not None:
-        query = query.limit(limit)
-    with ws.engine.connect() as conn:
-        found = [dict(row._mapping) for row in conn.execute(query)]
-    if not reveal_pii:
-        for row in found:
-            row["phone"] = mask_phone(row["phone"])
-    return found
+    return journal.fetch_masked(ws, query, limit=limit, reveal_pii=reveal_pii)
 
 
 def count(ws: Workspace) -> int:

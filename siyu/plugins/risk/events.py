@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from siyu.core.errors import ValidationError, listing
 from siyu.core.i18n import translator
-from siyu.core.pii import mask_phone
 from siyu.core.services.base import as_utc
 from siyu.core.services.reports import local_day
 from siyu.plugins.risk import journal
@@ -99,14 +98,7 @@ def event_rows(ws: Workspace, *, since: Any = None, rule: str | None = None,
              .select_from(E.outerjoin(C, C.c.id == E.c.campaign_id)
                           .outerjoin(CT, CT.c.id == E.c.contact_id))
              .where(*where).order_by(E.c.at.desc(), E.c.id.desc()).offset(offset))
-    if limit is not None:
-        query = query.limit(limit)
-    with ws.engine.connect() as conn:
-        found = [dict(row._mapping) for row in conn.execute(query)]
-    if not reveal_pii:
-        for row in found:
-            row["phone"] = mask_phone(row["phone"])
-    return found
+    return journal.fetch_masked(ws, query, limit=limit, reveal_pii=reveal_pii)
 
 
 def count(ws: Workspace, *, since: Any = None, rule: str | None = None,

@@ -196,3 +196,19 @@ def record_launch_skips(ws: Workspace, campaign_id: int) -> int:
             kept.campaigns.clear()
         kept.campaigns.add(campaign_id)
     return len(found)
+
+
+def fetch_masked(ws: Workspace, query: sa.Select, *, limit: int | None,
+                 reveal_pii: bool) -> list[dict[str, Any]]:
+    """Rows of ``query`` (with a ``phone`` column) as dicts, at most ``limit``, the phone
+    masked unless ``reveal_pii`` (the caller checked the permission)."""
+    from siyu.core.pii import mask_phone
+
+    if limit is not None:
+        query = query.limit(limit)
+    with ws.engine.connect() as conn:
+        found = [dict(row._mapping) for row in conn.execute(query)]
+    if not reveal_pii:
+        for row in found:
+            row["phone"] = mask_phone(row["phone"])
+    return found
