@@ -1,6 +1,7 @@
 """The Campaigns page in Chromium: an operator composes a campaign to a saved segment, sees
 who will actually receive it, launches it, and watches the results fill as the sandbox's
-staff confirm the WeCom mass messages."""
+staff confirm the WeCom mass messages; and an operator reminds the staff who have not
+confirmed a campaign's mass messages yet."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .conftest import login_as, screenshot, shown_text, visit, wait_until
 
 NAME = "双十二预热"
 TEXT = "双十二会员日，{staff}为您准备了专属券"
+REMIND = "周末活动"
 
 
 def _digits(text: str) -> str:
@@ -77,5 +79,37 @@ def test_compose_preview_launch_and_watch_results(page, sandbox_console):
     screenshot(page, "results")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "results-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the page is {width}px wide at 390px"
+
+
+def test_an_operator_reminds_the_staff_who_have_not_confirmed(page, sandbox_console):
+    console, sandbox = sandbox_console
+    with siyu.open(str(console.db), load_entry_points=False) as ws:
+        ws.users.set_language("operator", "zh_CN")
+        gather(sandbox, ws, customers=60, staff=3)
+        ws.campaigns.create(REMIND, channel="wecom", text="周末到店，{staff}送您咖啡券",
+                            spec={"friend": {}})
+        ws.campaigns.launch(REMIND)
+        ws.campaigns.drain()  # a sender process would; the tasks now wait for the staff
+        msgids = set(ws.campaigns.deliveries(REMIND)["provider_id"])
+    assert len(msgids) == 3
+    login_as(page, console, "operator")
+    visit(page, console, "campaigns", ready=".siyu-campaign-remind button")
+
+    button = page.locator(".siyu-campaign-remind button")
+    assert button.inner_text().strip() == "提醒员工发送"
+    button.click()
+
+    toasts = page.locator(".notyf__message")
+    wait_until(lambda: any(f"已提醒员工发送活动 {REMIND}：共发出 3 条提醒" in t
+                           for t in toasts.all_inner_texts()), page=page, timeout=30)
+    with sandbox.world.lock:
+        assert [len(sandbox.world.tasks[m].reminders) for m in sorted(msgids)] == [1, 1, 1]
+    page.set_viewport_size({"width": 1440, "height": 900})
+    screenshot(page, "reminded")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator(".siyu-campaign-remind").first.scroll_into_view_if_needed()
+    screenshot(page, "reminded-phone")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"the page is {width}px wide at 390px"

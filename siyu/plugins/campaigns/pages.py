@@ -4,8 +4,10 @@ receive it" preview, sending now or at a scheduled time, progress while sending,
 per variant.
 
 Reading needs ``data.read``; drafting and previewing ``campaigns.draft``; launching,
-scheduling, pausing, resuming and cancelling ``campaigns.send``: without it the send controls
-are not on the page (pause, resume and cancel are disabled), and the service checks again.
+scheduling, pausing, resuming, cancelling and reminding staff to send a WeCom campaign
+(:mod:`siyu.plugins.campaigns.page_remind`) ``campaigns.send``: without it the send controls
+and the reminder button are not on the page (pause, resume and cancel are disabled), and the
+service checks again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from siyu.plugins.campaigns.composer import NOTE_CSS, Composer, group
 from siyu.plugins.campaigns.composer_preview import WRAP, PreviewView
 from siyu.plugins.campaigns.composer_schedule import ScheduledList, WhenPicker
 from siyu.plugins.campaigns.labels import status_title
+from siyu.plugins.campaigns.page_remind import RemindButton
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.core.workspace import Workspace
@@ -109,6 +112,7 @@ class CampaignsPage(pn.viewable.Viewer):
         self.pause_button = self._button(_("Pause"), "pause")
         self.resume_button = self._button(_("Resume"), "resume")
         self.cancel_button = self._button(_("Cancel campaign"), "cancel", color="warning")
+        self.remind = RemindButton(ws, can_send=self.can_send)
         self.progress_cards = pn.Column(css_classes=["siyu-campaign-kpis"],
                                         sizing_mode="stretch_width")
         self.progress = data_table(PROGRESS_COLS, css_class="siyu-campaign-progress")
@@ -165,6 +169,7 @@ class CampaignsPage(pn.viewable.Viewer):
         """The chosen campaign's progress by status and its results per variant."""
         name = self.chosen.value
         if not name:
+            self.remind.show(None, {})
             self.progress_cards.objects = []
             self.progress.value = display_frame(pd.DataFrame(columns=["status", "n"]),
                                                 PROGRESS_COLS, self.ws.timezone)
@@ -188,6 +193,7 @@ class CampaignsPage(pn.viewable.Viewer):
         self.pause_button.disabled = not (self.can_send and campaign.status == "sending")
         self.resume_button.disabled = not (self.can_send and campaign.status == "paused")
         self.cancel_button.disabled = not (self.can_send and campaign.status in CANCELLABLE)
+        self.remind.show(campaign, counts)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -279,10 +285,12 @@ class CampaignsPage(pn.viewable.Viewer):
     def __panel__(self) -> pn.Column:
         composer = section(_("Compose"), self.composer, self._send_controls(),
                            self.preview_view, css_class="siyu-campaign-composer")
+        controls = [self.chosen, self.refresh_button, self.pause_button, self.resume_button,
+                    self.cancel_button]
+        if self.can_send:
+            controls.append(self.remind.button)
         follow = section(
-            _("Progress and results"),
-            pn.FlexBox(self.chosen, self.refresh_button, self.pause_button,
-                       self.resume_button, self.cancel_button, flex_wrap="wrap"),
+            _("Progress and results"), pn.FlexBox(*controls, flex_wrap="wrap"),
             self.progress_cards, self.progress, self.results,
             css_class="siyu-campaign-follow")
         return pn.Column(
