@@ -441,6 +441,36 @@ def test_folding_new_orders_keeps_every_microsecond(shop):
     assert _stats(ws) == incremental
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_folding_random_batches_equals_a_rebuild(shop, seed):
+    """Random batches of new orders (ties, times before and after the stored ones, contacts
+    with no stats yet) merged into stored stats of every length give what a rebuild gives."""
+    import random
+
+    from siyu.core.segments import stats
+
+    ws = shop
+    rng = random.Random(seed)
+    who = ["wm_a", "wm_b", "wm_c", "wm_d", "wm_e"]
+    times = [days_ago(d) for d in (1, 2, 2, 3, 10, 30, 31, 90, 200)]
+    serial = iter(range(10_000))
+    for _round in range(4):
+        batch = []
+        with stats.suspended():
+            for _ in range(rng.randint(1, 9)):
+                paid = rng.choice(times)
+                order, _ = ws.orders.upsert("rnd", f"r{next(serial)}", paid_at=paid,
+                                            amount_fen=rng.randint(1, 999),
+                                            contact=rng.choice(who))
+                batch.append({"contact_id": order.contact_id, "paid_at": paid,
+                              "net_fen": order.amount_fen})
+        with ws.engine.begin() as conn:
+            stats.add_new_orders(conn, pd.DataFrame(batch))
+        incremental = _stats(ws)
+        ws.segments.rebuild_stats()
+        assert _stats(ws) == incremental
+
+
 def test_single_new_orders_shift_the_recent_times_like_a_rebuild(shop):
     ws = shop
     for i, (who, ago) in enumerate([("wm_a", 1), ("wm_a", 60), ("wm_a", 90), ("wm_a", 500),

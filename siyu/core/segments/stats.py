@@ -124,10 +124,11 @@ def add_new_order(conn: sa.Connection, contact_id: int | None, paid_at: datetime
 
 def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
     """Fold newly inserted paid orders into their contacts' stats without reading the
-    contacts' other orders (a bulk import's new orders), vectorised.
+    contacts' other orders or their stored stats (a bulk import's new orders).
 
-    The contacts' stored stats are read with plain DBAPI statements, merged with the new
-    orders in pandas, and written back with one ``INSERT … ON CONFLICT DO UPDATE`` per chunk.
+    The new orders are summed per contact in numpy (count, revenue, first order, the three
+    most recent times); one ``executemany`` of ``INSERT … ON CONFLICT DO UPDATE`` then merges
+    each sum into the stored row in the database (:func:`_merge_statement`).
 
     :param paid: one row per new paid order: ``contact_id``, ``paid_at`` (aware),
         ``net_fen`` (amount less refund). Only orders that are new and paid, of contacts
@@ -136,82 +137,73 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
     import numpy as np
     import pandas as pd
 
-    from siyu.storage.bulk import db_times, read_times
+    from siyu.storage.bulk import db_times
 
     if not active() or paid.empty:
         return
-    paid = paid.assign(paid_at=pd.to_datetime(paid["paid_at"], utc=True),
-                       contact_id=paid["contact_id"].astype("int64"))
-    grouped = paid.groupby("contact_id")
-    new = pd.DataFrame({"orders": grouped.size(), "revenue_fen": grouped["net_fen"].sum(),
-                        "first_order_at": grouped["paid_at"].min()})
-    before = _stored_stats(conn, new.index.to_numpy(), read_times).reindex(new.index)
-    # The most recent times: the new orders' three and the stored three, largest first,
-    # as int64 nanoseconds (NaT is the smallest int64, so it sorts last).
-    newest = (paid.sort_values("paid_at", ascending=False).groupby("contact_id").head(RECENT)
-              .assign(n=lambda f: f.groupby("contact_id").cumcount())
-              .pivot(index="contact_id", columns="n", values="paid_at")
-              .reindex(index=new.index, columns=range(RECENT)))
-    stored = before[["last_order_at", "last2_order_at", "last3_order_at"]]
-    times = np.concatenate([_nanoseconds(newest), _nanoseconds(stored)], axis=1)
-    times = np.sort(times, axis=1)[:, ::-1][:, :RECENT]
-    first_old = before["first_order_at"]
-    merged = {
-        "orders": new["orders"] + before["orders"].fillna(0).astype("int64"),
-        "revenue_fen": new["revenue_fen"] + before["revenue_fen"].fillna(0).astype("int64"),
-        "first_order_at": new["first_order_at"].where(
-            first_old.isna() | (new["first_order_at"] < first_old), first_old)}
-    for k, column in enumerate(("last_order_at", "last2_order_at", "last3_order_at")):
-        merged[column] = pd.Series(times[:, k].view("datetime64[ns]"),
-                                   index=new.index).dt.tz_localize("UTC")
-    rows = list(zip(new.index.tolist(), merged["orders"].tolist(),
-                    merged["revenue_fen"].tolist(),
-                    *[db_times(conn, merged[c]) for c in ORDER_COLUMNS[3:]], strict=True))
-    _upsert_stats(conn, rows)
+    contact = paid["contact_id"].to_numpy("int64")
+    at = pd.to_datetime(paid["paid_at"], utc=True)
+    nanos = at.dt.tz_localize(None).to_numpy("datetime64[ns]").view("int64")
+    # By contact, most recent first: each contact's rows are a run starting at ``starts``.
+    order = np.lexsort((-nanos, contact))
+    contact = contact[order]
+    stored_at = np.asarray(db_times(conn, at.iloc[order]), dtype=object)
+    net = paid["net_fen"].to_numpy("int64")[order]
+    starts = np.flatnonzero(np.r_[True, contact[1:] != contact[:-1]])
+    counts = np.diff(np.r_[starts, len(contact)])
+
+    def nth(k: int) -> list:  # the (k+1)-th most recent time of each contact, or None
+        has = counts > k
+        out = np.full(len(starts), None, dtype=object)
+        out[has] = stored_at[starts[has] + k]
+        return out.tolist()
+
+    rows = list(zip(contact[starts].tolist(), counts.tolist(),
+                    np.add.reduceat(net, starts).tolist(),
+                    stored_at[starts + counts - 1].tolist(),  # the oldest: the first order
+                    *[nth(k) for k in range(RECENT)], strict=True))
+    statement = _merge_statement(conn).compile(dialect=conn.dialect)
+    names = list(ORDER_COLUMNS)
+    if statement.positional:
+        where = [names.index(name) for name in statement.positiontup]
+        params: list = [tuple(row[i] for i in where) for row in rows]
+    else:
+        params = [dict(zip(names, row, strict=True)) for row in rows]
+    conn.exec_driver_sql(str(statement), params)
 
 
-def _nanoseconds(frame: pd.DataFrame):
-    """Aware times (NaT allowed; an all-missing column may be float) as int64 nanoseconds
-    since the epoch; NaT is int64's min."""
-    import numpy as np
-    import pandas as pd
+def _merge_statement(conn: sa.Connection) -> sa.Insert:
+    """``INSERT`` one contact's new orders summed as a stats row (bound parameters named as
+    :data:`ORDER_COLUMNS`; the three times are the new orders' most recent, ``NULL`` when
+    fewer), ``ON CONFLICT DO UPDATE`` merging it into the stored row: counts and revenue add
+    up, the first order is the earlier, and the three most recent are the top three of the
+    stored three and the new three (both in descending order, ``NULL`` last)."""
+    t = STATS.c
+    stmt = insert_for(conn, STATS).values({c: sa.bindparam(c, type_=STATS.c[c].type)
+                                           for c in ORDER_COLUMNS})
+    new = stmt.excluded
+    a1, a2, a3 = t.last_order_at, t.last2_order_at, t.last3_order_at
+    b1, b2, b3 = new.last_order_at, new.last2_order_at, new.last3_order_at
 
-    columns = [pd.to_datetime(frame[c], utc=True).dt.tz_localize(None)
-               .to_numpy("datetime64[ns]") for c in frame.columns]
-    return np.stack(columns, axis=1).view("int64")
+    def at_least(x, y):  # x >= y, NULL the smallest
+        return sa.or_(y.is_(None), sa.and_(x.is_not(None), x >= y))
 
+    def later(x, y):
+        return sa.case((at_least(x, y), x), else_=y)
 
-def _stored_stats(conn: sa.Connection, ids, read_times) -> pd.DataFrame:
-    """The stored order stats of ``ids`` (those that have any), times parsed, by contact."""
-    import pandas as pd
-
-    from siyu.storage.bulk import placeholders
-
-    rows: list[tuple] = []
-    names = ", ".join(ORDER_COLUMNS)
-    for start in range(0, len(ids), CHUNK):
-        chunk = [int(i) for i in ids[start:start + CHUNK]]
-        rows.extend(tuple(row) for row in conn.exec_driver_sql(
-            f"SELECT {names} FROM contact_stats WHERE contact_id IN "
-            f"({placeholders(conn, len(chunk))})", tuple(chunk)).fetchall())
-    frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
-    for column in ORDER_COLUMNS[3:]:
-        frame[column] = read_times(conn, frame[column])
-    return frame.set_index("contact_id")
-
-
-def _upsert_stats(conn: sa.Connection, rows: list[tuple]) -> None:
-    """Write whole stats rows (``ORDER_COLUMNS`` order): new contacts are inserted, known
-    ones overwritten, one ``executemany``."""
-    from siyu.storage.bulk import placeholders
-
-    if not rows:
-        return
-    updates = ", ".join(f"{c} = excluded.{c}" for c in ORDER_COLUMNS[1:])
-    conn.exec_driver_sql(
-        f"INSERT INTO contact_stats ({', '.join(ORDER_COLUMNS)}) "
-        f"VALUES ({placeholders(conn, len(ORDER_COLUMNS))}) "
-        f"ON CONFLICT (contact_id) DO UPDATE SET {updates}", rows)
+    return stmt.on_conflict_do_update(index_elements=["contact_id"], set_={
+        "orders": t.orders + new.orders,
+        "revenue_fen": t.revenue_fen + new.revenue_fen,
+        "first_order_at": sa.case((new.first_order_at < t.first_order_at, new.first_order_at),
+                                  else_=t.first_order_at),
+        "last_order_at": later(a1, b1),
+        # a1 first: the rest are a2… and b1…; b1 first: a1… and b2….
+        "last2_order_at": sa.case((at_least(a1, b1), later(a2, b1)), else_=later(a1, b2)),
+        "last3_order_at": sa.case(
+            (sa.and_(at_least(a1, b1), at_least(a2, b1)), later(a3, b1)),
+            (at_least(a1, b1), later(a2, b2)),
+            (at_least(a1, b2), later(a2, b2)),
+            else_=later(a1, b3))})
 
 
 def count_event(conn: sa.Connection, contact_id: int | None, kind: str,
