@@ -162,6 +162,9 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
                     np.add.reduceat(net, starts).tolist(),
                     stored_at[starts + counts - 1].tolist(),  # the oldest: the first order
                     *[nth(k) for k in range(RECENT)], strict=True))
+    if conn.dialect.name == "postgresql":
+        _merge_copied(conn, rows)
+        return
     statement = _merge_statement(conn).compile(dialect=conn.dialect)
     names = list(ORDER_COLUMNS)
     if statement.positional:
@@ -175,12 +178,35 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
 def _merge_statement(conn: sa.Connection) -> sa.Insert:
     """``INSERT`` one contact's new orders summed as a stats row (bound parameters named as
     :data:`ORDER_COLUMNS`; the three times are the new orders' most recent, ``NULL`` when
-    fewer), ``ON CONFLICT DO UPDATE`` merging it into the stored row: counts and revenue add
-    up, the first order is the earlier, and the three most recent are the top three of the
-    stored three and the new three (both in descending order, ``NULL`` last)."""
-    t = STATS.c
+    fewer), merged into the stored row (:func:`_merge_on_conflict`)."""
     stmt = insert_for(conn, STATS).values({c: sa.bindparam(c, type_=STATS.c[c].type)
                                            for c in ORDER_COLUMNS})
+    return _merge_on_conflict(stmt)
+
+
+def _merge_copied(conn: sa.Connection, rows: list[tuple]) -> None:
+    """PostgreSQL: ``COPY`` the summed rows into a temporary table, then merge them all with
+    one ``INSERT … SELECT`` (many times faster than an ``executemany`` of upserts)."""
+    summed = sa.Table("siyu_new_order_stats", sa.MetaData(),
+                      *[sa.Column(c.name, c.type) for c in STATS.c],
+                      prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    summed.create(conn)
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {summed.name} ({', '.join(ORDER_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    stmt = insert_for(conn, STATS).from_select(
+        list(ORDER_COLUMNS), sa.select(*[summed.c[c] for c in ORDER_COLUMNS]))
+    conn.execute(_merge_on_conflict(stmt))
+    summed.drop(conn)
+
+
+def _merge_on_conflict(stmt):
+    """``stmt`` (an insert of summed new orders) ``ON CONFLICT DO UPDATE`` merging each into
+    the stored row: counts and revenue add up, the first order is the earlier, and the three
+    most recent are the top three of the stored three and the new three (both in descending
+    order, ``NULL`` last)."""
+    t = STATS.c
     new = stmt.excluded
     a1, a2, a3 = t.last_order_at, t.last2_order_at, t.last3_order_at
     b1, b2, b3 = new.last_order_at, new.last2_order_at, new.last3_order_at
