@@ -257,3 +257,18 @@ def test_without_the_wecom_plugin_there_is_no_button(shop, monkeypatch):
     page = page_for(shop.ws, chosen="没有插件")
 
     assert not page.remind.button.visible and page.remind.button.disabled
+
+
+def test_a_done_campaign_says_how_many_messages_still_await_staff(shop):
+    """Handed to WeCom is not received: the status card of a done campaign counts the
+    messages staff have not confirmed yet, until WeCom reports them."""
+    ws, sandbox = shop.ws, shop.sandbox
+    launched(ws, "待确认", text="待确认")
+    assert ws.campaigns.get("待确认").status == "done"
+    card = page_for(ws, chosen="待确认").progress_cards.objects[0]
+    assert "另有 30 条待员工确认" in str(card.object)
+
+    confirm_all(sandbox, "待确认")
+    poll_results(ws)
+    card = page_for(ws, chosen="待确认").progress_cards.objects[0]
+    assert "待员工确认" not in str(card.object)

@@ -182,6 +182,9 @@ class CampaignsPage(pn.viewable.Viewer):
         done = sum(n for s, n in counts.items() if s not in ("queued", "sending"))
         when = (fmt_time(campaign.scheduled_at, self.ws.timezone)
                 if campaign.status == "scheduled" else "")
+        if campaign.status == "done" and counts.get("pending"):
+            # Handed to WeCom, but staff still have to confirm the mass-send tasks.
+            when = _("{n} still awaiting staff confirmation", n=fmt_int(counts["pending"]))
         cards = [(_("Status"), status_title(campaign.status), when),
                  (_("Targeted"), fmt_int(campaign.targeted)),
                  (_("Handled"), fmt_int(done)), (_("Sent"), fmt_int(counts.get("sent", 0)))]
