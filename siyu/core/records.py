@@ -335,7 +335,8 @@ class Hold:
 
     ``risk_check_batch`` may answer one for a delivery instead of a reason to block it (quiet
     hours, a staff member's daily cap used up). The outbox puts the delivery back in the queue
-    with ``not_before = until`` and the reason, without counting a try.
+    with ``not_before = until`` (never sooner than a minute from now) and the reason, without
+    counting a try.
 
     :param until: when to try again, aware UTC.
     :param reason: why it waits, in words an operator understands.

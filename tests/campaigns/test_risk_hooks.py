@@ -92,6 +92,27 @@ def test_a_hold_puts_the_delivery_back_without_counting_a_try(rws, rules, rehear
     assert {status for _i, status in rehearsal.statuses} == {"sent", "skipped"}
 
 
+def test_a_hold_in_the_past_waits_a_minute_instead_of_coming_straight_back(rws, rules, caplog):
+    """A rule that answers a Hold whose time has passed (a clock mix-up) must not hand the
+    delivery straight back to the sender it told to wait: the drain ends, and the delivery
+    waits a minute."""
+    rws.campaigns.create("过去", channel="rehearsal", text="hi", spec=SHANGHAI)
+    rules.until = utcnow() - timedelta(minutes=5)  # the launch delay is over
+    rws.campaigns.launch("过去")
+    ids = sorted(int(i) for i in rws.campaigns.deliveries("过去", status="queued")["contact_id"])
+    rules.hold_ids = {ids[0]}
+    rules.hold_until = utcnow() - timedelta(hours=1)
+    before = utcnow()
+    report = rws.campaigns.drain(max_batches=10)  # without a floor: 10 batches of the same
+    assert report.statuses == {"queued": 1, "sent": 79}
+    assert "not in the future" in caplog.text
+    with rws.engine.connect() as conn:
+        [wait] = conn.execute(sa.text(
+            "SELECT not_before FROM delivery WHERE status = 'queued'")).scalars()
+    wait = wait if isinstance(wait, str) else wait.astimezone(before.tzinfo).isoformat(" ")
+    assert str(before + outbox.MIN_HOLD)[:16] <= wait[:16]
+
+
 def test_records_refuse_naive_times_and_rules_that_do_nothing():
     naive = utcnow().replace(tzinfo=None)
     with pytest.raises(PluginError, match="timezone-aware"):

@@ -56,6 +56,8 @@ MAX_ATTEMPTS = 5
 BACKOFF_S = (30, 120, 600, 1800)
 #: An outcome's key meaning "this claim was not a try" (a risk hold), not a column.
 UNDO_TRY = "_undo_try"
+#: The shortest wait a :class:`~siyu.core.records.Hold` imposes, whatever time it names.
+MIN_HOLD = timedelta(minutes=1)
 
 D = Delivery.__table__
 B = DeliveryBatch.__table__
@@ -407,6 +409,18 @@ def _finish_campaigns(conn: sa.Connection, now: datetime) -> None:
                  .values(status="done", finished_at=now, updated_at=now))
 
 
+def _hold_until(hold: Hold, now: datetime) -> datetime:
+    """When a held delivery is due again: the hold's time, but never sooner than
+    :data:`MIN_HOLD` from now (a hold in the past would hand the delivery straight back to
+    the sender that was told to wait, forever)."""
+    soonest = now + MIN_HOLD
+    if hold.until < soonest:
+        log.warning("rule %r held a delivery until %s, which is not in the future; it waits "
+                    "until %s", hold.rule, hold.until.isoformat(), soonest.isoformat())
+        return soonest
+    return hold.until
+
+
 def send_batch(ws: Workspace, claimed: Claimed) -> list[str]:
     """Vet, send and record one claimed batch; the statuses it ended in."""
     spec = ws.channels[claimed.channel]
@@ -414,11 +428,12 @@ def send_batch(ws: Workspace, claimed: Claimed) -> list[str]:
     verdicts = vet(ws, batch)
     outcomes: dict[int, dict[str, Any]] = {
         i: {"status": "blocked", "reason": reason} for i, reason in verdicts.blocked.items()}
+    now = utcnow()
     for i, hold in verdicts.held.items():  # back to the queue until then; not a try
-        outcomes[i] = {"status": "queued", "batch_id": None, "not_before": hold.until,
+        outcomes[i] = {"status": "queued", "batch_id": None,
+                       "not_before": _hold_until(hold, now),
                        "reason": str(hold.reason)[:500], UNDO_TRY: True}
     to_send = [m for m in batch if m.delivery_id not in outcomes]
-    now = utcnow()
     if to_send:
         if now > claimed.lease_until - CALL_MARGIN:
             log.warning("batch %s: lease too short to call %s; left for recovery",
