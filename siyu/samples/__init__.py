@@ -46,12 +46,14 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 def sample_staff() -> list[dict[str, str]]:
     """The sample business's staff as ``staff.csv`` lists them, each with the name of their
-    store: ``{"userid", "name", "store", "store_name"}`` (``store``/``store_name`` empty for
+    store: ``{"userid", "name", "store", "store_name", "region"}`` (the store's empty for
     staff without a store). ``siyu demo`` gives the built-in WeCom sandbox these members, so
-    every guide the console offers exists in WeCom too."""
-    stores = {row["code"]: row["name"] for row in _rows("stores.csv")}
+    every guide the console offers exists in WeCom too. ``region`` is the store's region."""
+    stores = {row["code"]: row for row in _rows("stores.csv")}
     return [{"userid": row["userid"], "name": row["name"], "store": row["store"],
-             "store_name": stores.get(row["store"], "")} for row in _rows("staff.csv")]
+             "store_name": stores.get(row["store"], {}).get("name", ""),
+             "region": stores.get(row["store"], {}).get("region", "")}
+            for row in _rows("staff.csv")]
 
 
 def load_sample_business(ws: Workspace, progress: bool = False) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def test_every_sample_staff_member_exists_in_the_demo_sandbox(ws):
             member = known[row["userid"]]
             assert member.name == row["name"] == offered[row["userid"]]
             assert member.activated and member.contact_permission and not member.resigned
-            assert demo.sandbox.world.departments[member.department[0]] == row["store_name"]
+            assert demo.sandbox.world.departments[member.department[0]].name == row["store_name"]
     finally:
         demo.stop()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import select
@@ -11,7 +13,12 @@ from siyu.core.i18n import core as _
 from siyu.core.services.base import Service
 from siyu.storage.models import Staff, Store
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlmodel import Session
+
 STAFF_STATUSES = ("active", "inactive", "resigned")
+#: What :meth:`StoresService.apply` and :meth:`StaffService.apply` report they did.
+OUTCOMES = ("created", "updated", "unchanged")
 
 
 class StoresService(Service):
@@ -34,6 +41,36 @@ class StoresService(Service):
             s.refresh(store)
         self.ws.audit("store.upsert", code)
         return store
+
+    def apply(self, code: str, name: str, *, region: str = "",
+              session: Session | None = None) -> tuple[Store, str]:
+        """Make store ``code`` exist with ``name`` and ``region`` (its city untouched), in the
+        caller's transaction when ``session`` is given; what a sync from another system calls.
+
+        Unlike :meth:`upsert` it writes nothing when nothing changed and leaves the audit
+        entry to the caller (one per sync, not one per store).
+
+        :returns: the store and ``"created"``, ``"updated"`` or ``"unchanged"``.
+        :raises ValidationError: an empty code.
+        """
+        self.ws.principal.require("data.write")
+        code = (code or "").strip()
+        if not code:
+            raise ValidationError(_("a store needs a code (e.g. SH001)"))
+        with self._tx(session) as s:
+            store = s.exec(select(Store).where(Store.code == code)).first()
+            if store is None:
+                store = Store(code=code, name=name or code, region=region)
+                outcome = "created"
+            elif (store.name, store.region) != (name or store.name, region):
+                store.name, store.region = name or store.name, region
+                outcome = "updated"
+            else:
+                return store, "unchanged"
+            s.add(store)
+            s.flush()
+            s.refresh(store)
+        return store, outcome
 
     def get(self, code: str) -> Store:
         """The store with ``code``.
@@ -90,6 +127,67 @@ class StaffService(Service):
             s.refresh(staff)
         self.ws.audit("staff.upsert", userid)
         return staff
+
+    def apply(self, userid: str, name: str, *, store: str | None, status: str = "active",
+              session: Session | None = None) -> tuple[Staff, str]:
+        """Make staff member ``userid`` exist with ``name``, ``store`` (a code; ``None``: no
+        store) and ``status``, in the caller's transaction when ``session`` is given; what a
+        sync from another system calls. Writes nothing when nothing changed; the caller
+        audits.
+
+        :returns: the staff member and ``"created"``, ``"updated"`` or ``"unchanged"``.
+        :raises NotFound: the store does not exist.
+        :raises ValidationError: empty userid or unknown status.
+        """
+        self.ws.principal.require("data.write")
+        userid = (userid or "").strip()
+        if not userid:
+            raise ValidationError(_("a staff member needs a userid (their WeCom account)"))
+        if status not in STAFF_STATUSES:
+            raise ValidationError(_("unknown staff status {status!r}; one of {statuses}",
+                                    status=status, statuses=listing(STAFF_STATUSES)))
+        with self._tx(session) as s:
+            store_id = None
+            if store:
+                found = s.exec(select(Store.id).where(Store.code == store)).first()
+                if found is None:
+                    raise NotFound(_("unknown store {code!r}; add it with ws.stores.upsert()",
+                                     code=store))
+                store_id = found
+            staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
+            if staff is None:
+                staff = Staff(userid=userid, name=name or userid, store_id=store_id,
+                              status=status)
+                outcome = "created"
+            elif (staff.name, staff.store_id, staff.status) != (name or staff.name, store_id,
+                                                                 status):
+                staff.name, staff.store_id, staff.status = name or staff.name, store_id, status
+                outcome = "updated"
+            else:
+                return staff, "unchanged"
+            s.add(staff)
+            s.flush()
+            s.refresh(staff)
+        return staff, outcome
+
+    def set_status(self, userid: str, status: str, *, session: Session | None = None) -> bool:
+        """Give staff member ``userid`` ``status`` (e.g. ``"resigned"`` for someone who
+        left; staff are never deleted: their customers, orders and history stay theirs).
+
+        :returns: whether anything changed (``False`` for an unknown userid too).
+        :raises ValidationError: unknown status.
+        """
+        self.ws.principal.require("data.write")
+        if status not in STAFF_STATUSES:
+            raise ValidationError(_("unknown staff status {status!r}; one of {statuses}",
+                                    status=status, statuses=listing(STAFF_STATUSES)))
+        with self._tx(session) as s:
+            staff = s.exec(select(Staff).where(Staff.userid == userid)).first()
+            if staff is None or staff.status == status:
+                return False
+            staff.status = status
+            s.add(staff)
+        return True
 
     def get(self, userid: str) -> Staff:
         """The staff member with ``userid``.

@@ -44,7 +44,8 @@ def _agent_id(text: str) -> str:
 
 
 def configure_wecom(parser: argparse.ArgumentParser) -> None:
-    """The options of ``siyu wecom``: its actions config, sync, process and status."""
+    """The options of ``siyu wecom``: its actions config, sync, process, status and
+    org-sync."""
     sub = parser.add_subparsers(dest="wecom_command", metavar="ACTION", required=True)
     p = sub.add_parser("config", help=_("show or change the WeCom settings (secrets are "
                                         "write-only)"))
@@ -62,6 +63,28 @@ def configure_wecom(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=whole_number(1), default=10000,
                    help=_("most callbacks applied in this run (default 10000)"))
     sub.add_parser("status", help=_("callbacks received, pending and failed; the last sync"))
+    _configure_org_sync(sub.add_parser(
+        "org-sync", help=_("departments and members from WeCom become regions, stores and "
+                           "staff")))
+
+
+def _configure_org_sync(p: argparse.ArgumentParser) -> None:
+    """The options of ``siyu wecom org-sync`` (each overrides the saved setting)."""
+    from siyu.plugins.wecom.org_sync import MAX_LEVEL
+
+    p.add_argument("--store-level", type=whole_number(1, MAX_LEVEL), default=None,
+                   metavar="N", help=_("the department level that is a store; your corp is "
+                                       "level 1 (default 3)"))
+    p.add_argument("--region-level", type=whole_number(0, MAX_LEVEL - 1), default=None,
+                   metavar="N", help=_("the department level whose names are regions; 0 for "
+                                       "none (default 2)"))
+    p.add_argument("--skip", default=None, metavar="IDS",
+                   help=_("ids of departments to leave out with everything below them, e.g. "
+                          "12,15"))
+    p.add_argument("--keep-departed", action="store_true", default=None,
+                   help=_("do not mark staff WeCom no longer lists as resigned"))
+    p.add_argument("--save", action="store_true",
+                   help=_("keep these options as the workspace's org sync settings"))
 
 
 def run_wecom(ws: Any, args: argparse.Namespace) -> int:
@@ -80,6 +103,8 @@ def run_wecom(ws: Any, args: argparse.Namespace) -> int:
         return 0
     if action == "sync":
         return _sync(ws, args)
+    if action == "org-sync":
+        return _org_sync(ws, args)
     if action == "process":
         from siyu.plugins.wecom.processor import CallbackProcessor
 
@@ -136,6 +161,40 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
         for bar in bars.values():
             bar.close()
     print(sync_summary(report))
+    return 0
+
+
+def _org_sync(ws: Any, args: argparse.Namespace) -> int:
+    """Check the options, then sync; bad options fail before WeCom is called."""
+    from dataclasses import replace
+
+    from siyu.plugins.wecom.org_sync import (
+        load_org_settings,
+        parse_skip,
+        save_org_settings,
+        sync_org,
+    )
+    from siyu.plugins.wecom.service import wecom
+
+    changes: dict[str, Any] = {}
+    if args.store_level is not None:
+        changes["store_level"] = args.store_level
+    if args.region_level is not None:
+        changes["region_level"] = args.region_level
+    if args.skip is not None:
+        changes["skip"] = parse_skip(args.skip)
+    if args.keep_departed:
+        changes["mark_departed"] = False
+    settings = replace(load_org_settings(ws), **changes).checked()
+    if args.save and changes:
+        save_org_settings(ws, **changes)
+    if not wecom(ws).config.api_ready:
+        raise ConfigError(_("WeCom is not configured: set the corp id and app secret with "
+                            "`siyu wecom config --corp-id ID --secret SECRET`"))
+    report = sync_org(ws, settings)
+    print(report.summary())
+    for problem in report.problems:
+        print(f"  {problem}")
     return 0
 
 

@@ -38,14 +38,18 @@ DEMO_CODE = {"name": "演示海报", "channel": "演示海报", "tags": ["渠道
 def add_sample_staff(sandbox: Sandbox) -> list[str]:
     """Make every staff member of the sample business a member of ``sandbox``'s corp:
     same userid and name, activated, with customer contact, in a department named after
-    their store. Returns their userids."""
+    their store, below one named after its region. Returns their userids."""
     from siyu.samples import sample_staff
 
     added = []
-    with sandbox.world.lock:
+    world = sandbox.world
+    with world.lock:
         for row in sample_staff():
-            sandbox.world.add_staff(row["userid"], row["name"],
-                                    department=row["store_name"] or None)
+            store: int | None = None
+            if row["store_name"]:  # brand (the root) → region → store, as chains set it up
+                region = world.department(row["region"], 1) if row["region"] else 1
+                store = world.department(row["store_name"], region)
+            world.add_staff(row["userid"], row["name"], department=store)
             added.append(row["userid"])
     return added
 

@@ -120,3 +120,37 @@ class WeComCallbackRejection(SQLModel, table=True):
     sample_ip: str = Field(default="", max_length=64)
     sample_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
     sample_detail: str = Field(default="", max_length=200)
+
+
+class WeComDepartment(SQLModel, table=True):
+    """A department of the corp's address book as the last org sync read it, and the store
+    it stands for (see :mod:`siyu.plugins.wecom.org_sync`).
+
+    ``store_code`` stays once given, so a renamed department keeps its store; ``present`` is
+    false once WeCom stopped listing the department.
+    """
+
+    __tablename__ = "wecom_department"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str = Field(default="", max_length=200)
+    parentid: int = Field(default=0)
+    level: int = Field(default=1)
+    store_code: str | None = Field(default=None, max_length=64)
+    present: bool = Field(default=True)
+    seen_at: datetime = Field(default_factory=utcnow,
+                              sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class WeComMember(SQLModel, table=True):
+    """A member of the address book the org sync has seen: what makes "no longer listed"
+    mean "left" only for members WeCom once listed (staff added by hand stay as they are)."""
+
+    __tablename__ = "wecom_member"
+
+    userid: str = Field(primary_key=True, max_length=64)
+    main_department: int | None = Field(default=None)
+    status: int = Field(default=1)
+    present: bool = Field(default=True)
+    seen_at: datetime = Field(default_factory=utcnow,
+                              sa_column=sa.Column(UTCDateTime(), nullable=False))

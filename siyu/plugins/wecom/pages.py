@@ -1,4 +1,5 @@
-"""Console pages of the WeCom plugin: settings with the doctor's checks, and sync.
+"""Console pages of the WeCom plugin: settings with the doctor's checks, and sync (with the
+org sync's section, :mod:`siyu.plugins.wecom.org_page`).
 
 Secrets are write-only: the form never shows them, only whether they are set; leaving a
 secret field empty keeps the stored value. Times are shown in the workspace timezone.
@@ -233,6 +234,9 @@ class WeComSyncPage(pn.viewable.Viewer):
         self._poll = None
         self._show_figures()
         self.button.on_click(self._start)
+        from siyu.plugins.wecom.org_page import OrgSyncSection
+
+        self.org = OrgSyncSection(ws)
 
     def _status(self) -> str:
         """The last sync: when (workspace timezone) and what it did."""
@@ -311,5 +315,5 @@ class WeComSyncPage(pn.viewable.Viewer):
                           "also runs every hour by itself; callbacks bring changes in "
                           "between.")),
             self.kpis, self.status, self.restart, self.button, self.bar, self.stage,
-            section(_("Callbacks"), self.callbacks),
+            section(_("Callbacks"), self.callbacks), self.org,
             css_classes=["siyu-wecom-sync-page"], sizing_mode="stretch_width")

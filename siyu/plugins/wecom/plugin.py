@@ -30,7 +30,9 @@ def register_models():
                                models.WeComGroupMember.__table__,
                                models.WeComMassSend.__table__,
                                models.WeComMassResult.__table__,
-                               models.WeComCallbackRejection.__table__),
+                               models.WeComCallbackRejection.__table__,
+                               models.WeComDepartment.__table__,
+                               models.WeComMember.__table__),
                      Path(__file__).parent / "migrations")]
 
 
@@ -102,7 +104,9 @@ def register_commands():
 
 @hookimpl
 def register_jobs(ws):
-    """An hourly incremental sync, and a sweep of callbacks left pending."""
+    """An hourly incremental sync, a sweep of callbacks left pending, mass-send results,
+    a daily org sync (departments and members → regions, stores and staff) and the daily
+    digest of customers deleted by staff."""
     from siyu.core.records import JobSpec
 
     return [JobSpec("wecom.sync", run_sync_job, "interval", {"hours": 1},
@@ -110,7 +114,12 @@ def register_jobs(ws):
             JobSpec("wecom.callbacks", run_pending_job, "interval", {"minutes": 1},
                     _.lazy("Apply pending WeCom callbacks")),
             JobSpec("wecom.mass_results", run_mass_results_job, "interval", {"minutes": 5},
-                    _.lazy("Read WeCom mass-send results"))]
+                    _.lazy("Read WeCom mass-send results")),
+            JobSpec("wecom.org_sync", run_org_sync_job, "cron", {"hour": 5, "minute": 10},
+                    _.lazy("WeCom org sync (regions, stores, staff)")),
+            JobSpec("wecom.deletion_digest", run_deletion_digest_job, "cron",
+                    {"hour": 8, "minute": 30},
+                    _.lazy("Alert admins: customers deleted by staff, per store"))]
 
 
 def run_sync_job(ws):
@@ -120,6 +129,24 @@ def run_sync_job(ws):
     if not wecom(ws).config.api_ready:
         return "WeCom not configured; skipped"
     return sync(ws).summary()
+
+
+def run_org_sync_job(ws):
+    """Scheduled org sync with the saved settings: skipped quietly while WeCom is not
+    configured."""
+    from siyu.plugins.wecom.org_sync import sync_org
+
+    if not wecom(ws).config.api_ready:
+        return "WeCom not configured; skipped"
+    return sync_org(ws).summary()
+
+
+def run_deletion_digest_job(ws):
+    """Scheduled digest of yesterday's customer deletions by staff, one robot message per
+    store; skipped quietly while no robot is chosen."""
+    from siyu.plugins.wecom.deletion_alerts import run_digest_job
+
+    return run_digest_job(ws)
 
 
 def run_pending_job(ws):

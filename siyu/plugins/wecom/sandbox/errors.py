@@ -56,6 +56,7 @@ MESSAGES: dict[int, str] = {
     42001: "access_token expired",
     45009: "api freq out of limit",
     47001: "data format error",
+    60003: "department not found",
     60011: "no privilege to access/modify contact/party/agent",
     60111: "userid not found",
     81017: "owner_filter required",

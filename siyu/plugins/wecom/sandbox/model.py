@@ -56,12 +56,32 @@ class Corp:
 
 
 @dataclass
+class Department:
+    """A department of the corp's address book (通讯录); the root is id 1 with parentid 0.
+
+    :ivar order: position among its siblings; a larger order comes first (WeCom's rule).
+    :ivar leaders: userids of the department's leaders (department_leader).
+    """
+
+    id: int
+    name: str
+    parentid: int = 1
+    order: int = 0
+    name_en: str = ""
+    leaders: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Staff:
-    """A member of the corp (企业成员)."""
+    """A member of the corp (企业成员).
+
+    ``department`` lists the member's departments, the main one (main_department) first.
+    """
 
     userid: str
     name: str
     department: list[int] = field(default_factory=lambda: [1])
+    position: str = ""
     activated: bool = True
     contact_permission: bool = True
     resigned: bool = False

@@ -1,27 +1,36 @@
 """The small default world every sandbox starts with, the same for the same seed.
 
-Three departments, six members (one not activated, one without 客户联系 permission, one who
-has left with customers still waiting for inheritance), eight customers with tags and follow
+A chain's address book (the corp is the brand; below it two regions, below them three
+stores), six members (one not activated, one without 客户联系 permission, one who has left
+with customers still waiting for inheritance), eight customers with tags and follow
 relations, two tag groups, two customer groups, one 「联系我」 code and one 「加入群聊」 way.
 """
 
 from __future__ import annotations
 
-from siyu.plugins.wecom.sandbox.model import ContactWay, JoinWay, Member, Staff
+from siyu.plugins.wecom.sandbox.model import ContactWay, Department, JoinWay, Member, Staff
 from siyu.plugins.wecom.sandbox.world import World
 
 DAY = 24 * 3600
 
-DEPARTMENTS = {2: "销售部", 3: "客服部"}
+#: id, name, name_en, parentid, order, leaders: brand (the root, 1) → regions → stores, named
+#: like the sample business's regions and stores (``siyu demo`` puts its guides there)
+DEPARTMENTS = (
+    (2, "华东", "East", 1, 200, ("zhangsan",)),
+    (3, "华南", "South", 1, 100, ()),
+    (4, "上海南京西路店", "SH Nanjing Rd W", 2, 200, ("zhangsan",)),
+    (5, "杭州湖滨银泰店", "HZ Hubin", 2, 100, ("wangwu",)),
+    (6, "深圳万象城店", "SZ MixC", 3, 100, ()),
+)
 
 #: userid, name, department, activated, 客户联系 permission, resigned
 STAFF = (
-    ("zhangsan", "张三", 2, True, True, False),
-    ("lisi", "李四", 2, True, True, False),
-    ("wangwu", "王五", 3, True, True, False),
-    ("zhaoliu", "赵六", 2, False, True, False),
-    ("sunqi", "孙七", 3, True, False, False),
-    ("zhouba", "周八", 2, True, True, True),
+    ("zhangsan", "张三", 4, True, True, False),
+    ("lisi", "李四", 4, True, True, False),
+    ("wangwu", "王五", 5, True, True, False),
+    ("zhaoliu", "赵六", 4, False, True, False),
+    ("sunqi", "孙七", 6, True, False, False),
+    ("zhouba", "周八", 4, True, True, True),
 )
 
 TAG_GROUPS = (
@@ -49,7 +58,9 @@ def populate(world: World) -> World:
     """
     with world.lock:
         now = world.now()
-        world.departments.update(DEPARTMENTS)
+        for dept_id, name, name_en, parentid, order, leaders in DEPARTMENTS:
+            world.departments[dept_id] = Department(dept_id, name, parentid, order, name_en,
+                                                    list(leaders))
         for userid, name, dept, activated, permission, resigned in STAFF:
             world.staff[userid] = Staff(userid, name, [dept], activated=activated,
                                         contact_permission=permission, resigned=resigned,

@@ -25,6 +25,7 @@ from siyu.plugins.wecom.sandbox.model import (
     Corp,
     Customer,
     Delivery,
+    Department,
     Follow,
     GroupChat,
     JoinWay,
@@ -64,7 +65,9 @@ class World:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.public_url = ""
-        self.departments: dict[int, str] = {1: corp.name}
+        self.departments: dict[int, Department] = {1: Department(1, corp.name, parentid=0)}
+        #: The app's visible range (可见范围): these departments and everything below them.
+        self.visible_departments: set[int] = {1}
         self.staff: dict[str, Staff] = {}
         self.customers: dict[str, Customer] = {}
         self.tag_groups: dict[str, TagGroup] = {}
@@ -194,28 +197,92 @@ class World:
             raise ApiError(60011, f"userid {staff.userid!r} may not use customer contact")
         return staff
 
-    def department(self, name: str) -> int:
-        """The id of the department called ``name``, created under the root when new."""
+    def department(self, name: str, parent: int | None = None) -> int:
+        """The id of the department called ``name`` (below ``parent`` when given), created
+        below ``parent`` (the root when ``None``) when there is none."""
         with self.lock:
-            for dept_id, dept_name in self.departments.items():
-                if dept_name == name:
-                    return dept_id
-            dept_id = max(self.departments, default=1) + 1
-            self.departments[dept_id] = name
-            return dept_id
+            for dept in self.departments.values():
+                if dept.name == name and (parent is None or dept.parentid == parent):
+                    return dept.id
+            return self.add_department(name, parent or 1).id
 
-    def add_staff(self, userid: str, name: str, department: str | None = None) -> Staff:
-        """Add member ``userid`` called ``name``: activated, with 客户联系 permission, in the
-        department called ``department`` (created when new; the root when ``None``). A
-        member already there is renamed and moved instead.
+    def add_department(self, name: str, parentid: int = 1, *, order: int = 0,
+                       name_en: str = "", leaders: list[str] | None = None,
+                       dept_id: int | None = None) -> Department:
+        """A new department below ``parentid`` (the next free id unless ``dept_id``).
 
-        :raises SandboxError: an empty userid or name.
+        :raises SandboxError: an empty name, an unknown parent or a taken id.
+        """
+        name = (name or "").strip()
+        if not name:
+            raise SandboxError("a department needs a name")
+        with self.lock:
+            if parentid not in self.departments:
+                raise SandboxError(f"no department {parentid} to put {name!r} under")
+            if dept_id is None:
+                dept_id = max(self.departments) + 1
+            elif dept_id in self.departments:
+                raise SandboxError(f"department id {dept_id} is taken")
+            dept = Department(dept_id, name, parentid, order, name_en, list(leaders or []))
+            self.departments[dept_id] = dept
+            return dept
+
+    def subtree(self, dept_id: int) -> list[int]:
+        """``dept_id`` and every department below it, parents before children, siblings by
+        WeCom's order (larger first, then id)."""
+        children: dict[int, list[Department]] = {}
+        for dept in self.departments.values():
+            if dept.id != dept.parentid:
+                children.setdefault(dept.parentid, []).append(dept)
+        out, todo = [], [dept_id]
+        while todo:
+            current = todo.pop(0)
+            out.append(current)
+            kids = sorted(children.get(current, []), key=lambda d: (-d.order, d.id))
+            todo[0:0] = [d.id for d in kids]
+        return out
+
+    def is_visible(self, dept_id: int) -> bool:
+        """Whether ``dept_id`` lies in the app's visible range (itself or an ancestor is)."""
+        seen: set[int] = set()
+        current: int | None = dept_id
+        while current is not None and current in self.departments and current not in seen:
+            if current in self.visible_departments:
+                return True
+            seen.add(current)
+            current = self.departments[current].parentid or None
+        return False
+
+    def move_staff(self, userid: str, dept_id: int) -> Staff:
+        """Make ``dept_id`` the member's only (so main) department, as an admin moving them
+        in the address book would.
+
+        :raises SandboxError: an unknown member or department.
+        """
+        with self.lock:
+            staff = self.staff.get(userid)
+            if staff is None or dept_id not in self.departments:
+                raise SandboxError(f"cannot move {userid!r} to department {dept_id}")
+            staff.department = [dept_id]
+            return staff
+
+    def add_staff(self, userid: str, name: str, department: str | int | None = None) -> Staff:
+        """Add member ``userid`` called ``name``: activated, with 客户联系 permission, in
+        ``department`` (an id, or a name: created below the root when new; the root when
+        ``None``). A member already there is renamed and moved instead.
+
+        :raises SandboxError: an empty userid or name, or an unknown department id.
         """
         userid, name = (userid or "").strip(), (name or "").strip()
         if not userid or not name:
             raise SandboxError("a member needs a userid and a name")
         with self.lock:
-            dept = self.department(department) if department else 1
+            if isinstance(department, int):
+                if department not in self.departments:
+                    raise SandboxError(f"no department {department}")
+                dept = department
+            else:
+                dept = self.department(department) if department else 1
             staff = self.staff.get(userid)
             if staff is None:
                 staff = self.staff[userid] = Staff(userid, name, [dept])

@@ -9,6 +9,7 @@ from siyu.plugins.wecom.sandbox.endpoints import (  # noqa: F401 - imported to r
     contacts,
     groups,
     messages,
+    org,
     tags,
     transfers,
 )
