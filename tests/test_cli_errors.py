@@ -360,6 +360,16 @@ CASES = [
     ("wecom-process-limit", ["wecom", "process", "--limit", "0"], ["--limit", "0"]),
     ("wecom-process-limit-text", ["wecom", "process", "--limit", "all"], ["'all'"]),
     ("wecom-status-postgres-down", ["--db", SOME_PG, "wecom", "status"], ["127.0.0.1:1"]),
+    # more `wecom org-sync` cases: tests/wecom/test_org_sync_cli.py
+    ("wecom-org-sync-store-level", ["wecom", "org-sync", "--store-level", "0"],
+     ["--store-level", "0"]),
+    # transfer (more cases: tests/transfers/test_cli_transfers.py)
+    ("transfer-list-departed-unconfigured", ["transfer", "list-departed"],
+     ["WeCom is not configured"]),
+    ("transfer-show-unknown", ["transfer", "show", "nobody"], ["'nobody'"]),
+    ("transfer-plan-unknown", ["transfer", "plan", "nobody", "--to", "lisi"], ["'nobody'"]),
+    ("transfer-run-unknown", ["transfer", "run", "99"], ["99"]),
+    ("transfer-status-unknown", ["transfer", "status", "--status", "lost"], ["'lost'"]),
     ("doctor-timeout-nan", ["doctor", "--timeout", "nan"], ["--timeout", "'nan'"]),
     ("doctor-timeout-negative", ["doctor", "--timeout", "-1"], ["--timeout", "'-1'"]),
     ("doctor-missing-folder", ["--db", "/nonexistent/dir/x.db", "doctor"], ["/nonexistent/dir"]),

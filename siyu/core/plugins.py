@@ -72,6 +72,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.campaigns.plugin",
     "siyu.plugins.email.plugin",
     "siyu.plugins.robots.plugin",
+    "siyu.plugins.transfers.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

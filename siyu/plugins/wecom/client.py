@@ -780,6 +780,34 @@ class WeComClient:
         return self._post("externalcontact/resigned/transfer_result", _body(
             handover_userid=handover_userid, takeover_userid=takeover_userid, cursor=cursor))
 
+    def get_unassigned_list(self, *, page_size: int | None = None,
+                            cursor: str | None = None) -> dict[str, Any]:
+        """``externalcontact/get_unassigned_list``: one page of resigned members' customers
+        waiting to be assigned (离职继承).
+
+        :param page_size: 1–1000 (WeCom's default 1000).
+        :param cursor: the previous page's ``next_cursor`` (the deprecated ``page_id`` is not
+            offered).
+        :returns: ``{"info": [{"handover_userid", "external_userid", "dimission_time"}],
+            "is_last": bool, "next_cursor": ...}``; an empty ``next_cursor`` ends paging.
+        """
+        _check_limit("page_size", page_size, 1, 1000)
+        return self._post("externalcontact/get_unassigned_list",
+                          _body(page_size=page_size, cursor=cursor))
+
+    def iter_unassigned(self, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every entry of :meth:`get_unassigned_list` across all pages, following
+        ``next_cursor``."""
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            page = self.get_unassigned_list(page_size=page_size, cursor=cursor or None)
+            yield from page.get("info", [])
+            cursor = page.get("next_cursor") or ""
+            if page.get("is_last") or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+
     @staticmethod
     def _check_transfer(external_userid: list[str]) -> None:
         if not external_userid:
@@ -870,3 +898,26 @@ class WeComClient:
     def get_callback_ip(self) -> list[str]:
         """``getcallbackip``: the IP addresses WeCom sends callbacks from."""
         return list(self._get("getcallbackip").get("ip_list", []))
+
+    # -- org (通讯录) --
+
+    def list_departments(self, id: int | None = None) -> list[dict[str, Any]]:
+        """``department/list`` (official docs path/90208): department ``id`` and every
+        department below it, or the app's whole visible range (可见范围) when ``id`` is
+        ``None``; each ``{"id", "name", "name_en", "department_leader", "parentid",
+        "order"}`` (the root is id 1 with parentid 0).
+
+        :raises WeComError: 60003 unknown department, 60011 outside the visible range.
+        """
+        return list(self._get("department/list", id=id).get("department", []))
+
+    def list_department_users(self, department_id: int) -> list[dict[str, Any]]:
+        """``user/list`` (official docs path/90201): the members directly in
+        ``department_id`` (not those below it: read each department), each with
+        ``userid``, ``name``, ``department``, ``main_department``, ``status`` (1 activated,
+        2 disabled, 4 not activated, 5 left)… The answer is not paged.
+
+        :raises WeComError: 60003 unknown department, 60011 outside the visible range.
+        """
+        answer = self._get("user/list", department_id=department_id)
+        return list(answer.get("userlist", []))

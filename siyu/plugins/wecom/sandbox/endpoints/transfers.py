@@ -1,4 +1,5 @@
-"""Handing customers over: on-job (在职继承) and resigned (离职继承) transfers (reference §2.6).
+"""Handing customers over: on-job (在职继承) and resigned (离职继承) transfers (reference §2.6),
+and the list of resigned members' customers waiting for one (获取待分配的离职成员列表, doc 92124).
 
 A transfer only *starts* here (per-customer errcode 0 = "待24小时后自动接替"); the takeover
 itself happens when the sandbox clock passes 24 hours (:meth:`People.tick`), or fails when the
@@ -7,7 +8,7 @@ customer refuses or the takeover member is full.
 
 from __future__ import annotations
 
-from siyu.plugins.wecom.sandbox.endpoints.base import Call, endpoint
+from siyu.plugins.wecom.sandbox.endpoints.base import Call, endpoint, paginate
 from siyu.plugins.wecom.sandbox.errors import ApiError
 from siyu.plugins.wecom.sandbox.model import Transfer
 
@@ -88,3 +89,51 @@ def resigned_transfer_customer(call: Call) -> dict:
 def resigned_transfer_result(call: Call) -> dict:
     """Status 1-4 and takeover_time of resigned transfers between two members."""
     return _result(call, "resigned")
+
+
+#: Most rows one page of get_unassigned_list holds, and its default page size.
+UNASSIGNED_PAGE = 1000
+
+
+def _unassigned(call: Call) -> list[tuple[str, str, int]]:
+    """``(handover_userid, external_userid, dimission_time)`` of every customer of a resigned
+    member not assigned yet: neither waiting for a resigned transfer nor handed over (a
+    refused or failed assignment puts the customer back on the list)."""
+    world = call.world
+    assigned = {(t.handover, t.external_userid) for t in world.transfers
+                if t.kind == "resigned" and t.status in (1, 2)}
+    rows = []
+    for userid, staff in sorted(world.staff.items()):
+        if not staff.resigned:
+            continue
+        for external_userid in sorted(world.customers):
+            customer = world.customers[external_userid]
+            if userid in customer.follows and (userid, external_userid) not in assigned:
+                rows.append((userid, external_userid, int(staff.resigned_at)))
+    return rows
+
+
+@endpoint("externalcontact/get_unassigned_list")
+def get_unassigned_list(call: Call) -> dict:
+    """Resigned members' customers waiting to be assigned, a page at a time.
+
+    ``page_size`` 1..1000 (default 1000). ``cursor`` pages on (``next_cursor`` is empty on
+    the last page); the deprecated ``page_id`` (from 0) still works when no cursor is given,
+    and its answers carry no ``next_cursor``, as the doc says. ``is_last`` tells whether the
+    page holds the last record.
+    """
+    size = call.integer("page_size", default=UNASSIGNED_PAGE, low=1, high=UNASSIGNED_PAGE)
+    rows = _unassigned(call)
+    cursor = call.text("cursor")
+    if not cursor and call.has("page_id"):
+        page_id = call.integer("page_id", default=0, low=0)
+        chunk = rows[page_id * size:(page_id + 1) * size]
+        return {"info": _info(chunk), "is_last": (page_id + 1) * size >= len(rows)}
+    chunk, next_cursor = paginate(rows, cursor, size)
+    return {"info": _info(chunk), "is_last": not next_cursor, "next_cursor": next_cursor}
+
+
+def _info(rows: list[tuple[str, str, int]]) -> list[dict]:
+    return [{"handover_userid": handover, "external_userid": external_userid,
+             "dimission_time": dimission_time}
+            for handover, external_userid, dimission_time in rows]
