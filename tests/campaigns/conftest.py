@@ -75,3 +75,16 @@ def add_contacts(ws, n: int, *, start: int = 0) -> None:
                      "updated_at"],
                     [(f"顾客{i}", 0, "上海" if i % 2 == 0 else "北京", "test", "", when, when)
                      for i in range(start, start + n)])
+
+
+def in_layout(root, target) -> bool:
+    """Whether ``target`` is somewhere in the Panel tree under ``root``."""
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if item is target:
+            return True
+        if hasattr(item, "__panel__") and not hasattr(item, "objects"):
+            stack.append(item.__panel__())
+        stack.extend(getattr(item, "objects", []) or [])
+    return False

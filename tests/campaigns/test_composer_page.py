@@ -19,6 +19,7 @@ from siyu.core.i18n import use_language
 from siyu.core.permissions import Principal
 from siyu.plugins.campaigns.pages import CampaignsPage
 from siyu.plugins.robots.store import add_robot, remove_robot
+from tests.campaigns.conftest import in_layout
 
 OPERATOR = Principal("amy", "operator")
 ANALYST = Principal("ann", "analyst")
@@ -55,19 +56,6 @@ def compose(page: CampaignsPage, name: str, text: str = "会员日，{staff}为�
     composer.segment.value = SEGMENT
     composer.text.area.value = text
     return composer
-
-
-def in_layout(root, target) -> bool:
-    """Whether ``target`` is somewhere in the Panel tree under ``root``."""
-    stack = [root]
-    while stack:
-        item = stack.pop()
-        if item is target:
-            return True
-        if hasattr(item, "__panel__") and not hasattr(item, "objects"):
-            stack.append(item.__panel__())
-        stack.extend(getattr(item, "objects", []) or [])
-    return False
 
 
 # -- fields reach the service --------------------------------------------------------------

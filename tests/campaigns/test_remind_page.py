@@ -26,6 +26,7 @@ from siyu.plugins.wecom.config import save_config
 from siyu.plugins.wecom.sandbox.crowd import confirm_all, gather
 from siyu.plugins.wecom.sandbox.server import Sandbox
 from siyu.plugins.wecom.service import wecom
+from tests.campaigns.conftest import in_layout
 
 OPERATOR = Principal("amy", "operator")
 ANALYST = Principal("ann", "analyst")
@@ -78,19 +79,6 @@ def reminders(sandbox: Sandbox, tasks: dict[str, str]) -> dict[str, int]:
     with sandbox.world.lock:
         return {sender: len(sandbox.world.tasks[msgid].reminders)
                 for sender, msgid in tasks.items()}
-
-
-def in_layout(root, target) -> bool:
-    """Whether ``target`` is somewhere in the Panel tree under ``root``."""
-    stack = [root]
-    while stack:
-        item = stack.pop()
-        if item is target:
-            return True
-        if hasattr(item, "__panel__") and not hasattr(item, "objects"):
-            stack.append(item.__panel__())
-        stack.extend(getattr(item, "objects", []) or [])
-    return False
 
 
 # -- reminding -----------------------------------------------------------------------------

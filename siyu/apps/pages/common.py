@@ -38,24 +38,38 @@ F = TypeVar("F", bound=Callable[..., Any])
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def notify_error(message: str) -> None:
-    """Show ``message`` (plain text: the area escapes it) as an error notification (logged
-    when no notification area exists, e.g. outside a browser session)."""
+def _notify(kind: str, message: str, duration: int, level: int) -> None:
+    """Show ``message`` (plain text: the area escapes it) as a ``kind`` notification, or log
+    it at ``level`` when no notification area exists (e.g. outside a browser session)."""
     area = notification_area()
     if area is None:
-        log.warning("%s", message)
+        log.log(level, "%s", message)
         return
-    area.error(message, duration=8000)
+    getattr(area, kind)(message, duration=duration)
+
+
+def notify_error(message: str) -> None:
+    """Show ``message`` (plain text) as an error notification (logged when there is no
+    area)."""
+    _notify("error", message, 8000, logging.WARNING)
+
+
+def notify_warning(message: str) -> None:
+    """Show ``message`` (plain text) as a warning notification (logged when there is no
+    area)."""
+    _notify("warning", message, 8000, logging.WARNING)
+
+
+def notify_info(message: str) -> None:
+    """Show ``message`` (plain text) as an information notification (logged when there is no
+    area)."""
+    _notify("info", message, 6000, logging.INFO)
 
 
 def notify_success(message: str) -> None:
     """Show ``message`` (plain text) as a success notification (logged when there is no
     area)."""
-    area = notification_area()
-    if area is None:
-        log.info("%s", message)
-        return
-    area.success(message, duration=4000)
+    _notify("success", message, 4000, logging.INFO)
 
 
 def notify_errors(func: F) -> F:

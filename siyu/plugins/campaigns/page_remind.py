@@ -23,8 +23,13 @@ from typing import TYPE_CHECKING, Any
 import panel as pn
 
 from siyu.apps.kit import fmt_int
-from siyu.apps.pages.common import notify_error, notify_errors, notify_success
-from siyu.apps.safe import notification_area
+from siyu.apps.pages.common import (
+    notify_error,
+    notify_errors,
+    notify_info,
+    notify_success,
+    notify_warning,
+)
 from siyu.core.errors import ValidationError
 from siyu.core.i18n import translator
 
@@ -49,26 +54,6 @@ def _remind_module() -> Any:
         log.info("no reminders on the Campaigns page: %s", exc)
         return None
     return remind
-
-
-def notify_warning(message: str) -> None:
-    """Show ``message`` (plain text: the area escapes it) as a warning notification (logged
-    when there is no area)."""
-    area = notification_area()
-    if area is None:
-        log.warning("%s", message)
-        return
-    area.warning(message, duration=8000)
-
-
-def notify_info(message: str) -> None:
-    """Show ``message`` (plain text) as an information notification (logged when there is no
-    area)."""
-    area = notification_area()
-    if area is None:
-        log.info("%s", message)
-        return
-    area.info(message, duration=6000)
 
 
 def outcome_messages(name: str, counts: Mapping[str, int], limit: int = 3
