@@ -82,15 +82,21 @@ def _fail_reason(reason: str) -> str:
 
 
 @dataclass
-class RunReport:
-    """What :func:`run` did: how many customers ended in each state, and the WeCom calls."""
+class _StateCounts:
+    """How many items reached each state."""
 
-    calls: int = 0
     states: dict[str, int] = field(default_factory=dict)
 
     def add(self, state: str, n: int = 1) -> None:
         if n:
             self.states[state] = self.states.get(state, 0) + n
+
+
+@dataclass
+class RunReport(_StateCounts):
+    """What :func:`run` did: how many customers ended in each state, and the WeCom calls."""
+
+    calls: int = 0
 
     def summary(self) -> str:
         """One line for the CLI, the page and the job log."""
@@ -229,14 +235,8 @@ def _send_chunk(ws: Workspace, client: Any, report: RunReport, ids: list[int], k
 
 
 @dataclass
-class ReconcileReport:
+class ReconcileReport(_StateCounts):
     """What :func:`reconcile` changed: item state → how many items reached it."""
-
-    states: dict[str, int] = field(default_factory=dict)
-
-    def add(self, state: str, n: int = 1) -> None:
-        if n:
-            self.states[state] = self.states.get(state, 0) + n
 
     def summary(self) -> str:
         if not self.states:
