@@ -2,7 +2,8 @@
 
 - :func:`page_header` — the page title and one line of help.
 - :func:`kpi_cards` — headline numbers as cards that wrap on a phone.
-- :class:`Col` + :func:`display_frame` + :func:`data_table` — tables with human column labels,
+- :class:`Col` + :func:`display_frame` + :func:`data_table` — tables with human column labels
+  (their page buttons, when paged, worded in the reader's language: :func:`pager_words`),
   numbers, money and times formatted for the reader (workspace timezone), ``—`` for missing
   values, the key column pinned when the table scrolls sideways.
 - :func:`downloads` — CSV and XLSX of what a table shows.
@@ -40,7 +41,7 @@ from siyu.core.i18n import current_language
 __all__ = ["MISSING", "Col", "data_table", "display_frame", "downloads", "empty_state",
            "export_frame",
            "fmt_compact", "fmt_int", "fmt_money", "fmt_time", "follow", "kpi_cards",
-           "page_header", "tidy_chart"]
+           "page_header", "pager_words", "tidy_chart"]
 
 #: What a table shows for a missing value.
 MISSING = "—"
@@ -205,7 +206,26 @@ def data_table(columns: Sequence[Col], *, css_class: str, pin_first: bool = True
         "stylesheets": [TABLE_CSS],
     }
     options.update(kwargs)
+    if options["pagination"] and "configuration" not in options:
+        options["configuration"] = pager_words()
     return pn.widgets.Tabulator(pd.DataFrame(columns=titles, dtype=object), **options)
+
+
+def pager_words() -> dict[str, Any]:
+    """Tabulator configuration that words its page buttons in the current language: their
+    texts, the titles and screen-reader labels (``"Show Page 2"``), the page-size choice and
+    the row counter. Tabulator's own words are English and it has no Chinese, so every
+    ``pagination`` key of Tabulator 6 is given, under a locale named after the language."""
+    language = current_language()
+    words = {"page_size": _("Rows per page"), "page_title": _("Show page"),
+             "first": _("First"), "first_title": _("First page"),
+             "last": _("Last"), "last_title": _("Last page"),
+             "prev": _("Previous"), "prev_title": _("Previous page"),
+             "next": _("Next"), "next_title": _("Next page"), "all": _("All"),
+             "counter": {"showing": _("Showing"), "of": _("of"), "rows": _("rows"),
+                         "pages": _("pages")}}
+    locale = language.lower().replace("_", "-")
+    return {"locale": locale, "langs": {locale: {"pagination": words}}}
 
 
 def downloads(frame: Callable[[], pd.DataFrame], filename: str, *, css_class: str

@@ -66,7 +66,7 @@ def test_an_operator_hands_a_members_customers_to_two_successors(page, transfer_
     page.locator(".siyu-transfers-member select").select_option(label="张三 (zhangsan)")
     page.locator(".siyu-transfers-show button").click()
     wait_until(lambda: "陈静" in shown_text(page.locator(".siyu-transfers-customers")),
-               page=page, timeout=30)
+               page=page, timeout=60)
     assert "VIP 客户群" in shown_text(page.locator(".siyu-transfers-groups"))
     for label in ("李四 (lisi)", "王五 (wangwu)"):
         choose(page, "siyu-transfers-successors", label)
@@ -74,12 +74,12 @@ def test_an_operator_hands_a_members_customers_to_two_successors(page, transfer_
     shot(page, "1440_new")
     page.locator(".siyu-transfers-plan-run button").click()
     wait_until(lambda: "等待接替 3" in shown_text(page.locator(".siyu-transfers-result")),
-               page=page, timeout=30)
+               page=page, timeout=60)
     assert len([t for t in sandbox.world.transfers if t.status == 2]) == 3
 
     open_tab(page, "继承记录")
     wait_until(lambda: shown_text(page.locator(".siyu-transfers-items"))
-               .count("等待 24 小时后接替") == 3, page=page, timeout=30)
+               .count("等待 24 小时后接替") == 3, page=page, timeout=60)
     shot(page, "1440_records")
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -88,14 +88,14 @@ def test_an_operator_hands_a_members_customers_to_two_successors(page, transfer_
     page.locator(".siyu-transfers-member select").select_option(label="张三 (zhangsan)")
     page.locator(".siyu-transfers-show button").click()
     wait_until(lambda: "陈静" in shown_text(page.locator(".siyu-transfers-customers")),
-               page=page, timeout=30)
+               page=page, timeout=60)
     wait_until(lambda: "VIP 客户群" in shown_text(page.locator(".siyu-transfers-groups")),
-               page=page, timeout=30)
+               page=page, timeout=60)
     check_width(page, "new")
     shot(page, "390_new")
     open_tab(page, "继承记录")
     wait_until(lambda: "等待 24 小时后接替" in shown_text(page.locator(".siyu-transfers-items")),
-               page=page, timeout=30)
+               page=page, timeout=60)
     check_width(page, "records")
     shot(page, "390_records")
 

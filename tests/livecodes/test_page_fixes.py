@@ -16,13 +16,14 @@ import pytest
 import sqlalchemy as sa
 from bokeh.models import NumberFormatter
 
+from siyu.apps.kit import pager_words
 from siyu.core.i18n import use_language
 from siyu.core.permissions import Principal
 from siyu.plugins.livecodes import api, group_api
 from siyu.plugins.livecodes.engine import CODES
 from siyu.plugins.livecodes.group_pages import GroupCodesPage
 from siyu.plugins.livecodes.pages import LiveCodesPage
-from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage, pager_words
+from siyu.plugins.livecodes.report_pages import LiveCodeReportsPage
 
 from .conftest import group_chats
 

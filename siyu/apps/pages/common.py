@@ -25,7 +25,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from siyu.apps.kit import MISSING, fmt_int, fmt_money, fmt_time
+from siyu.apps.kit import MISSING, fmt_int, fmt_money, fmt_time, pager_words
 from siyu.apps.safe import escape, md, notification_area
 from siyu.core.errors import SiyuError
 from siyu.core.i18n import core as _
@@ -186,11 +186,14 @@ class Pager(pn.viewable.Viewer):
 
 def table(frame: pd.DataFrame | None = None, *, css_class: str, **kwargs: Any
           ) -> pn.widgets.Tabulator:
-    """A read-only table (no cell editing, no client-side paging) with a stable CSS class."""
+    """A read-only table (no cell editing, no client-side paging unless asked) with a stable
+    CSS class; asked to page, its page buttons are worded in the reader's language."""
     options: dict[str, Any] = {"disabled": True, "show_index": False, "pagination": None,
                                "sizing_mode": "stretch_width", "layout": "fit_data_table",
                                "selectable": False}
     options.update(kwargs)
+    if options["pagination"] and "configuration" not in options:
+        options["configuration"] = pager_words()
     return pn.widgets.Tabulator(frame if frame is not None else pd.DataFrame(),
                                 css_classes=[css_class], **options)
 

@@ -32,7 +32,7 @@ from siyu.apps.kit import (
 from siyu.apps.pages.common import notify_errors, section
 from siyu.apps.safe import md
 from siyu.core.errors import ValidationError
-from siyu.core.i18n import current_language, translator
+from siyu.core.i18n import translator
 from siyu.plugins.livecodes import reports
 from siyu.plugins.livecodes.engine import local_now
 from siyu.plugins.livecodes.pages import STATUS_LABELS, label_of
@@ -88,23 +88,6 @@ def report_columns() -> dict[str, list[Col]]:
                   Col("cap_use", _("Daily cap used"), "percent"),
                   Col("adds", _("Adds"), "int"), Col("removals", _("Removals"), "int"),
                   Col("net_growth", _("Net growth"), "int")]}
-
-
-def pager_words() -> dict[str, Any]:
-    """Tabulator configuration that words its page buttons in the current language: their
-    texts, the titles and screen-reader labels (``"Show Page 2"``), the page-size choice and
-    the row counter. Tabulator's own words are English and it has no Chinese, so every
-    ``pagination`` key of Tabulator 6 is given, under a locale named after the language."""
-    language = current_language()
-    words = {"page_size": _("Rows per page"), "page_title": _("Show page"),
-             "first": _("First"), "first_title": _("First page"),
-             "last": _("Last"), "last_title": _("Last page"),
-             "prev": _("Previous"), "prev_title": _("Previous page"),
-             "next": _("Next"), "next_title": _("Next page"), "all": _("All"),
-             "counter": {"showing": _("Showing"), "of": _("of"), "rows": _("rows"),
-                         "pages": _("pages")}}
-    locale = language.lower().replace("_", "-")
-    return {"locale": locale, "langs": {locale: {"pagination": words}}}
 
 
 def shown_report(tab: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -183,8 +166,7 @@ class LiveCodeReportsPage(pn.viewable.Viewer):
         # table, a blank gap under a short one.
         self.tables = {
             tab: data_table(self.columns[tab], css_class=f"siyu-lcreports-{tab}-table",
-                            pagination="local", page_size=PAGE_SIZE,
-                            configuration=pager_words())
+                            pagination="local", page_size=PAGE_SIZE)
             for tab in TABS}
         self.tabs = pn.Tabs((_("By code"), self.tables["code"]),
                             (_("By channel"), self.tables["channel"]),
