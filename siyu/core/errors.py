@@ -66,3 +66,17 @@ class RateLimited(SiyuError):
     def __init__(self, message: str, retry_after: float = 0.0):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SyncError(SiyuError):
+    """A connector's source failed: unreachable, an error answer, HTML where JSON was
+    expected, a field the mapping names that is not there. The run stops; what was stored
+    before stays stored and the connector resumes from there.
+
+    :ivar retryable: another try may succeed (a timeout, a 5xx, a 429), as opposed to a
+        mistake in the settings or the source (a 401, a 404, HTML instead of JSON).
+    """
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable

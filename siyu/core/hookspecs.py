@@ -112,7 +112,10 @@ def register_routes(ws: Workspace) -> list[RouteSpec] | None:
 
 @hookspec
 def register_connectors() -> list[ConnectorSpec] | None:
-    """Declare CRM / ERP / e-commerce connectors that sync members and orders.
+    """Declare kinds of source that orders and members are synced from (a REST API, a SQL
+    database, a folder of files…). Users configure connectors of these kinds; the
+    connectors plugin runs them (cursors, retries, run history, the schedule) and stores
+    what they read through the import path (``on_order``, ``on_contact_added``).
 
     :return: a list of :class:`siyu.core.records.ConnectorSpec`; names must be unique.
     """

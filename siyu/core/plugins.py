@@ -73,6 +73,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.email.plugin",
     "siyu.plugins.robots.plugin",
     "siyu.plugins.transfers.plugin",
+    "siyu.plugins.connectors.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

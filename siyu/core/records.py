@@ -449,18 +449,88 @@ class RouteSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ConnectorSpec:
-    """A CRM / ERP / e-commerce connector that syncs members and orders.
+#: What a connector may sync: orders, and members (a CRM's customers, stored as contacts).
+CONNECTOR_ENTITIES = ("orders", "members")
 
-    :param name: unique connector name.
-    :param title: human title.
-    :param sync: ``sync(ws, cursor) -> new_cursor``; pulls what changed since ``cursor``.
+
+@dataclass(frozen=True)
+class ConnectorSetting:
+    """One setting of a kind of connector, as the console form, the CLI and ``add`` ask for it.
+
+    :param name: the key in the connector's settings, e.g. ``"base_url"``.
+    :param title: human label (translated by the plugin).
+    :param help: one line saying what to give.
+    :param required: a connector of this kind can't be saved without it.
+    :param secret: write-only (a token, a password inside a database URL): stored, given to
+        ``read``, never shown back, listed or audited — reads say only whether it is set.
+    :param default: the value when none is given.
+    :param choices: the allowed values, when there are a few.
     """
 
     name: str
-    title: str = ""
-    sync: Callable[[Any, Any], Any] | None = None
+    title: Any = ""
+    help: Any = ""
+    required: bool = False
+    secret: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    """One page of records read from a source, and where the source stands after it.
+
+    :param records: the source's records as dicts (JSON objects, database rows), mapped to
+        siyu's fields by the connector's field mapping.
+    :param cursor: JSON-able position after this page (a page number, an opaque cursor, the
+        last ``updated_at`` and id…); stored in the transaction that stores the records, and
+        given back to ``read`` on the next run or after a crash.
+    :param total: how many records the source says it has in all, when it says (progress).
+    """
+
+    records: list[dict[str, Any]]
+    cursor: Any = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """A kind of source siyu syncs orders and members from: a REST API, a SQL database, a
+    folder of files. A user configures connectors of a kind (its settings and a field
+    mapping); siyu's connector framework runs them.
+
+    :param name: the kind's unique name, e.g. ``"rest"``.
+    :param title: human title.
+    :param read: ``read(settings, entity, cursor) -> Iterable[SourcePage]``: the records of
+        ``entity`` (one of :data:`CONNECTOR_ENTITIES`) from ``cursor`` on (``None`` on the
+        first run), page by page, lazily. ``settings`` holds every setting, secrets included.
+        Each page's records are stored and its ``cursor`` saved before the next page is
+        asked for, so a run that stops (a crash, an error) resumes after the last stored page.
+        Raise :class:`siyu.core.errors.SyncError` with a clear message when the source fails.
+    :param entities: what this kind can sync, among :data:`CONNECTOR_ENTITIES`.
+    :param settings: the settings it reads (:class:`ConnectorSetting`).
+    :param check: ``check(settings)`` raises :class:`siyu.core.errors.ConfigError` naming a
+        bad setting; called before a connector of this kind is saved (optional).
+    :param help: one line saying what sources this kind reads.
+    """
+
+    name: str
+    title: Any = ""
+    read: Callable[[dict[str, Any], str, Any], Any] | None = None
+    entities: tuple[str, ...] = CONNECTOR_ENTITIES
+    settings: tuple[ConnectorSetting, ...] = ()
+    check: Callable[[dict[str, Any]], None] | None = None
+    help: Any = ""
+
+    def __post_init__(self) -> None:
+        unknown = [entity for entity in self.entities if entity not in CONNECTOR_ENTITIES]
+        if unknown:
+            raise PluginError(_("connector kind {name!r} syncs {unknown}; a connector syncs "
+                                "{known}", name=self.name, unknown=", ".join(unknown),
+                                known=", ".join(CONNECTOR_ENTITIES)))
+        if self.read is None:
+            raise PluginError(_("connector kind {name!r} has no read function",
+                                name=self.name))
 
 
 @dataclass(frozen=True)

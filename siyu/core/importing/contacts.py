@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,11 +184,17 @@ def import_contacts(ws: Workspace, path: str | Path, *, mapping: dict[str, str] 
 def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportReport, *,
                          key: str = "external_userid", skip_bad_rows: bool = False,
                          create_tags: bool = False, progress: bool | None = None,
-                         via: str = "import") -> ImportReport:
+                         via: str = "import", record: bool = True,
+                         in_transaction: Callable[[sa.Connection], None] | None = None
+                         ) -> ImportReport:
     """Validate and write contacts given as a frame of text cells named after
     :data:`FIELDS`, indexed by line number; the bulk path behind file imports and syncs.
 
     :param via: passed to ``on_contact_added`` and recorded as the source.
+    :param record: audit the import and record its event (a connector says once what its
+        whole run did instead).
+    :param in_transaction: called with the connection after the contacts are written, in
+        their transaction (a connector advances its cursor there).
     """
     ws.principal.require("data.write")
     problems = Problems()
@@ -196,7 +203,9 @@ def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportRepor
     fail_or_skip(problems, report, skip_bad_rows, Path(report.path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
 
-    _write(ws, out, key, report, create_tags, progress, via)
+    _write(ws, out, key, report, create_tags, progress, via, in_transaction)
+    if not record:
+        return report
     name = Path(report.path).name
     ws.audit(f"{via}.contacts", name, report.counts())
     ws.events.record(f"{via}.contacts", dedupe_key=f"{via}:{uuid.uuid4()}",
@@ -205,7 +214,8 @@ def import_contact_frame(ws: Workspace, frame: pd.DataFrame, report: ImportRepor
 
 
 def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
-           create_tags: bool, progress: bool | None, via: str) -> None:
+           create_tags: bool, progress: bool | None, via: str,
+           in_transaction: Callable[[sa.Connection], None] | None = None) -> None:
     """Insert new contacts, update changed ones, tag them, and notify ``on_contact_added``
     and ``on_contact_tagged`` in bulk notices; one transaction, delivered after it commits.
     """
@@ -287,6 +297,8 @@ def _write(ws: Workspace, out: pd.DataFrame, key: str, report: ImportReport,
                                          "removed": [[] for _ in contact_ids]},
                                    source=via)
             bar.update(len(chunk))
+        if in_transaction is not None:
+            in_transaction(conn)
 
 
 def _write_fields(conn: sa.Connection, chunk: pd.DataFrame, key: str, ids: dict,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+#: A mapping target ``field:<name>`` keeps a column as the custom field ``<name>``.
+CUSTOM_PREFIX = "field:"
+
 #: Contact field → header aliases (matched ignoring case, spaces, underscores and the width of
 #: a slash). The field name itself is always accepted too.
 CONTACT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -9,6 +9,7 @@ with what changed), and left alone otherwise. Buyers are matched to contacts by
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,22 +47,32 @@ STATUSES = {"paid": "paid", "已支付": "paid", "已付款": "paid", "交易成
             "部分退款": "partially_refunded", "已部分退款": "partially_refunded",
             "refunded": "refunded", "已退款": "refunded",
             "退款成功": "refunded", "cancelled": "cancelled", "canceled": "cancelled",
-            "已取消": "cancelled", "交易关闭": "cancelled"}
+            "已取消": "cancelled", "交易关闭": "cancelled",
+            # paid orders on their way (shop and ERP systems name every step)
+            "shipped": "paid", "completed": "paid", "delivered": "paid", "已发货": "paid",
+            "待发货": "paid", "待收货": "paid", "已收货": "paid", "交易完成": "paid"}
+#: What may stand before or after a yuan amount: ``¥12.50``, ``12.50元``, ``RMB 12.50``.
+CURRENCY_MARKS = ("¥", "￥", "元", "RMB", "CNY", "rmb", "cny")
 #: Columns an existing order is compared on (and updated), as ``on_order_changed`` names them.
 TRACKED = ("amount_fen", "status", "refunded_fen", "contact_id")
 CHUNK = 5000
 
 
 def _yuan_to_fen(text: str) -> int | None:
+    """``"199.9"``, ``"¥1,234.00"``, ``"12.50元"``, ``"RMB 12.5"`` → fen; ``None`` for
+    anything else (a negative amount, a third decimal, another currency, words)."""
     whole, dot, cents = text.partition(".")
     if (whole.isascii() and whole.isdigit()
             and (not dot or (cents.isascii() and cents.isdigit() and len(cents) <= 2))):
         return int(whole) * 100 + (int(cents.ljust(2, "0")) if dot else 0)  # "199.9"
+    bare = text.strip()
+    for mark in CURRENCY_MARKS:
+        bare = bare.removeprefix(mark).removesuffix(mark).strip()
     try:
-        value = Decimal(text.replace(",", "").replace("¥", "").replace("￥", ""))
+        value = Decimal(bare.replace(",", ""))
     except InvalidOperation:
         return None
-    if value < 0 or value != value.quantize(Decimal("0.01")):
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
         return None
     return int(value * 100)
 
@@ -195,15 +206,36 @@ def import_orders(ws: Workspace, path: str | Path, *, mapping: dict[str, str] | 
     frame, encoding, ignored = read_table(path, FIELDS, mapping)
     report = ImportReport("orders", str(path), rows=len(frame), encoding=encoding,
                           ignored_columns=ignored)
-    problems = Problems()
-    out = _clean(ws, frame, problems)
-    out = _dedupe(out, problems, report)
-    fail_or_skip(problems, report, skip_bad_rows, Path(path))
-    out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
-    _write(ws, out, source, report, progress)
+    import_order_frame(ws, frame, report, source=source, skip_bad_rows=skip_bad_rows,
+                       progress=progress)
     ws.audit("import.orders", Path(path).name, report.counts())
     ws.events.record("import.orders", dedupe_key=f"import:{uuid.uuid4()}", source="import",
                      payload={"file": Path(path).name, "summary": report.summary()})
+    return report
+
+
+def import_order_frame(ws: Workspace, frame: pd.DataFrame, report: ImportReport, *,
+                       source: str = "import", skip_bad_rows: bool = False,
+                       progress: bool | None = None,
+                       in_transaction: Callable[[sa.Connection], None] | None = None
+                       ) -> ImportReport:
+    """Validate and write orders given as a frame of text cells named after :data:`FIELDS`,
+    indexed by line (or record) number; the bulk path behind file imports and connector
+    syncs. Neither audits nor records an event: the caller says what the whole import did.
+
+    :param in_transaction: called with the connection after the orders are written, in
+        their transaction (a connector advances its cursor there, so the cursor never
+        passes an order that was not stored).
+    :return: ``report``, counted.
+    :raises ImportFailed: bad rows and not ``skip_bad_rows`` (nothing written).
+    """
+    ws.principal.require("data.write")
+    problems = Problems()
+    out = _clean(ws, frame, problems)
+    out = _dedupe(out, problems, report)
+    fail_or_skip(problems, report, skip_bad_rows, Path(report.path))
+    out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
+    _write(ws, out, source, report, progress, in_transaction)
     return report
 
 
@@ -226,7 +258,8 @@ def _dedupe(out: pd.DataFrame, problems: Problems, report: ImportReport) -> pd.D
 
 
 def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
-           progress: bool | None) -> None:
+           progress: bool | None,
+           in_transaction: Callable[[sa.Connection], None] | None = None) -> None:
     """Insert new orders, update changed ones; notify ``on_order`` and ``on_order_changed``
     in bulk notices, in the import's one transaction (delivered after it commits)."""
     table = Order.__table__
@@ -289,6 +322,8 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             folded = pd.concat(new_paid, ignore_index=True)
             stats.add_new_orders(conn, folded[~folded["contact_id"].isin(touched)])
         stats.refresh_orders(conn, touched)
+        if in_transaction is not None:
+            in_transaction(conn)
 
 
 def _int_list(values: pd.Series) -> list[int | None]:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from siyu.core.errors import ImportFailed
 from siyu.core.i18n import core as _
-from siyu.core.importing.headers import field_for_header, normalise_header
+from siyu.core.importing.headers import CUSTOM_PREFIX, field_for_header, normalise_header
 
 #: Encodings tried in order. GB18030 is a superset of GBK and GB2312.
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -120,10 +120,6 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         raise ImportFailed(_("{file} is not an Excel .xlsx workbook (damaged, password-"
                              "protected or another format renamed); open it in Excel and save "
                              "it as .xlsx or CSV UTF-8", file=path.name)) from exc
-
-
-#: A mapping target ``field:<name>`` keeps a column as the custom field ``<name>``.
-CUSTOM_PREFIX = "field:"
 
 
 def read_table(path: str | Path, fields: dict[str, tuple[str, ...]],

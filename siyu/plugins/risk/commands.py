@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from siyu.cli import nonblank
+from siyu.cli_table import table_text as shared_table_text
 from siyu.core.i18n import translator
 
 _ = translator("siyu.plugins.risk")
@@ -107,11 +107,6 @@ def _configure_set(sub: Any) -> None:
 # -- output ------------------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    """Columns ``text`` takes in a terminal: wide (Chinese) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -123,13 +118,7 @@ def _cell(value: Any) -> str:
 def table_text(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str) -> str:
     """``rows`` as a table: left-aligned ``columns`` two spaces apart under their names;
     ``empty`` when there are none."""
-    if not rows:
-        return empty
-    table = [list(columns)] + [[_cell(row.get(name)) for name in columns] for row in rows]
-    widths = [max(_width(line[i]) for line in table) for i in range(len(columns))]
-    return "\n".join("  ".join(cell + " " * (width - _width(cell))
-                               for cell, width in zip(line, widths, strict=True)).rstrip()
-                     for line in table)
+    return shared_table_text(rows, columns, empty, show=_cell)
 
 
 def list_text(rows: Sequence[dict[str, Any]]) -> str:

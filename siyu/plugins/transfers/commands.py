@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from siyu.cli import nonblank
+from siyu.cli_table import cell as _cell
+from siyu.cli_table import table_text
 from siyu.core.errors import ValidationError
 from siyu.core.i18n import translator
 
@@ -77,40 +78,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 # -- output --------------------------------------------------------------------------------
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _cell(value: Any, tz: Any = None) -> str:
-    if value is None:
-        return ""
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    if hasattr(value, "astimezone"):
-        return (value.astimezone(tz) if tz else value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).translate(str.maketrans({"\t": " ", "\n": " ", "\r": " "}))
-
-
-def table_text(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str,
-               tz: Any = None) -> str:
-    """``rows`` as left-aligned ``columns`` two spaces apart; ``empty`` when there are
-    none. Times are shown in ``tz``."""
-    if not rows:
-        return empty
-    table = [list(columns)] + [[_cell(row.get(name), tz) for name in columns] for row in rows]
-    widths = [max(_width(line[i]) for line in table) for i in range(len(columns))]
-    return "\n".join("  ".join(cell + " " * (width - _width(cell))
-                               for cell, width in zip(line, widths, strict=True)).rstrip()
-                     for line in table)
 
 
 def _json(rows: Sequence[dict[str, Any]]) -> str:

@@ -1,0 +1,74 @@
+"""Connectors, their cursors and their run history.
+
+Revision ID: connectors_0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import siyu.storage.types
+
+revision = "connectors_0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "connector",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("entities", sa.String(length=100), nullable=False),
+        sa.Column("settings", sa.JSON(), nullable=True),
+        sa.Column("secrets", sa.JSON(), nullable=True),
+        sa.Column("mapping", sa.JSON(), nullable=True),
+        sa.Column("every_minutes", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+    )
+    op.create_table(
+        "connector_cursor",
+        sa.Column("connector_id", sa.Integer(), nullable=False),
+        sa.Column("entity", sa.String(length=20), nullable=False),
+        sa.Column("cursor", sa.JSON(), nullable=True),
+        sa.Column("updated_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["connector_id"], ["connector.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("connector_id", "entity"),
+    )
+    op.create_table(
+        "connector_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("connector_id", sa.Integer(), nullable=False),
+        sa.Column("entity", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("trigger", sa.String(length=10), nullable=False),
+        sa.Column("started_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", siyu.storage.types.UTCDateTime(), nullable=True),
+        sa.Column("heartbeat_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("records", sa.Integer(), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("unchanged", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=2000), nullable=False),
+        sa.Column("problems", sa.JSON(), nullable=True),
+        sa.Column("started_by", sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(["connector_id"], ["connector.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_connector_run_connector_id", "connector_run", ["connector_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_connector_run_connector_id", table_name="connector_run")
+    op.drop_table("connector_run")
+    op.drop_table("connector_cursor")
+    op.drop_table("connector")

@@ -1,0 +1,59 @@
+"""The connectors plugin: the REST and SQL connector kinds, the framework that runs
+configured connectors (cursors, retries, run history, the schedule), ``siyu connector`` and
+the Connectors page.
+
+Registered as a built-in (``siyu.plugins.connectors.plugin``), written exactly like a
+third-party plugin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from siyu.core.i18n import translator
+from siyu.core.plugins import hookimpl
+from siyu.core.records import ModelSet
+from siyu.plugins.connectors.models import TABLES
+
+_ = translator("siyu.plugins.connectors")
+
+
+@hookimpl
+def register_models():
+    """connector, connector_cursor and connector_run (history ``connectors``)."""
+    return [ModelSet("connectors", TABLES, Path(__file__).parent / "migrations")]
+
+
+@hookimpl
+def register_connectors():
+    """The generic REST connector and the SQL database connector."""
+    from siyu.plugins.connectors import rest, sql
+
+    return [rest.SPEC, sql.SPEC]
+
+
+@hookimpl
+def register_commands():
+    """``siyu connector``, named by import path (imported only when it runs)."""
+    from siyu.core.records import CommandSpec
+
+    module = "siyu.plugins.connectors.commands"
+    return [CommandSpec("connector", _.lazy("sync orders and members from ERP, CRM and shop "
+                                            "systems (REST APIs, SQL databases)"),
+                        f"{module}:configure", f"{module}:run")]
+
+
+@hookimpl
+def register_jobs(ws):
+    """Every minute, run the connectors whose schedule says they are due."""
+    from siyu.core.records import JobSpec
+
+    return [JobSpec("connectors.due", run_due, "interval", {"minutes": 1},
+                    _.lazy("Connectors: run those due"))]
+
+
+def run_due(ws):
+    """Scheduled: sync the enabled connectors whose interval has passed."""
+    from siyu.plugins.connectors.runner import run_due as due
+
+    return due(ws)
