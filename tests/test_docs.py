@@ -171,3 +171,10 @@ def test_the_skip_delay_and_hold_example_runs():
     """A plugin with launch rules and holds; a campaign previewed, launched and sent with it
     at night and in the morning."""
     _run_plugin_and_use("Rules that skip, delay or hold messages", "quiet")
+
+
+def test_the_connectors_example_runs():
+    """A connector kind reading JSON-lines files; a connector of it configured, synced twice
+    (a bad amount skipped and named, the second run resuming at the end) and a bad setting
+    refused."""
+    _run_plugin_and_use("Connectors", "jsonl")

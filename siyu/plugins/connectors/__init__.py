@@ -16,10 +16,14 @@ this module::
     print(report.summary())
     connectors.runs(ws, "shop")                 # the run history
     connectors.listing(ws)                      # every connector, as a DataFrame
+    connectors.queue(ws)                        # customers to match by hand
+    link = connectors.resolve(ws, item_id, contact_id)
+    connectors.undo(ws, link)                   # every match can be undone
 
 Modules: :mod:`~.models` (tables, history ``connectors``), :mod:`~.store` (configuring),
 :mod:`~.mapping` (source records → siyu's fields), :mod:`~.runner` (running: cursors, run
-history), :mod:`~.rest` and :mod:`~.sql` (the built-in kinds), :mod:`~.commands`
+history), :mod:`~.identity` (members and buyers matched to contacts, the queue, undoing),
+:mod:`~.rest` and :mod:`~.sql` (the built-in kinds), :mod:`~.commands`
 (``siyu connector``) and :mod:`~.plugin` (the hooks).
 """
 
@@ -30,7 +34,10 @@ from typing import Any
 
 #: Where each name of the notebook door lives; imported on first use, so that registering
 #: the plugin (``siyu --help``, another command) costs nothing.
-_DOOR = {"RunResult": "runner", "SyncReport": "runner", "runs": "runner", "sync": "runner",
+_DOOR = {"RunRecord": "runner", "RunResult": "runner", "SyncReport": "runner",
+         "runs": "runner", "sync": "runner",
+         "queue": "identity", "resolve": "identity", "dismiss": "identity",
+         "links": "identity", "undo": "identity",
          "ConnectorInfo": "store", "add": "store", "configured": "store", "get": "store",
          "listing": "store", "remove": "store", "reset": "store", "update": "store"}
 

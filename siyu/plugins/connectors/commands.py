@@ -13,6 +13,8 @@
     siyu connector list | show shop | sync shop [--entity orders] | runs [shop] [--run 12]
     siyu connector reset shop [--entity orders]
     siyu connector remove shop
+    siyu connector queue [--all] | resolve ITEM CONTACT | dismiss ITEM
+    siyu connector matches [--contact ID] | undo MATCH
 
 ``--config FILE`` reads a JSON object with any of ``settings``, ``mapping``, ``entities``,
 ``title`` and ``every_minutes``; options given on the command line win. A secret (a token, a
@@ -38,7 +40,7 @@ _ = translator("siyu.plugins.connectors")
 LIST_COLUMNS = ("name", "kind", "entities", "every_minutes", "enabled", "last_status",
                 "last_started_at")
 RUN_COLUMNS = ("id", "connector", "entity", "status", "trigger", "started_at", "pages",
-               "records", "created", "updated", "unchanged", "skipped", "error")
+               "records", "created", "updated", "unchanged", "skipped", "queued", "error")
 PROBLEM_COLUMNS = ("record", "field", "value", "reason")
 
 
@@ -99,6 +101,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("remove", help=_("remove a connector and its run history (what it "
                                         "stored stays)"))
     p.add_argument("name", type=nonblank)
+    p = sub.add_parser("queue", help=_("customers waiting to be matched to a contact by hand"))
+    p.add_argument("--all", action="store_true", help=_("resolved and dismissed ones too"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
+    p = sub.add_parser("resolve", help=_("say which contact a queued customer is"))
+    p.add_argument("item", type=int, metavar="ITEM")
+    p.add_argument("contact", type=nonblank, metavar="CONTACT",
+                   help=_("contact id or external_userid"))
+    p = sub.add_parser("dismiss", help=_("close a queued customer without matching it"))
+    p.add_argument("item", type=int, metavar="ITEM")
+    p = sub.add_parser("matches", help=_("the matches made, automatic and by hand"))
+    p.add_argument("--contact", type=int, metavar="ID", help=_("only this contact's"))
+    p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
+    p = sub.add_parser("undo", help=_("undo a match (the contact's member number and the "
+                                      "orders it was given go back)"))
+    p.add_argument("match", type=int, metavar="MATCH")
 
 
 def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
@@ -156,7 +173,9 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 def run(ws: Any, args: argparse.Namespace) -> int:
     """Run one ``siyu connector`` action; returns the exit code."""
     actions = {"kinds": _kinds, "list": _list, "add": _add, "set": _set, "show": _show,
-               "sync": _sync, "runs": _runs, "reset": _reset, "remove": _remove}
+               "sync": _sync, "runs": _runs, "reset": _reset, "remove": _remove,
+               "queue": _queue, "resolve": _resolve, "dismiss": _dismiss,
+               "matches": _matches, "undo": _undo}
     return actions[args.connector_command](ws, args)
 
 
@@ -256,9 +275,9 @@ def _sync(ws: Any, args: argparse.Namespace) -> int:
 def _runs(ws: Any, args: argparse.Namespace) -> int:
     from siyu.plugins.connectors.runner import runs
 
-    found = runs(ws, args.name, limit=args.limit if args.run is None else 10_000)
+    found = runs(ws, args.name, limit=args.limit, run_id=args.run)
     if args.run is not None:
-        chosen = [run for run in found if run.id == args.run]
+        chosen = found
         if not chosen:
             raise ConfigError(_("no run {id}", id=args.run))
         problems = chosen[0].problems or []
@@ -273,7 +292,7 @@ def _runs(ws: Any, args: argparse.Namespace) -> int:
              "status": r.status, "trigger": r.trigger, "started_at": r.started_at,
              "pages": r.pages, "records": r.records, "created": r.created,
              "updated": r.updated, "unchanged": r.unchanged, "skipped": r.skipped,
-             "error": r.error} for r in found]
+             "queued": r.queued, "error": r.error} for r in found]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
     else:
@@ -294,4 +313,60 @@ def _remove(ws: Any, args: argparse.Namespace) -> int:
 
     remove(ws, args.name)
     print(_("connector {name} removed", name=args.name))
+    return 0
+
+
+QUEUE_COLUMNS = ("id", "source", "entity", "reason", "status", "member_id", "name", "phone",
+                 "unionid", "orders", "seen", "detail")
+MATCH_COLUMNS = ("id", "contact_id", "source", "how", "matched_by", "member_id", "orders",
+                 "created_at", "created_by", "undone_at")
+
+
+def _frame_out(frame, columns, empty: str, as_json: bool, tz) -> None:
+    rows = frame.to_dict("records")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(table_text(rows, columns, empty, tz))
+
+
+def _queue(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.connectors.identity import queue
+
+    _frame_out(queue(ws, status=None if args.all else "open"), QUEUE_COLUMNS,
+               _("nobody is waiting to be matched"), args.json, ws.timezone)
+    return 0
+
+
+def _resolve(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.connectors.identity import resolve
+
+    contact = int(args.contact) if args.contact.isdigit() else args.contact
+    link = resolve(ws, args.item, contact)
+    print(_("queue item {item} matched to contact {contact} (match {link}; undo with "
+            "`siyu connector undo {link}`)", item=args.item, contact=args.contact, link=link))
+    return 0
+
+
+def _dismiss(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.connectors.identity import dismiss
+
+    dismiss(ws, args.item)
+    print(_("queue item {item} dismissed", item=args.item))
+    return 0
+
+
+def _matches(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.connectors.identity import links
+
+    _frame_out(links(ws, contact=args.contact), MATCH_COLUMNS, _("no matches yet"), args.json,
+               ws.timezone)
+    return 0
+
+
+def _undo(ws: Any, args: argparse.Namespace) -> int:
+    from siyu.plugins.connectors.identity import undo
+
+    undo(ws, args.match)
+    print(_("match {id} undone", id=args.match))
     return 0

@@ -35,7 +35,7 @@ from siyu.core.importing.contacts import import_contact_frame
 from siyu.core.importing.orders import import_order_frame
 from siyu.core.importing.progress import progress_bar
 from siyu.core.importing.table import ImportReport
-from siyu.plugins.connectors import store
+from siyu.plugins.connectors import identity, store
 from siyu.plugins.connectors.mapping import map_records
 from siyu.plugins.connectors.models import (
     MAX_ERROR,
@@ -71,6 +71,7 @@ class RunResult:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    queued: int = 0
     error: str = ""
     problems: list[dict[str, Any]] = field(default_factory=list)
 
@@ -78,7 +79,7 @@ class RunResult:
         """The numbers, as the audit log and ``--json`` give them."""
         return {"entity": self.entity, "status": self.status, "pages": self.pages,
                 "records": self.records, "created": self.created, "updated": self.updated,
-                "unchanged": self.unchanged, "skipped": self.skipped}
+                "unchanged": self.unchanged, "skipped": self.skipped, "queued": self.queued}
 
     def summary(self) -> str:
         """One line for people, in the current language."""
@@ -88,6 +89,9 @@ class RunResult:
                  status=STATUS_LABELS.get(self.status, self.status), pages=self.pages,
                  records=self.records, created=self.created, updated=self.updated,
                  unchanged=self.unchanged, skipped=self.skipped)
+        if self.queued:
+            text += _.ngettext(", {n} waiting to be matched by hand",
+                               ", {n} waiting to be matched by hand", self.queued)
         return f"{text} — {self.error}" if self.error else text
 
 
@@ -207,6 +211,11 @@ def _store(ws: Workspace, name: str, connector_id: int, entity: str,
            mapping: dict[str, str], page, result: RunResult) -> None:
     frame = map_records(entity, mapping, page.records, result.records + 1)
     report = ImportReport(entity, name, rows=len(frame))
+    queued = 0
+    if entity == "members":
+        stored, queued = identity.link_members(ws, name, frame)
+    else:
+        stored = frame
 
     def save(conn: sa.Connection) -> None:
         """In the page's transaction: where the source stands now, and the run's counts."""
@@ -218,19 +227,21 @@ def _store(ws: Workspace, name: str, connector_id: int, entity: str,
             conn.execute(sa.insert(ConnectorCursor).values(
                 connector_id=connector_id, entity=entity, cursor=page.cursor,
                 updated_at=now))
-        _count(result, report, page)
+        buyers = (identity.queue_unmatched_buyers(conn, name, stored)
+                  if entity == "orders" else 0)
+        _count(result, report, page, queued + buyers)
         conn.execute(sa.update(ConnectorRun).where(ConnectorRun.id == result.run_id).values(
             heartbeat_at=now, pages=result.pages, records=result.records,
             created=result.created, updated=result.updated, unchanged=result.unchanged,
-            skipped=result.skipped, problems=result.problems))
+            skipped=result.skipped, queued=result.queued, problems=result.problems))
 
     before = _snapshot(result)
     try:
         if entity == "orders":
-            import_order_frame(ws, frame, report, source=name, skip_bad_rows=True,
+            import_order_frame(ws, stored, report, source=name, skip_bad_rows=True,
                                progress=False, in_transaction=save)
         else:
-            import_contact_frame(ws, frame, report, key="member_id", skip_bad_rows=True,
+            import_contact_frame(ws, stored, report, key="member_id", skip_bad_rows=True,
                                  progress=False, via=VIA, record=False,
                                  in_transaction=save)
     except BaseException:
@@ -240,16 +251,17 @@ def _store(ws: Workspace, name: str, connector_id: int, entity: str,
 
 def _snapshot(result: RunResult) -> tuple:
     return (result.pages, result.records, result.created, result.updated, result.unchanged,
-            result.skipped, list(result.problems))
+            result.skipped, result.queued, list(result.problems))
 
 
 def _restore(result: RunResult, before: tuple) -> None:
     (result.pages, result.records, result.created, result.updated, result.unchanged,
-     result.skipped, result.problems) = before
+     result.skipped, result.queued, result.problems) = before
 
 
-def _count(result: RunResult, report: ImportReport, page) -> None:
+def _count(result: RunResult, report: ImportReport, page, queued: int) -> None:
     result.pages += 1
+    result.queued += queued
     result.records += len(page.records)
     result.created += report.created
     result.updated += report.updated
@@ -266,29 +278,56 @@ def _finish(ws: Workspace, name: str, result: RunResult, status: str, error: str
         s.execute(sa.update(ConnectorRun).where(ConnectorRun.id == result.run_id).values(
             status=status, error=result.error, finished_at=utcnow(), pages=result.pages,
             records=result.records, created=result.created, updated=result.updated,
-            unchanged=result.unchanged, skipped=result.skipped, problems=result.problems))
+            unchanged=result.unchanged, skipped=result.skipped, queued=result.queued,
+            problems=result.problems))
         ws.audit("connector.sync", name, {**result.counts(), "error": result.error},
                  session=s)
         ws.events.record("connector.synced", dedupe_key=f"connector-run:{result.run_id}",
                          source=name, payload=result.counts(), session=s)
 
 
-def runs(ws: Workspace, name: str | None = None, *, limit: int = 50) -> list[ConnectorRun]:
-    """The latest runs (of connector ``name``, or of all), newest first."""
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run, as the history shows it (``connector_name`` names its connector)."""
+
+    id: int
+    connector_name: str
+    entity: str
+    status: str
+    trigger: str
+    started_at: Any
+    finished_at: Any
+    pages: int
+    records: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    queued: int
+    error: str
+    problems: list[dict[str, Any]]
+    started_by: str
+
+
+def runs(ws: Workspace, name: str | None = None, *, limit: int = 50,
+         run_id: int | None = None) -> list[RunRecord]:
+    """The latest runs (of connector ``name``, or of all; or the one run ``run_id``),
+    newest first."""
     ws.principal.require("data.read")
     from siyu.plugins.connectors.models import Connector
 
-    with ws.session() as s:
-        query = sa.select(ConnectorRun, Connector.name).join(
-            Connector, Connector.id == ConnectorRun.connector_id)
-        if name is not None:
-            query = query.where(Connector.name == name)
-        rows = s.execute(query.order_by(ConnectorRun.id.desc()).limit(limit)).all()
-        out = []
-        for run, connector in rows:
-            run.connector_name = connector  # type: ignore[attr-defined]
-            out.append(run)
-        return out
+    r = ConnectorRun.__table__
+    query = sa.select(r, Connector.__table__.c.name.label("connector_name")).join(
+        Connector.__table__, Connector.__table__.c.id == r.c.connector_id)
+    if name is not None:
+        query = query.where(Connector.__table__.c.name == name)
+    if run_id is not None:
+        query = query.where(r.c.id == run_id)
+    with ws.engine.connect() as conn:
+        rows = conn.execute(query.order_by(r.c.id.desc()).limit(limit)).mappings().all()
+    fields = RunRecord.__dataclass_fields__
+    return [RunRecord(**{k: (row[k] if k != "problems" else list(row[k] or []))
+                         for k in fields}) for row in rows]
 
 
 def run_due(ws: Workspace) -> dict[str, Any]:
@@ -310,4 +349,4 @@ def run_due(ws: Workspace) -> dict[str, Any]:
     return done
 
 
-__all__ = ["RunResult", "SyncReport", "run_due", "runs", "sync"]
+__all__ = ["RunRecord", "RunResult", "SyncReport", "run_due", "runs", "sync"]

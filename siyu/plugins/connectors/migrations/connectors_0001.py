@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("updated", sa.Integer(), nullable=False),
         sa.Column("unchanged", sa.Integer(), nullable=False),
         sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("queued", sa.Integer(), nullable=False),
         sa.Column("error", sa.String(length=2000), nullable=False),
         sa.Column("problems", sa.JSON(), nullable=True),
         sa.Column("started_by", sa.String(length=100), nullable=False),
@@ -65,9 +66,57 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_connector_run_connector_id", "connector_run", ["connector_id"])
+    op.create_table(
+        "identity_queue",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("entity", sa.String(length=20), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("reason", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=True),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("unionid", sa.String(length=64), nullable=True),
+        sa.Column("external_userid", sa.String(length=64), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("candidates", sa.JSON(), nullable=True),
+        sa.Column("record", sa.JSON(), nullable=True),
+        sa.Column("detail", sa.String(length=500), nullable=False),
+        sa.Column("seen", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", siyu.storage.types.UTCDateTime(), nullable=True),
+        sa.Column("resolved_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_identity_queue_status", "identity_queue", ["status"])
+    op.create_index("ix_identity_queue_open", "identity_queue", ["source", "key", "status"])
+    op.create_table(
+        "identity_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("how", sa.String(length=10), nullable=False),
+        sa.Column("matched_by", sa.String(length=20), nullable=False),
+        sa.Column("member_id", sa.String(length=64), nullable=True),
+        sa.Column("previous_member_id", sa.String(length=64), nullable=True),
+        sa.Column("orders", sa.JSON(), nullable=True),
+        sa.Column("queue_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", siyu.storage.types.UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("undone_at", siyu.storage.types.UTCDateTime(), nullable=True),
+        sa.Column("undone_by", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_identity_link_contact_id", "identity_link", ["contact_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_identity_link_contact_id", table_name="identity_link")
+    op.drop_table("identity_link")
+    op.drop_index("ix_identity_queue_open", table_name="identity_queue")
+    op.drop_index("ix_identity_queue_status", table_name="identity_queue")
+    op.drop_table("identity_queue")
     op.drop_index("ix_connector_run_connector_id", table_name="connector_run")
     op.drop_table("connector_run")
     op.drop_table("connector_cursor")
