@@ -26,10 +26,10 @@ def register_models():
 
 @hookimpl
 def register_connectors():
-    """The generic REST connector and the SQL database connector."""
-    from siyu.plugins.connectors import rest, sql
+    """The generic REST connector, the SQL database connector and the file drop."""
+    from siyu.plugins.connectors import files, rest, sql
 
-    return [rest.SPEC, sql.SPEC]
+    return [rest.SPEC, sql.SPEC, files.SPEC]
 
 
 @hookimpl
@@ -41,6 +41,17 @@ def register_commands():
     return [CommandSpec("connector", _.lazy("sync orders and members from ERP, CRM and shop "
                                             "systems (REST APIs, SQL databases)"),
                         f"{module}:configure", f"{module}:run")]
+
+
+@hookimpl
+def register_pages(ws):
+    """The Connectors page (``data.read``; adding, changing and running need
+    ``data.write``)."""
+    from siyu.core.records import PageSpec
+
+    return [PageSpec("connectors", _.lazy("Data connectors"),
+                     "siyu.plugins.connectors.pages:ConnectorsPage", icon="refresh",
+                     permission="data.read", order=58)]
 
 
 @hookimpl
