@@ -139,11 +139,16 @@ def visible_texts(viewable: Any, *, cells: bool = False) -> list[str]:
 
     texts: list[str] = []
     seen: set[int] = set()
+    # Everything visited stays referenced until the walk ends: a temporary list or a
+    # ``__panel__()`` result freed early would let a later object reuse its id() and be
+    # skipped as seen.
+    visited: list[Any] = []
 
     def walk(obj: Any) -> None:
         if obj is None or id(obj) in seen:
             return
         seen.add(id(obj))
+        visited.append(obj)
         if isinstance(obj, (list, tuple)):
             for item in obj:
                 walk(item)

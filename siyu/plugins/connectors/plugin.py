@@ -45,13 +45,16 @@ def register_commands():
 
 @hookimpl
 def register_pages(ws):
-    """The Connectors page (``data.read``; adding, changing and running need
-    ``data.write``)."""
+    """The Connectors page and the Customers to match page (``data.read``; changing,
+    running and matching need ``data.write``)."""
     from siyu.core.records import PageSpec
 
     return [PageSpec("connectors", _.lazy("Data connectors"),
                      "siyu.plugins.connectors.pages:ConnectorsPage", icon="refresh",
-                     permission="data.read", order=58)]
+                     permission="data.read", order=58),
+            PageSpec("identity-queue", _.lazy("Customers to match"),
+                     "siyu.plugins.connectors.queue_page:IdentityQueuePage",
+                     icon="user-question", permission="data.read", order=59)]
 
 
 @hookimpl

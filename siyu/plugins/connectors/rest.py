@@ -35,7 +35,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -148,7 +148,10 @@ class _Client:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.last = 0.0
         headers = {"Accept": "application/json"}
-        token = settings.get("token") or ""
+        token = str(settings.get("token") or "")
+        #: the token as an answer may echo it (an error page quoting the request)
+        self.hidden = tuple(v for v in dict.fromkeys((token, quote(token, safe=""),
+                                                      quote_plus(token))) if v)
         self.params: dict[str, str] = {}
         if token and settings["auth"] == "header":
             headers[settings["auth_header"]] = f"{settings['auth_prefix']}{token}"
@@ -167,18 +170,27 @@ class _Client:
                  if k not in self.params]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
+    def hide(self, text: str) -> str:
+        """``text`` without the token."""
+        for value in self.hidden:
+            text = text.replace(value, "***")
+        return text
+
     def get(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Response]:
         """GET ``url`` and decode its JSON, retrying what may pass on a second try."""
-        query = {**(params or {}), **self.params}
+        # Merged into the query ``url`` has (a Link header's next page, a path like
+        # ``/orders?shop=12``): httpx's ``params=`` would replace it.
+        target = httpx.URL(url).copy_merge_params({**(params or {}), **self.params})
         for attempt in range(self.retries + 1):
             wait = self.interval - (time.monotonic() - self.last)
             if wait > 0:
                 time.sleep(wait)
             self.last = time.monotonic()
             try:
-                response = self.http.get(url, params=query or None)
+                response = self.http.get(target)
             except httpx.TransportError as exc:
-                problem = _("{url}: {error}", url=self.shown(url), error=_describe(exc))
+                problem = _("{url}: {error}", url=self.shown(str(target)),
+                            error=self.hide(_describe(exc)))
                 if attempt == self.retries:
                     raise SyncError(_retries_exhausted(problem, self.retries),
                                     retryable=True) from None
@@ -204,14 +216,15 @@ class _Client:
         url = self.shown(str(response.url))
         if response.status_code >= 400:
             raise SyncError(_("{url} answered {status}: {body}", url=url,
-                              status=response.status_code, body=_snippet(response)))
+                              status=response.status_code,
+                              body=self.hide(_snippet(response))))
         kind = response.headers.get("Content-Type", "").split(";")[0].strip()
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise SyncError(_("{url} answered {kind}, not JSON: {body}", url=url,
                               kind=kind or _("no content type"),
-                              body=_snippet(response))) from None
+                              body=self.hide(_snippet(response)))) from None
 
 
 def _describe(exc: httpx.TransportError) -> str:
@@ -279,31 +292,44 @@ def _size(settings: dict[str, Any]) -> int:
 
 def _by_number(client: _Client, settings: dict, url: str, cursor: dict
                ) -> Iterator[SourcePage]:
-    size, page = _size(settings), int(cursor.get("page", 1))
-    while True:
-        body, response = client.get(url, {settings["page_param"]: page,
-                                          settings["size_param"]: size})
-        records = _records(body, settings, client.shown(str(response.url)))
-        full = len(records) >= size
-        yield SourcePage(records, {"page": page + 1 if full else page}, _total(body))
-        if not full:
-            return
-        page += 1
+    yield from _counted(client, settings, url, "page", settings["page_param"],
+                        int(cursor.get("page", 1)), by_rows=False)
 
 
 def _by_offset(client: _Client, settings: dict, url: str, cursor: dict
                ) -> Iterator[SourcePage]:
-    size, offset = _size(settings), int(cursor.get("offset", 0))
+    yield from _counted(client, settings, url, "offset", settings["offset_param"],
+                        int(cursor.get("offset", 0)), by_rows=True)
+
+
+def _counted(client: _Client, settings: dict, url: str, key: str, param: str, position: int,
+             *, by_rows: bool) -> Iterator[SourcePage]:
+    """Pages asked for by number (``by_rows=False``) or by offset: the position moves on
+    after a full page; the last, short page is asked for again by the next run."""
+    size = _size(settings)
     while True:
-        body, response = client.get(url, {settings["offset_param"]: offset,
-                                          settings["size_param"]: size})
-        records = _records(body, settings, client.shown(str(response.url)))
+        body, response = client.get(url, {param: position, settings["size_param"]: size})
+        shown = client.shown(str(response.url))
+        records = _records(body, settings, shown)
         full = len(records) >= size
-        yield SourcePage(records, {"offset": offset + len(records) if full else offset},
-                         _total(body))
+        if not full:
+            before = position if by_rows else (position - 1) * size
+            _last_page(shown, records, size, before + len(records), _total(body))
+        following = position + (len(records) if by_rows else 1)
+        yield SourcePage(records, {key: following if full else position}, _total(body))
         if not full:
             return
-        offset += len(records)
+        position = following
+
+
+def _last_page(url: str, records: list, size: int, reached: int, total: int | None) -> None:
+    """Check that a page shorter than asked is the last: when the answer's total says more
+    records follow, the API gives fewer a page than asked for, and paging on would skip
+    records (or stop at this page on every run)."""
+    if records and total is not None and reached < total:
+        raise SyncError(_("{url} answered {n} records where {size} were asked, but says it "
+                          "has {total} in all: it pages by fewer; set the page size to {n}",
+                          url=url, n=len(records), size=size, total=total))
 
 
 def _by_cursor(client: _Client, settings: dict, url: str, cursor: dict

@@ -126,7 +126,8 @@ def sync(ws: Workspace, name: str, entities: Any = None, *, max_pages: int | Non
     :param trigger: ``"hand"`` or ``"schedule"``, recorded with the run.
     :param progress: show a progress bar (default: on a terminal).
     :return: a :class:`SyncReport`; a failed entity's run says why, the others still ran.
-    :raises ConfigError: unknown connector, kind or entity.
+    :raises NotFound: no such connector.
+    :raises ConfigError: an unknown kind or entity, an entity without a mapping.
     :raises SyncError: a run of this connector is going on already.
     """
     ws.principal.require("data.write")

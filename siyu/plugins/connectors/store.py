@@ -153,8 +153,11 @@ def add(ws: Workspace, name: str, kind: str, *, settings: Mapping[str, Any] | No
     spec = kind_of(ws, kind)
     chosen = chosen_entities(spec, entities)
     plain, secrets = _split(spec, settings or {})
-    checked = {entity: check_mapping(entity, (mapping or {}).get(entity, {}))
-               for entity in chosen if entity in (mapping or {})}
+    for entity in mapping or {}:
+        if entity not in CONNECTOR_ENTITIES:
+            raise ConfigError(_("{entity!r} is not orders or members", entity=entity))
+    # A mapping for an entity not synced yet is kept: syncing it later needs no new mapping.
+    checked = {entity: check_mapping(entity, fields) for entity, fields in (mapping or {}).items()}
     _check(spec, _full(spec, plain, secrets), chosen, checked)
     with ws.session() as s:
         if s.exec(select(Connector.id).where(Connector.name == name)).first() is not None:
