@@ -61,10 +61,12 @@ def test_settings_page_never_shows_secrets(wired):
     assert all(w.value == "" for w in page.secrets.values())
     assert all("(set)" in w.label for w in page.secrets.values())
     page.inputs["callback_url"].value = f"{wired.base}/wecom/callback"
+    page.secrets["token"].value_input = page.secrets["token"].value = "TypedToken123"
     page._save()
     assert wired.ws.settings.get("wecom.secret") == wired.sandbox.secret
     assert page.secrets["secret"].label == "App secret (set)"
-    assert all(w.value == "" for w in page.secrets.values())
+    # what was typed leaves the browser too (value_input is what the browser holds)
+    assert all(w.value == "" and w.value_input == "" for w in page.secrets.values())
     page._check()
     assert isinstance(page.checks.value, pd.DataFrame)
     assert set(page.checks.value["Result"]) == {"Passed"}

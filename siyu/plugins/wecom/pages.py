@@ -150,7 +150,8 @@ class WeComSettingsPage(pn.viewable.Viewer):
         wecom(self.ws).reload()
         shown = public_config(self.ws)
         for name, label in SECRET:
-            self.secrets[name].value = ""
+            # value_input too: else what was typed stays in the browser after saving
+            self.secrets[name].value = self.secrets[name].value_input = ""
             self.secrets[name].label = _secret_label(label, shown[name])
         self._show_connection()
         notify_success(_("WeCom settings saved"))
