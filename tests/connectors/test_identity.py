@@ -204,3 +204,24 @@ def test_the_queue_masks_phones_for_a_role_without_pii_and_checks_its_input(crm)
     identity.dismiss(crm, item)
     with pytest.raises(ValidationError, match="dismissed"):
         identity.resolve(crm, item, "wmA")
+
+
+def test_matching_a_queued_member_gives_it_the_orders_that_waited_for_it(crm):
+    by_phone = contact(crm, external_userid="wmA", phone="13800000001")
+    by_union = contact(crm, external_userid="wmB", unionid="oU-8")
+    SOURCE["members"] = [{"no": "M8", "name": "周", "mobile": "13800000001",
+                          "unionid": "oU-8"}]
+    SOURCE["orders"] = [{"order": "O8", "fen": 880, "at": "2026-11-08 10:00", "member": "M8",
+                         "mobile": ""}]
+    runs = connectors.sync(crm, "crm", progress=False).runs
+    assert [run.queued for run in runs] == [1, 1]      # the member, then its buyer
+    member = identity.queue(crm).query("entity == 'members'")
+    link = identity.resolve(crm, int(member["id"].iloc[0]), by_phone)
+    assert identity.queue(crm).empty                    # the buyer's item went with it
+    with crm.engine.connect() as conn:
+        assert conn.execute(sa.select(Order.contact_id)).scalar() == by_phone
+    identity.undo(crm, link)
+    with crm.engine.connect() as conn:
+        assert conn.execute(sa.select(Order.contact_id)).scalar() is None
+    assert sorted(identity.queue(crm)["entity"]) == ["members", "orders"]
+    assert member_of(crm, by_union) is None  # the other candidate was never touched

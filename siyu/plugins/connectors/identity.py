@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from siyu.core import identity as core_identity
 from siyu.core.errors import NotFound, ValidationError
@@ -283,8 +284,9 @@ def _item(s, item_id: int) -> IdentityQueueItem:
 
 
 def resolve(ws: Workspace, item_id: int, contact: int | str) -> int:
-    """Say which contact a queued customer is: a member is linked to it and stored; a
-    buyer's orders are given to it.
+    """Say which contact a queued customer is: a member is linked to it and stored, and the
+    orders of that member waiting without a buyer are given to it; a buyer's orders are
+    given to it.
 
     :param contact: the contact's id or external_userid.
     :return: the id of the :class:`~.models.IdentityLink` made (for :func:`undo`).
@@ -313,6 +315,14 @@ def resolve(ws: Workspace, item_id: int, contact: int | str) -> int:
         if item.entity == "orders":
             moved = _move_orders(ws, s, item.source, (item.record or {}).get("orders", []),
                                  None, target.id)
+        elif member:
+            # the member's orders that came without a buyer are the contact's now too
+            for buyer in _open_buyers(s, item.source, member):
+                moved += _move_orders(ws, s, item.source,
+                                      (buyer.record or {}).get("orders", []), None, target.id)
+                buyer.status, buyer.contact_id = "resolved", target.id
+                buyer.resolved_at, buyer.resolved_by = utcnow(), ws.principal.name
+                s.add(buyer)
         link = IdentityLink(contact_id=target.id, source=item.source, how="manual",
                             matched_by="hand", member_id=member if give_member else None,
                             previous_member_id=previous if give_member else None,
@@ -329,6 +339,13 @@ def resolve(ws: Workspace, item_id: int, contact: int | str) -> int:
     if record:
         _store_member(ws, item.source, record)
     return link_id
+
+
+def _open_buyers(s, source: str, member: str) -> list[IdentityQueueItem]:
+    """The open queue items of ``source``'s buyers known by member number ``member``."""
+    return list(s.exec(select(IdentityQueueItem).where(
+        IdentityQueueItem.source == source, IdentityQueueItem.entity == "orders",
+        IdentityQueueItem.member_id == member, IdentityQueueItem.status == "open")).all())
 
 
 def _store_member(ws: Workspace, source: str, record: dict[str, Any]) -> None:
@@ -395,8 +412,14 @@ def undo(ws: Workspace, link_id: int) -> None:
             o.c.id.in_(list(link.orders or [])), o.c.contact_id == link.contact_id))] \
             if link.orders else []
         _repoint(ws, s, still, link.contact_id, None)
-        if link.queue_id is not None:
-            item = s.get(IdentityQueueItem, link.queue_id)
+        reopened = [s.get(IdentityQueueItem, link.queue_id)] if link.queue_id else []
+        if link.member_id and link.how == "manual":  # the member's buyers it resolved
+            reopened += s.exec(select(IdentityQueueItem).where(
+                IdentityQueueItem.source == link.source, IdentityQueueItem.entity == "orders",
+                IdentityQueueItem.member_id == link.member_id,
+                IdentityQueueItem.status == "resolved",
+                IdentityQueueItem.contact_id == link.contact_id)).all()
+        for item in reopened:
             if item is not None:
                 item.status, item.contact_id, item.resolved_at = "open", None, None
                 item.resolved_by = ""
