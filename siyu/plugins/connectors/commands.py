@@ -91,8 +91,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help=_("print JSON instead of text"))
     p = sub.add_parser("runs", help=_("the run history, or one run's problems"))
     p.add_argument("name", nargs="?", help=_("only this connector"))
-    p.add_argument("--run", type=int, metavar="ID", help=_("the records run ID skipped, and "
-                                                            "why"))
+    p.add_argument("--run", type=int, metavar="ID", help=_("the records that run ID skipped, "
+                                                            "and why"))
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true", help=_("print JSON instead of a table"))
     p = sub.add_parser("reset", help=_("read the source from the start on the next run"))
@@ -239,13 +239,16 @@ def _show(ws: Any, args: argparse.Namespace) -> int:
         print(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return 0
     print(f"{info['name']} ({info['kind']}) {info['title']}")
-    print(_("syncs: {entities}; every {minutes} minutes; {state}",
-            entities=", ".join(info["entities"]), minutes=info["every_minutes"],
-            state=_("enabled") if info["enabled"] else _("disabled")))
+    minutes = info["every_minutes"]
+    schedule = (_.ngettext("every {n} minute", "every {n} minutes", minutes) if minutes
+                else _("by hand only"))
+    print(_("syncs: {entities}; {schedule}; {state}", entities=", ".join(info["entities"]),
+            schedule=schedule, state=_("enabled") if info["enabled"] else _("disabled")))
     for key, value in sorted(info["settings"].items()):
         print(f"    {key} = {value}")
+    secret_set = _("(secret, set)")
     for key in info["secrets_set"]:
-        print(f"    {key} = {_('(secret, set)')}")
+        print(f"    {key} = {secret_set}")
     for entity, fields in info["mapping"].items():
         print(_("{entity} mapping:", entity=entity))
         for target, path in fields.items():

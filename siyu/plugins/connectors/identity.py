@@ -278,8 +278,9 @@ def _item(s, item_id: int) -> IdentityQueueItem:
     if item is None:
         raise NotFound(_("no identity queue item {id}", id=item_id))
     if item.status != "open":
-        raise ValidationError(_("queue item {id} is {status} already", id=item_id,
-                                status=item.status))
+        raise ValidationError(_("queue item {id} is resolved already", id=item_id)
+                              if item.status == "resolved" else
+                              _("queue item {id} is dismissed already", id=item_id))
     return item
 
 

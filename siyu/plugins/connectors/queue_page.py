@@ -43,7 +43,7 @@ SEARCH_LIMIT = 20
 
 def reason_labels() -> dict[str, str]:
     """Each queue reason in words, in the current language."""
-    return {"conflict": _("matches more than one contact"),
+    return {"conflict": _("unclear which contact"),
             "unmatched": _("orders with no matching contact")}
 
 

@@ -273,8 +273,9 @@ def read(settings: dict[str, Any], entity: str, cursor: Any) -> Iterator[SourceP
     """The records of ``entity`` from ``cursor`` on, a page at a time (see the module)."""
     path = settings.get(f"{entity}_path") or ""
     if not path:
+        setting = f"{entity}_path"
         raise SyncError(_("the connector has no {entity} path; set {setting}",
-                          entity=entity, setting=f"{entity}_path"))
+                          entity=entity, setting=setting))
     client = _Client(settings)
     try:
         url = urljoin(str(settings["base_url"]).rstrip("/") + "/", path.lstrip("/"))
