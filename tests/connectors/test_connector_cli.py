@@ -132,7 +132,7 @@ def test_add_list_show_sync_runs_set_reset_remove(cli, ws, shop):
     info = connectors.get(ws, "shop")
     assert (info.enabled, info.every_minutes, info.secrets_set) == (False, 0, ("token",))
     assert rows(cli("list")[1])[1][3:6] == ["0", "False", "ok"]
-    assert "every 0 minutes; disabled" in cli("show", "shop")[1]
+    assert "by hand only; disabled" in cli("show", "shop")[1]
 
     code, out, _ = cli("reset", "shop")
     assert (code, out) == (0, "connector shop will read its source from the start\n")
