@@ -363,6 +363,23 @@ CASES = [
     # more `wecom org-sync` cases: tests/wecom/test_org_sync_cli.py
     ("wecom-org-sync-store-level", ["wecom", "org-sync", "--store-level", "0"],
      ["--store-level", "0"]),
+    # connector (more cases: tests/connectors/test_connector_cli.py)
+    ("connector-kinds-extra", ["connector", "kinds", "--bogus"], ["--bogus"]),
+    ("connector-list-extra", ["connector", "list", "--bogus"], ["--bogus"]),
+    ("connector-add-kind", ["connector", "add", "shop", "--kind", "ftp"], ["'ftp'"]),
+    ("connector-set-unknown", ["connector", "set", "nobody", "--every", "5"], ["'nobody'"]),
+    ("connector-show-unknown", ["connector", "show", "nobody"], ["'nobody'"]),
+    ("connector-sync-unknown", ["connector", "sync", "nobody"], ["'nobody'"]),
+    ("connector-runs-unknown", ["connector", "runs", "--run", "99"], ["99"]),
+    ("connector-reset-unknown", ["connector", "reset", "nobody"], ["'nobody'"]),
+    ("connector-remove-unknown", ["connector", "remove", "nobody"], ["'nobody'"]),
+    ("connector-queue-extra", ["connector", "queue", "--bogus"], ["--bogus"]),
+    ("connector-resolve-unknown", ["connector", "resolve", "99", "wmA"], ["99"]),
+    ("connector-dismiss-unknown", ["connector", "dismiss", "99"], ["99"]),
+    ("connector-matches-contact", ["connector", "matches", "--contact", "x"], ["'x'"]),
+    ("connector-undo-unknown", ["connector", "undo", "99"], ["99"]),
+    # contact-card
+    ("contact-card-unknown", ["contact-card", "nobody"], ["'nobody'"]),
     # transfer (more cases: tests/transfers/test_cli_transfers.py)
     ("transfer-list-departed-unconfigured", ["transfer", "list-departed"],
      ["WeCom is not configured"]),

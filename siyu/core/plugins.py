@@ -74,6 +74,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.robots.plugin",
     "siyu.plugins.transfers.plugin",
     "siyu.plugins.connectors.plugin",
+    "siyu.plugins.customers.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.
