@@ -465,6 +465,8 @@ class ConnectorSetting:
         ``read``, never shown back, listed or audited — reads say only whether it is set.
     :param default: the value when none is given.
     :param choices: the allowed values, when there are a few.
+    :param choice_labels: how a menu names each of ``choices`` (same order, translated by
+        the plugin); the values themselves when not given.
     """
 
     name: str
@@ -474,6 +476,7 @@ class ConnectorSetting:
     secret: bool = False
     default: Any = None
     choices: tuple[str, ...] = ()
+    choice_labels: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

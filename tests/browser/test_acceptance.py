@@ -69,8 +69,10 @@ ALLOWED_WORDS = frozenset({
     "HTTPS", "JSON", "SQLite", "PostgreSQL", "English",
     # A URL's scheme, as a field's placeholder shows what to type (https://).
     "http", "https",
-    # Terms Chinese retail and software use as they are (RFM 模型, 商品 SKU, Webhook 地址).
-    "RFM", "SKU", "Webhook",
+    # Terms Chinese retail and software use as they are (RFM 模型, 商品 SKU, Webhook 地址,
+    # ERP/CRM 系统, REST 接口, SQL 数据库, MySQL, UnionID, the HTTP Link header).
+    "RFM", "SKU", "Webhook", "ERP", "CRM", "REST", "SQL", "MySQL", "MariaDB", "UnionID",
+    "Link",
     # WeCom's own names for an app's settings, as its admin console shows them in Chinese.
     "CorpID", "AgentId", "Secret", "Token", "EncodingAESKey",
 })
@@ -80,7 +82,7 @@ DATA_NAME_COLUMNS = ("name", "userid", "external_userid", "user_name", "actor", 
 
 #: A word that should have been translated: three or more Latin letters, not part of an
 #: identifier, path, address or number (``wm_abc``, ``a.b``, ``x/y``, ``v1``…).
-_TOKEN = re.compile(r"[A-Za-z0-9_./:@#%+=&?~*-]+")
+_TOKEN = re.compile(r"[A-Za-z0-9_./:@#%+=&?~*\[\]-]+")
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -368,8 +370,8 @@ def english_words(text: str, allowed: frozenset[str]) -> list[str]:
     found: list[str] = []
     text = re.sub(r"\{[^{}]*\}", " ", text)  # {placeholders} of a message template
     for token in _TOKEN.findall(text):
-        token = token.strip(".:/?#&=+~-")
-        if not token or re.search(r"[0-9_./:@#%+=&?~*]", token):
+        token = token.strip(".:/?#&=+~-[]")
+        if not token or re.search(r"[0-9_./:@#%+=&?~*\[\]]", token):
             continue  # ids, versions, paths, addresses, times, patterns
         for word in token.split("-"):
             if _WORD.fullmatch(word) and word not in allowed and word not in found:

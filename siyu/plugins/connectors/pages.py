@@ -156,9 +156,19 @@ def schedule_text(minutes: int) -> str:
 
 
 def field_option(entity: str, field: str) -> str:
-    """A mapping menu's label for siyu's ``field``: ``"external_id · order number"``."""
+    """A mapping menu's label for siyu's ``field``: ``"order number"`` (the field's own name
+    when it has no label)."""
     label = FIELD_LABELS.get(entity, {}).get(field)
-    return f"{field} · {label}" if label else field
+    return str(label) if label else field
+
+
+def choice_options(setting: ConnectorSetting) -> dict[str, str]:
+    """A menu's options for a setting with choices: ``{label: value}``, each value named by
+    the kind's ``choice_labels`` (the value itself when it gives none)."""
+    labels = [str(label) for label in setting.choice_labels] or list(setting.choices)
+    if len(labels) != len(setting.choices):
+        labels = list(setting.choices)
+    return dict(zip(labels, setting.choices, strict=True))
 
 
 def secret_label(setting: ConnectorSetting, is_set: bool) -> str:
@@ -376,7 +386,7 @@ class SettingFields:
                 label=secret_label(setting, False), placeholder=help_text or "",
                 width=FIELD_WIDTH, css_classes=css)
         if setting.choices:
-            return pn.widgets.Select(label=setting_label(setting), options=list(setting.choices),
+            return pn.widgets.Select(label=setting_label(setting), options=choice_options(setting),
                                      value=setting.default if setting.default in setting.choices
                                      else setting.choices[0], description=help_text,
                                      width=200, css_classes=css)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,7 +53,7 @@ def check(settings: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the first bad SQL setting."""
     try:
         url = sa.engine.make_url(str(settings.get("url") or ""))
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise ConfigError(_("the database URL is not a SQLAlchemy URL "
                             "(dialect+driver://user:password@host/database)")) from None
     if not url.drivername:
@@ -77,6 +78,24 @@ def _table(meta: sa.MetaData, conn: sa.Connection, name: str) -> sa.Table:
         raise SyncError(_("the source database has no table {table!r}", table=name)) from None
 
 
+def _columns(conn: sa.Connection, table: sa.Table) -> dict[str, sa.ColumnElement]:
+    """The table's columns as a run reads and compares them.
+
+    SQLite keeps times as text in whatever form the writer chose (``2026-01-01 10:00:00``,
+    ``2026-01-01T10:00:00Z``), and sorts them as text. SQLAlchemy would parse them and bind
+    the cursor's time back in its own form (``2026-01-01 10:00:00.000000``), which compares
+    differently: the rows of the cursor's second after its id would be skipped, or read again.
+    There, times are read, kept in the cursor and compared as stored.
+    """
+    if conn.dialect.name != "sqlite":
+        return {c.name: c for c in table.columns}
+    return {c.name: sa.type_coerce(c, sa.String()) if isinstance(c.type, _TIMES) else c
+            for c in table.columns}
+
+
+_TIMES = (sa.DateTime, sa.Date, sa.Time)
+
+
 def _encode(value: Any) -> Any:
     """A cursor value as JSON can hold it (and :func:`_decode` reads back)."""
     if isinstance(value, datetime):
@@ -99,14 +118,41 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _engine(text: str) -> sa.Engine:
+    """An engine on the source that cannot write: a SQLite file is opened read-only (a
+    mistyped path is not created), PostgreSQL and MySQL/MariaDB sessions are read-only."""
+    url = sa.engine.make_url(text)
+    if (url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+            and not url.query.get("uri")):
+        url = url.set(database=Path(url.database).absolute().as_uri(),
+                      query={**url.query, "mode": "ro", "uri": "true"})
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    backend = engine.dialect.name
+
+    @sa.event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        if backend == "postgresql":
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            cursor.close()
+            dbapi_connection.commit()
+        elif backend in ("mysql", "mariadb"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            cursor.close()
+
+    return engine
+
+
 def read(settings: dict[str, Any], entity: str, cursor: Any) -> Iterator[SourcePage]:
     """The rows of ``entity``'s table after ``cursor``, in batches (see the module)."""
     name = str(settings.get(f"{entity}_table") or "").strip()
     if not name:
+        setting = f"{entity}_table"
         raise SyncError(_("the connector has no {entity} table; set {setting}",
-                          entity=entity, setting=f"{entity}_table"))
+                          entity=entity, setting=setting))
     try:
-        engine = sa.create_engine(str(settings["url"]), pool_pre_ping=True)
+        engine = _engine(str(settings["url"]))
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise SyncError(_("the database URL cannot be used: {error}", error=exc)) from None
     try:
@@ -115,7 +161,7 @@ def read(settings: dict[str, Any], entity: str, cursor: Any) -> Iterator[SourceP
         raise SyncError(_("the source database failed: {error}",
                           error=str(exc.orig).splitlines()[0] if exc.orig else exc),
                         retryable=True) from None
-    except sa.exc.ProgrammingError as exc:
+    except sa.exc.DBAPIError as exc:  # a bad query, or bad data (1/0 in a view): not retried
         raise SyncError(_("the source database refused the query: {error}",
                           error=str(exc.orig).splitlines()[0] if exc.orig else exc)) from None
     finally:
@@ -127,30 +173,36 @@ def _read(engine: sa.Engine, settings: dict[str, Any], name: str, cursor: dict
     size = int(settings["batch_size"])
     with engine.connect() as conn:
         table = _table(sa.MetaData(), conn, name)
-        columns = {c.name: c for c in table.columns}
+        columns = _columns(conn, table)
         by, tie = settings["cursor_column"], settings["id_column"]
         for column in (by, tie):
             if column not in columns:
                 raise SyncError(_("table {table!r} has no column {column!r}; it has: "
                                   "{columns}", table=name, column=column,
                                   columns=", ".join(columns)))
-        query = sa.select(table).order_by(columns[by], columns[tie])
+        after: list[sa.ColumnElement[bool]] = []
         if "value" in cursor:
-            value, after = _decode(cursor["value"]), _decode(cursor["id"])
-            query = query.where(sa.or_(columns[by] > value,
-                                       sa.and_(columns[by] == value, columns[tie] > after)))
-        total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())
+            value, last_id = _decode(cursor["value"]), _decode(cursor["id"])
+            # (by, tie) > (value, last_id), with a plain range on ``by`` an index can serve
+            after.append(sa.and_(columns[by] >= value, sa.or_(
+                columns[by] > value, columns[tie] > last_id)))
+        # Counted without the ORDER BY: no sort, and columns the count does not need are
+        # not computed (a view's expressions).
+        total = conn.execute(sa.select(sa.func.count()).select_from(table).where(*after)
                              ).scalar()
-        result = conn.execution_options(stream_results=True, yield_per=size).execute(query)
-        keys = list(result.keys())
-        for rows in result.partitions():
-            records = [dict(zip(keys, row, strict=True)) for row in rows]
-            last = records[-1]
-            if last[by] is None:
-                raise SyncError(_("a row of {table!r} has no {column} (incremental column)",
-                                  table=name, column=by))
-            yield SourcePage(records, {"value": _encode(last[by]), "id": _encode(last[tie])},
-                             total)
+        query = (sa.select(*(c.label(n) for n, c in columns.items())).where(*after)
+                 .order_by(columns[by], columns[tie]))
+        with conn.execution_options(stream_results=True, yield_per=size).execute(
+                query) as result:  # closed before the connection, also when stopped early
+            keys = list(result.keys())
+            for rows in result.partitions():
+                records = [dict(zip(keys, row, strict=True)) for row in rows]
+                last = records[-1]
+                if last[by] is None:
+                    raise SyncError(_("a row of {table!r} has no {column} (incremental "
+                                      "column)", table=name, column=by))
+                yield SourcePage(records, {"value": _encode(last[by]),
+                                           "id": _encode(last[tie])}, total)
 
 
 SPEC = ConnectorSpec("sql", _.lazy("SQL database"), read, settings=SETTINGS, check=check,
