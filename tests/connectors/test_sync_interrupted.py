@@ -46,7 +46,6 @@ from siyu.plugins.connectors import runner
 from siyu.plugins.connectors.models import ConnectorCursor, ConnectorRun
 from siyu.storage.models import Order
 from tests.conftest import PG_URL
-from tests.connectors import rest_shop
 from tests.connectors.rest_shop import RestShop
 
 pytestmark = pytest.mark.slow
@@ -57,13 +56,6 @@ MEMBERS = max(ORDERS // 10, 1)
 #: Kill once this share of the orders is stored.
 HALF = 0.5
 TIMEOUT_S = 1800
-
-
-@pytest.fixture(autouse=True)
-def quick_loopback(monkeypatch):
-    """The shop writes an answer's headers and body apart; with Nagle's algorithm on, each
-    keep-alive request then waits for a delayed ACK (~40 ms)."""
-    monkeypatch.setattr(rest_shop._Handler, "disable_nagle_algorithm", True)
 
 
 def _child(db: Path, name: str, log: Path) -> subprocess.Popen:
