@@ -235,6 +235,7 @@ def import_order_frame(ws: Workspace, frame: pd.DataFrame, report: ImportReport,
     out = _dedupe(out, problems, report)
     fail_or_skip(problems, report, skip_bad_rows, Path(report.path))
     out = out.drop(index=[line for line in problems.bad_lines if line in out.index])
+    report.without_contact = out.loc[out["contact_id"].isna(), "external_id"].tolist()
     _write(ws, out, source, report, progress, in_transaction)
     return report
 

@@ -50,6 +50,8 @@ class ImportReport:
     skipped: int = 0
     encoding: str = ""
     ignored_columns: list[str] = field(default_factory=list)
+    #: order numbers written without a buyer (no contact matched them in this import)
+    without_contact: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:

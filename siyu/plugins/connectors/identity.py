@@ -188,16 +188,20 @@ def _queue(conn: sa.Connection, source: str, entity: str, key: str, reason: str,
 # -- orders, in the transaction that stored a page ----------------------------------------
 
 
-def queue_unmatched_buyers(conn: sa.Connection, source: str, frame: pd.DataFrame) -> int:
+def queue_unmatched_buyers(conn: sa.Connection, source: str, frame: pd.DataFrame,
+                           unmatched: Sequence[str] | None = None) -> int:
     """Queue the buyers of the page's orders that are stored without a contact (and have
     something to match them by); call it in the transaction that stored the page.
 
+    :param unmatched: the order numbers the import matched to no contact (only those are
+        looked at; ``None``: every order of the page).
     :return: how many buyers were queued or counted again.
     """
-    if frame.empty or "external_id" not in frame:
-        return 0
+    if frame.empty or "external_id" not in frame or unmatched == []:
+        return 0  # the usual page: every buyer found
     o = Order.__table__
-    ids = frame["external_id"].astype(str).tolist()
+    ids = (frame["external_id"].astype(str).tolist() if unmatched is None
+           else [str(number) for number in unmatched])
     orphans = {row[0] for row in conn.execute(sa.select(o.c.external_id).where(
         o.c.source == source, o.c.external_id.in_(ids), o.c.contact_id.is_(None)))}
     if not orphans:

@@ -228,7 +228,8 @@ def _store(ws: Workspace, name: str, connector_id: int, entity: str,
             conn.execute(sa.insert(ConnectorCursor).values(
                 connector_id=connector_id, entity=entity, cursor=page.cursor,
                 updated_at=now))
-        buyers = (identity.queue_unmatched_buyers(conn, name, stored)
+        buyers = (identity.queue_unmatched_buyers(conn, name, stored,
+                                                  report.without_contact)
                   if entity == "orders" else 0)
         _count(result, report, page, queued + buyers)
         conn.execute(sa.update(ConnectorRun).where(ConnectorRun.id == result.run_id).values(
