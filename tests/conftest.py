@@ -25,9 +25,10 @@ PG_URL = os.environ.get("SIYU_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def _postgres_available() -> str | None:
+def server_problem(url: str) -> str | None:
+    """Why the database server at ``url`` can't be reached (``None`` when it answers)."""
     try:
-        engine = sa.create_engine(PG_URL)
+        engine = sa.create_engine(url)
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
@@ -36,7 +37,7 @@ def _postgres_available() -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-_PG_PROBLEM = _postgres_available()
+_PG_PROBLEM = server_problem(PG_URL)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from siyu.storage.models import Order
 from tests.connectors.rest_shop import RestShop
 
 from .conftest import login_as, new_workspace, serve_console, shown_text, wait_until
-from .test_connectors import shot, type_into
+from .test_connectors import fill_rest_form, shot
 
 TOKEN = "tok-acceptance"
 MEMBERS, ORDERS = 40, 250
@@ -55,32 +55,8 @@ def test_configure_run_match_by_hand_and_see_the_orders_on_the_card(page,
     # 1. configure a REST connector from the console
     page.goto(f"{console.url}/connectors")
     page.locator(".siyu-connector-save button").wait_for(state="visible", timeout=60_000)
-    type_into(page, ".siyu-connector-name", "shop")
-    type_into(page, ".siyu-connector-setting-base_url", shop.url)
-    type_into(page, ".siyu-connector-setting-orders_path", "/page/orders")
-    type_into(page, ".siyu-connector-setting-members_path", "/page/members")
-    type_into(page, ".siyu-connector-setting-token", TOKEN)
-    page.locator(".siyu-connector-entities label", has_text="members").click()
-    rows = page.locator(".siyu-connector-map-orders .siyu-connector-map-row")
-    members = page.locator(".siyu-connector-map-members .siyu-connector-map-row")
-    wait_until(lambda: rows.count() == 3 and members.count() == 1, page=page)
-    rows.nth(1).locator(".siyu-connector-map-field select").select_option(
-        label="amount in fen")
-    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "amount_fen", 1)
-    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "created_at", 2)
-    page.locator(".siyu-connector-map-orders .siyu-connector-map-add button").click()
-    wait_until(lambda: rows.count() == 4, page=page)
-    rows.nth(3).locator(".siyu-connector-map-field select").select_option(
-        label="member number")
-    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "member_id", 3)
-    for field, path in (("name", "name"), ("phone", "phone"),
-                        ("UnionID", "unionid")):
-        count = members.count()
-        page.locator(".siyu-connector-map-members .siyu-connector-map-add button").click()
-        wait_until(lambda n=count: members.count() == n + 1, page=page)
-        members.nth(count).locator(".siyu-connector-map-field select").select_option(
-            label=field)
-        type_into(page, ".siyu-connector-map-members .siyu-connector-map-path", path, count)
+    fill_rest_form(page, shop.url, TOKEN, orders=[("member number", "member_id")],
+                   members=[("name", "name"), ("phone", "phone"), ("UnionID", "unionid")])
     page.locator(".siyu-connector-save button").click()
     wait_until(lambda: "shop" in shown_text(page.locator(".siyu-connectors-table")),
                page=page, timeout=60)

@@ -83,6 +83,39 @@ def check_width(page, what: str) -> None:
     assert width <= 400, f"the connectors page ({what}) is {width} px wide at 390 px"
 
 
+def add_mapping_row(page, entity: str, label: str, path: str) -> None:
+    """Add a mapping row to ``entity``'s editor: siyu's field ``label`` from ``path``."""
+    rows = page.locator(f".siyu-connector-map-{entity} .siyu-connector-map-row")
+    count = rows.count()
+    page.locator(f".siyu-connector-map-{entity} .siyu-connector-map-add button").click()
+    wait_until(lambda: rows.count() == count + 1, page=page)
+    rows.nth(count).locator(".siyu-connector-map-field select").select_option(label=label)
+    type_into(page, f".siyu-connector-map-{entity} .siyu-connector-map-path", path, count)
+
+
+def fill_rest_form(page, url: str, token: str, *, orders=(), members=()) -> None:
+    """Fill the add form for a REST connector ``shop`` syncing the test shop's paged orders
+    and members: orders by order_id, amount_fen and created_at, members by member_id, and
+    the extra ``(field label, source path)`` rows given."""
+    type_into(page, ".siyu-connector-name", "shop")
+    type_into(page, ".siyu-connector-setting-base_url", url)
+    type_into(page, ".siyu-connector-setting-orders_path", "/page/orders")
+    type_into(page, ".siyu-connector-setting-members_path", "/page/members")
+    type_into(page, ".siyu-connector-setting-token", token)
+    page.locator(".siyu-connector-entities label", has_text="members").click()
+    rows = page.locator(".siyu-connector-map-orders .siyu-connector-map-row")
+    first = page.locator(".siyu-connector-map-members .siyu-connector-map-row")
+    wait_until(lambda: rows.count() == 3 and first.count() == 1, page=page)
+    rows.nth(1).locator(".siyu-connector-map-field select").select_option(
+        label="amount in fen")
+    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "amount_fen", 1)
+    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "created_at", 2)
+    for label, path in orders:
+        add_mapping_row(page, "orders", label, path)
+    for label, path in members:
+        add_mapping_row(page, "members", label, path)
+
+
 def open_page(page, console) -> None:
     page.goto(f"{console.url}/connectors")
     wait_until(lambda: "seeded" in shown_text(page.locator(".siyu-connectors-table")),
@@ -96,24 +129,7 @@ def test_an_operator_configures_and_runs_a_rest_connector(page, connector_consol
     open_page(page, console)
     page.locator(".siyu-connector-save button").wait_for(state="visible")
 
-    type_into(page, ".siyu-connector-name", "shop")
-    type_into(page, ".siyu-connector-setting-base_url", shop.url)
-    type_into(page, ".siyu-connector-setting-orders_path", "/page/orders")
-    type_into(page, ".siyu-connector-setting-members_path", "/page/members")
-    type_into(page, ".siyu-connector-setting-token", TOKEN)
-    page.locator(".siyu-connector-entities label", has_text="members").click()
-    orders = page.locator(".siyu-connector-map-orders .siyu-connector-map-row")
-    members = page.locator(".siyu-connector-map-members .siyu-connector-map-row")
-    wait_until(lambda: orders.count() == 3 and members.count() == 1, page=page)
-    orders.nth(1).locator(".siyu-connector-map-field select").select_option(
-        label="amount in fen")
-    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "amount_fen", 1)
-    type_into(page, ".siyu-connector-map-orders .siyu-connector-map-path", "created_at", 2)
-    page.locator(".siyu-connector-map-members .siyu-connector-map-add button").click()
-    wait_until(lambda: members.count() == 2, page=page)
-    members.nth(1).locator(".siyu-connector-map-field select").select_option(
-        label="name")
-    type_into(page, ".siyu-connector-map-members .siyu-connector-map-path", "name", 1)
+    fill_rest_form(page, shop.url, TOKEN, members=[("name", "name")])
     type_into(page, ".siyu-connector-every", "30")
     shot(page, "1440_form")
     page.locator(".siyu-connector-save button").click()

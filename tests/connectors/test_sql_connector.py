@@ -33,7 +33,7 @@ from siyu.plugins import connectors
 from siyu.plugins.connectors.models import ConnectorCursor
 from siyu.plugins.connectors.sql import _engine
 from siyu.storage.models import Contact, Order
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, server_problem
 
 MYSQL_URL = os.environ.get("SIYU_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 BASE = datetime(2026, 3, 1, 9, 0, 0)
@@ -47,17 +47,6 @@ PASSWORD = "Pw-7fK39qZ"
 TIME = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
-def _reachable(url: str) -> str | None:
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return f"{type(exc).__name__}: {exc}"
-
-
 _PROBLEMS: dict[str, str | None] = {}
 
 
@@ -66,7 +55,7 @@ def _require(kind: str) -> None:
     url, env = {"postgresql": (PG_URL, "SIYU_TEST_POSTGRES"),
                 "mariadb": (MYSQL_URL, "SIYU_TEST_MYSQL")}[kind]
     if kind not in _PROBLEMS:
-        _PROBLEMS[kind] = _reachable(url)
+        _PROBLEMS[kind] = server_problem(url)
     problem = _PROBLEMS[kind]
     if problem:
         if os.environ.get(env) == "required":

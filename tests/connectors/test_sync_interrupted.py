@@ -45,7 +45,7 @@ from siyu.plugins import connectors
 from siyu.plugins.connectors import runner
 from siyu.plugins.connectors.models import ConnectorCursor, ConnectorRun
 from siyu.storage.models import Order
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, server_problem
 from tests.connectors.rest_shop import RestShop
 
 pytestmark = pytest.mark.slow
@@ -260,11 +260,4 @@ def test_sql_sync_killed_halfway_and_resumed_stores_every_order_once(tmp_path):
 
 
 def _pg_problem() -> str | None:
-    try:
-        engine = sa.create_engine(PG_URL)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return f"{type(exc).__name__}: {exc}"
+    return server_problem(PG_URL)
