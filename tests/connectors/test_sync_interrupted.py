@@ -6,10 +6,9 @@ Each half runs ``siyu connector sync NAME --entity orders`` in a child process a
 SQLite workspace file, watches the run's progress (``connector_run.records``, committed with
 every page) from the test, kills the child with SIGKILL once about half of the orders are
 stored, and checks what the kill left: the orders stored are exactly those the run had
-counted, and the cursor is where the last stored page ended. The next sync is refused while
-the killed run still looks alive (its heartbeat younger than ``runner.STALE``); the test moves
-that heartbeat back by ``STALE``, as if the operator came back later, and runs the sync again
-in a new child to the end. Then: ``COUNT(*) == COUNT(DISTINCT external_id) ==`` the source's
+counted, and the cursor is where the last stored page ended. The killed run's process is gone,
+so the next sync, in a new child, marks it interrupted at once and runs to the end.
+Then: ``COUNT(*) == COUNT(DISTINCT external_id) ==`` the source's
 orders, the sum of ``amount_fen`` is the source's, every order has its buyer (the members
 are synced first, by the test, so the orders match them), and the resumed run read only the
 orders the killed one had not stored.
@@ -33,16 +32,13 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 import siyu
-from siyu.core.errors import SyncError
 from siyu.plugins import connectors
-from siyu.plugins.connectors import runner
 from siyu.plugins.connectors.models import ConnectorCursor, ConnectorRun
 from siyu.storage.models import Order
 from tests.conftest import PG_URL, server_problem
@@ -125,16 +121,10 @@ def kill_halfway_and_resume(db: Path, name: str, tmp_path: Path, *, cursor_id) -
         assert [c for c in cursor if c.get("id") == cursor_id(counted)
                 or c.get("after") == cursor_id(counted)], (cursor, counted)
 
-        # Resuming at once is refused: the killed run still looks alive.
-        with siyu.open(f"sqlite:///{db}", load_entry_points=False) as ws:
-            with pytest.raises(SyncError, match="is syncing orders already"):
-                connectors.sync(ws, name, "orders", progress=False)
-        # The operator comes back later: the killed run's heartbeat is STALE old.
-        with watch.begin() as conn:
-            run_id, beat = conn.execute(sa.select(ConnectorRun.id, ConnectorRun.heartbeat_at)
-                                        .where(ConnectorRun.status == "running")).one()
-            conn.execute(sa.update(ConnectorRun).where(ConnectorRun.id == run_id).values(
-                heartbeat_at=beat - runner.STALE - timedelta(seconds=1)))
+        # The killed process is gone: its run counts as interrupted at once.
+        with watch.connect() as conn:
+            assert conn.execute(sa.select(ConnectorRun.pid).where(
+                ConnectorRun.status == "running")).scalar() == child.pid
 
         resumed_at = time.monotonic()
         child = _child(db, name, log)

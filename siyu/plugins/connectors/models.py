@@ -93,6 +93,10 @@ class ConnectorRun(SQLModel, table=True):
     #: ``[{"record": n, "field": f, "value": v, "reason": r}, …]`` (the first few)
     problems: Any = Field(default=None, sa_column=sa.Column(sa.JSON))
     started_by: str = Field(default="", max_length=100)
+    #: where the run's process runs: a ``running`` run whose process on this host is gone
+    #: was interrupted (a kill, a crash), whatever its heartbeat says
+    host: str = Field(default="", max_length=255)
+    pid: int = Field(default=0)
 
 
 #: Why a record waits in the identity queue: its keys point at two contacts, or at a contact

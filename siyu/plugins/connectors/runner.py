@@ -2,8 +2,9 @@
 
 For each entity a run:
 
-1. refuses to start while another run of the same connector and entity is alive (a run that
-   stopped storing pages :data:`STALE` ago was interrupted: it is marked ``failed``);
+1. refuses to start while another run of the same connector and entity is alive (a run whose
+   process on this host is gone, or that stopped storing pages :data:`STALE` ago, was
+   interrupted: it is marked ``failed``);
 2. records itself (``connector_run``, committed) and reads where the entity stands;
 3. asks the kind's ``read`` for pages from there; maps each page's records to siyu's fields
    and stores them through the import path — orders upserted by ``(connector name, order
@@ -22,6 +23,8 @@ stored.
 
 from __future__ import annotations
 
+import os
+import socket
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -167,7 +170,7 @@ def _start(ws: Workspace, connector_id: int, name: str, entity: str,
             ConnectorRun.connector_id == connector_id, ConnectorRun.entity == entity,
             ConnectorRun.status == "running").with_for_update()).scalars().all()
         for run in going:
-            if now - run.heartbeat_at < STALE:
+            if _alive(run, now):
                 raise SyncError(_("connector {name!r} is syncing {entity} already (run "
                                   "{run}, started {started:%Y-%m-%d %H:%M} UTC)", name=name,
                                   entity=entity, run=run.id, started=run.started_at))
@@ -175,10 +178,25 @@ def _start(ws: Workspace, connector_id: int, name: str, entity: str,
             run.error = _("interrupted: the process stopped while it ran")
             s.add(run)
         run = ConnectorRun(connector_id=connector_id, entity=entity, trigger=trigger,
-                           started_by=ws.principal.name)
+                           started_by=ws.principal.name, host=socket.gethostname()[:255],
+                           pid=os.getpid())
         s.add(run)
         s.flush()
         return RunResult(run.id, entity)
+
+
+def _alive(run: ConnectorRun, now: Any) -> bool:
+    """Whether a ``running`` run may still be going: its process, when it ran on this host,
+    still exists; else it stored a page less than :data:`STALE` ago."""
+    if run.pid and run.host == socket.gethostname()[:255]:
+        try:
+            os.kill(run.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # another user's process: it exists
+            return True
+        return True
+    return now - run.heartbeat_at < STALE
 
 
 def _cursor(ws: Workspace, connector_id: int, entity: str) -> Any:

@@ -62,6 +62,8 @@ def upgrade() -> None:
         sa.Column("error", sa.String(length=2000), nullable=False),
         sa.Column("problems", sa.JSON(), nullable=True),
         sa.Column("started_by", sa.String(length=100), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["connector_id"], ["connector.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
