@@ -89,8 +89,9 @@ def test_an_operator_hands_a_members_customers_to_two_successors(page, transfer_
     page.locator(".siyu-transfers-show button").click()
     wait_until(lambda: "陈静" in shown_text(page.locator(".siyu-transfers-customers")),
                page=page, timeout=60)
-    wait_until(lambda: "VIP 客户群" in shown_text(page.locator(".siyu-transfers-groups")),
-               page=page, timeout=60)
+    groups = page.locator(".siyu-transfers-groups")
+    groups.scroll_into_view_if_needed()  # on a phone the groups are below the customers
+    wait_until(lambda: "VIP 客户群" in shown_text(groups), page=page, timeout=60)
     check_width(page, "new")
     shot(page, "390_new")
     open_tab(page, "继承记录")

@@ -208,10 +208,11 @@ class NewTransfer(pn.viewable.Viewer):
              (_("Over the 90-day limit"), fmt_int(over), _("two transfers already"))],
             css_class="siyu-transfers-kpis")]
         self.kpis.visible = True
-        self.customers.value = display_frame(leaving.df(), CUSTOMER_COLS, tz)
+        # Shown before filled: a table given its rows while hidden may stay blank once shown.
         self.customers.visible = bool(leaving.customers)
-        self.groups.value = display_frame(pd.DataFrame(leaving.groups), GROUP_COLS, tz)
+        self.customers.value = display_frame(leaving.df(), CUSTOMER_COLS, tz)
         self.groups.visible = bool(leaving.groups)
+        self.groups.value = display_frame(pd.DataFrame(leaving.groups), GROUP_COLS, tz)
         self.empty.visible = not leaving.customers
         self.message.disabled = not self.can_write or leaving.kind != "onjob"
         return leaving
