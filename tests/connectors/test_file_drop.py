@@ -104,3 +104,12 @@ def test_a_broken_export_fails_the_run_with_its_name_and_a_bad_folder_is_refused
                        settings={"folder": str(tmp_path / "missing")})
     with pytest.raises(ConfigError, match="another folder"):
         connectors.update(ws, "erp-files", settings={"move_to": str(inbox)})
+
+
+def test_a_huge_cell_is_a_bad_record_not_a_stalled_run(drop):
+    ws, inbox = drop
+    write_csv(inbox / "orders-huge.csv", [["H1", "1.00", "x" * 5_000_000, "已付款"],
+                                         *rows(1, 3)])
+    run = connectors.sync(ws, "erp-files", progress=False).runs[0]
+    assert (run.status, run.created, run.skipped) == ("ok", 2, 1)
+    assert run.problems[0]["field"] == "paid_at" and len(run.problems[0]["value"]) <= 200

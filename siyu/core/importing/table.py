@@ -254,13 +254,21 @@ def fail_or_skip(problems: Problems, report: ImportReport, skip_bad_rows: bool,
     report.skipped = len(problems.bad_lines)
 
 
+#: The longest text read as a date or time (``2026-12-04T20:30:00.123456+08:00`` is 32).
+MAX_TIME_TEXT = 64
+
+
 def parse_times(values: pd.Series, tz) -> tuple[pd.Series, pd.Series]:
     """Parse date/time text; naive values are in the workspace timezone ``tz``.
 
     :return: ``(aware UTC times, bad mask)``; empty cells are ``NaT`` and not bad.
     """
     empty = values.eq("")
-    parsed = pd.to_datetime(values.where(~empty, None), errors="coerce", format="mixed")
+    # No date or time is longer than this: longer text is bad without parsing (a 5 MB cell
+    # kept the parser busy for minutes).
+    too_long = values.str.len().gt(MAX_TIME_TEXT)
+    parsed = pd.to_datetime(values.where(~empty & ~too_long, None), errors="coerce",
+                            format="mixed")
     bad = parsed.isna() & ~empty
     if getattr(parsed.dt, "tz", None) is None:
         parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
