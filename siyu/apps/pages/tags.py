@@ -41,6 +41,23 @@ KINDS = {"manual": _.lazy("Manual"), "auto": _.lazy("Automatic"), "plugin": _.la
 SOURCES = {"wecom": _.lazy("WeCom"), "manual": _.lazy("Manual"), "import": _.lazy("Import")}
 
 
+def keep_typed(widget: pn.widgets.Widget) -> pn.widgets.Widget:
+    """Make ``widget.value_input`` also follow values set in code, so :func:`typed` is
+    always the box's text."""
+    def follow(event: Any) -> None:
+        if widget.value_input != event.new:
+            widget.value_input = event.new
+    widget.param.watch(follow, "value")
+    return widget
+
+
+def typed(widget: pn.widgets.Widget) -> str:
+    """What is in a text box (kept by :func:`keep_typed`) now: ``value_input`` follows every
+    key stroke, while ``value`` waits for the box to lose focus and may reach the server
+    after the click that reads it."""
+    return widget.value_input or ""
+
+
 def parse_contacts(text: str) -> list[int | str]:
     """One contact per line (id or external_userid), blanks and repeats dropped, order
     kept."""
@@ -63,15 +80,15 @@ class TagsPage(pn.viewable.Viewer):
         self.empty = empty_state(_("No tags yet."),
                                  _("Create one below (group/name, e.g. 渠道/抖音), or sync them "
                                    "from WeCom."), css_class="siyu-tags-empty")
-        self.new_tag = pn.widgets.TextInput(
+        self.new_tag = keep_typed(pn.widgets.TextInput(
             label=_("New tag"), placeholder=_("group/name, e.g. 渠道/抖音"), disabled=readonly,
-            css_classes=["siyu-tags-new-name"], width=260)
+            css_classes=["siyu-tags-new-name"], width=260))
         self.create_button = pn.widgets.Button(
             label=_("Create tag"), color="primary", disabled=readonly,
             css_classes=["siyu-tags-create"], margin=(24, 10, 10, 10))
-        self.contacts_input = pn.widgets.TextAreaInput(
+        self.contacts_input = keep_typed(pn.widgets.TextAreaInput(
             label=_("Contacts"), placeholder=_("One contact ID or external user ID per line"),
-            disabled=readonly, css_classes=["siyu-tags-contacts"], height=160, width=320)
+            disabled=readonly, css_classes=["siyu-tags-contacts"], height=160, width=320))
         self.tag_select = pn.widgets.Select(label=_("Tag"), disabled=readonly,
                                             css_classes=["siyu-tags-select"], width=220)
         self.tag_button = pn.widgets.Button(
@@ -102,7 +119,7 @@ class TagsPage(pn.viewable.Viewer):
     @notify_errors
     def create_tag(self) -> None:
         """Create the tag typed in *New tag* (``group/name``; a bare name goes to 默认)."""
-        name = self.new_tag.value.strip()
+        name = typed(self.new_tag).strip()
         if not name:
             raise ValidationError(_("type a tag as group/name, e.g. 渠道/抖音"))
         group, short = split_tag_name(name)
@@ -116,7 +133,7 @@ class TagsPage(pn.viewable.Viewer):
                        else _("created tag {tag}", tag=full))
 
     def _selection(self) -> tuple[list[int | str], str]:
-        contacts = parse_contacts(self.contacts_input.value or "")
+        contacts = parse_contacts(typed(self.contacts_input))
         if not contacts:
             raise ValidationError(_("list the contacts to tag, one ID or external user ID "
                                     "per line"))
