@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import mimetypes
 import random
 import threading
 import time
@@ -64,6 +65,10 @@ MAX_TRANSFER = 100
 MAX_TRANSFER_MSG = 200
 MAX_BATCH_USERS = 100
 MAX_TAG_NAME = 30
+#: temporary media: most bytes per type, and every file must be larger than MIN_MEDIA_BYTES
+MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "voice": 2 * 1024 * 1024,
+                "video": 10 * 1024 * 1024, "file": 20 * 1024 * 1024}
+MIN_MEDIA_BYTES = 5
 
 
 # -- credentials below the logging layer ----------------------------------------------------
@@ -339,11 +344,14 @@ class WeComClient:
     def _request(self, method: str, endpoint: str, *, params: dict[str, Any] | None = None,
                  body: dict[str, Any] | None = None, with_token: bool = True,
                  idempotent: bool = True, credentials: dict[str, str] | None = None,
+                 files: dict[str, tuple[str, bytes, str]] | None = None,
                  ) -> dict[str, Any]:
         """One API call with token handling and retries; returns the parsed JSON.
 
         :param idempotent: ``False`` for calls that create or send something; they are only
             retried when the request cannot have reached WeCom.
+        :param files: a ``multipart/form-data`` body instead of JSON: field name →
+            ``(filename, content, content_type)``.
         :raises WeComError: WeCom answered with a non-zero errcode.
         :raises WeComTransportError: no usable answer after the retries.
         """
@@ -355,7 +363,7 @@ class WeComClient:
             creds = {"access_token": token} if with_token else dict(credentials or {})
             try:
                 response = self._http.request(method, url, params=params, json=body,
-                                              extensions={_CREDENTIALS: creds})
+                                              files=files, extensions={_CREDENTIALS: creds})
             except httpx.TransportError as exc:
                 unsent = isinstance(exc, _UNSENT)
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -898,6 +906,62 @@ class WeComClient:
     def get_callback_ip(self) -> list[str]:
         """``getcallbackip``: the IP addresses WeCom sends callbacks from."""
         return list(self._get("getcallbackip").get("ip_list", []))
+
+    # -- web pages inside WeCom: JS-SDK tickets, OAuth, temporary media --
+
+    def get_jsapi_ticket(self) -> dict[str, Any]:
+        """``get_jsapi_ticket`` (official docs path/90506): the corp's ticket that signs
+        ``wx.config``. :returns: ``{"ticket", "expires_in"}`` (7200 s; the same ticket while
+        it is valid). Cache it: WeCom allows 400 calls per hour per corp (45009 beyond)."""
+        return self._get("get_jsapi_ticket")
+
+    def get_agent_ticket(self) -> dict[str, Any]:
+        """``ticket/get?type=agent_config`` (path/90506): the app's ticket that signs
+        ``wx.agentConfig``. :returns: ``{"ticket", "expires_in"}``. Cache it: 100 calls per
+        hour per app (45009 beyond)."""
+        return self._get("ticket/get", type="agent_config")
+
+    def get_user_info(self, code: str) -> dict[str, Any]:
+        """``auth/getuserinfo`` (path/91023): who opened a page, from the OAuth ``code`` WeCom
+        appended to its ``redirect_uri``.
+
+        A code works once and for 5 minutes, so the call is never repeated once it may have
+        reached WeCom.
+
+        :returns: ``{"userid", …}`` for a corp member (``user_ticket`` too with scope
+            ``snsapi_privateinfo``); ``{"openid", "external_userid"?}`` for anyone else.
+        :raises WeComError: 40029 invalid, used or expired code.
+        """
+        if not code:
+            raise ValidationError(_("code is empty: pass the code WeCom added to the page's "
+                                    "address"))
+        return self._request("GET", "auth/getuserinfo", params={"code": code},
+                             idempotent=False)
+
+    def upload_media(self, kind: str, filename: str, content: bytes) -> dict[str, Any]:
+        """``media/upload`` (path/90253): keep a file as temporary media for 3 days.
+
+        :param kind: ``image`` (JPG/PNG, ≤ 10 MB), ``voice`` (AMR, ≤ 2 MB), ``video`` (MP4,
+            ≤ 10 MB) or ``file`` (≤ 20 MB); every file must be larger than 5 bytes.
+        :param filename: the name the recipient sees.
+        :returns: ``{"type", "media_id", "created_at"}`` (created_at is a string).
+        """
+        if kind not in MEDIA_LIMITS:
+            raise ValidationError(_("media type {kind!r} must be image, voice, video or file",
+                                    kind=kind))
+        size, most = len(content), MEDIA_LIMITS[kind]
+        if size <= MIN_MEDIA_BYTES:
+            raise ValidationError(_("{filename!r} is {size} bytes; WeCom needs more than "
+                                    "{limit}", filename=filename, size=size,
+                                    limit=MIN_MEDIA_BYTES))
+        if size > most:
+            raise ValidationError(_("{filename!r} is {size:,} bytes; WeCom allows at most "
+                                    "{limit:,} for {kind}", filename=filename, size=size,
+                                    limit=most, kind=kind))
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return self._request("POST", "media/upload", params={"type": kind},
+                             files={"media": (filename, content, content_type)},
+                             idempotent=False)
 
     # -- org (通讯录) --
 

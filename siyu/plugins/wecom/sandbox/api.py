@@ -2,8 +2,9 @@
 
 Every call goes through the same steps, in WeCom's order: injected faults (latency, dropped
 connection, 5xx, busy), access token (41001 / 40014 / 42001), the per-corp per-API rate limit
-(45009), the JSON body (47001 + "Warning: wrong json format."), then the endpoint itself with
-the world lock held. Answers are ``{"errcode": 0, "errmsg": "ok", …payload}`` or
+(45009), the JSON body (47001 + "Warning: wrong json format."; a ``multipart/form-data`` body,
+as media/upload takes, reaches the endpoint as :attr:`Call.files` instead), then the endpoint
+itself with the world lock held. Answers are ``{"errcode": 0, "errmsg": "ok", …payload}`` or
 ``{"errcode": N, "errmsg": "…, hint: […], from ip: …, more info at …"}``, always HTTP 200, as
 WeCom answers.
 
@@ -16,11 +17,14 @@ import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import tornado.web
 
+from siyu.plugins.wecom.sandbox.client_app import client_routes
 from siyu.plugins.wecom.sandbox.control import control_routes
 from siyu.plugins.wecom.sandbox.endpoints import NO_TOKEN, ROUTES, Call
+from siyu.plugins.wecom.sandbox.endpoints.base import FileAnswer
 from siyu.plugins.wecom.sandbox.errors import ApiError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +64,8 @@ class CgiHandler(tornado.web.RequestHandler):
         await self._answer(path)
 
     def _body(self) -> dict[str, Any]:
+        if self._multipart():
+            return {}  # the parts are in self.request.files
         raw = self.request.body
         if not raw or not raw.strip():
             return {}
@@ -71,6 +77,10 @@ class CgiHandler(tornado.web.RequestHandler):
         if not isinstance(body, dict):
             raise ApiError(BAD_JSON_ERRCODE, "body must be a JSON object", json_warning=True)
         return body
+
+    def _multipart(self) -> bool:
+        content_type = self.request.headers.get("Content-Type", "")
+        return content_type.lower().startswith("multipart/form-data")
 
     async def _answer(self, path: str) -> None:
         faults = self.sandbox.faults
@@ -93,6 +103,7 @@ class CgiHandler(tornado.web.RequestHandler):
             return
         world = self.sandbox.world
         query = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        payload: dict = {}
         with world.lock:
             try:
                 if fault == "busy":
@@ -100,7 +111,8 @@ class CgiHandler(tornado.web.RequestHandler):
                 if path not in NO_TOKEN:
                     world.check_token(query.get("access_token"), faults.revoke_after)
                 world.count_call(path)
-                payload = endpoint(Call(world, query, self._body()))
+                files = self.request.files if self._multipart() else {}
+                payload = endpoint(Call(world, query, self._body(), files))
                 answer = {"errcode": 0, "errmsg": "ok", **payload}
             except ApiError as exc:
                 answer = {"errcode": exc.errcode,
@@ -111,14 +123,23 @@ class CgiHandler(tornado.web.RequestHandler):
             self.request.connection.stream.close()  # it happened; nobody hears so
             self.finish()
             return
+        if isinstance(payload, FileAnswer):
+            self.set_header("Content-Type", payload.content_type)
+            if payload.filename:
+                self.set_header("Content-Disposition",
+                                f"attachment; filename*=UTF-8''{quote(payload.filename)}")
+            self.finish(payload.content)
+            return
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(answer, ensure_ascii=False))
 
 
 def make_app(sandbox: Sandbox) -> tornado.web.Application:
-    """The Tornado application of ``sandbox``: the WeCom API plus the ``/sandbox/`` admin."""
+    """The Tornado application of ``sandbox``: the WeCom API, the ``/sandbox/`` admin and the
+    simulated WeCom client (OAuth page, chat sidebar, JS-SDK shim)."""
     return tornado.web.Application(
-        [(r"/cgi-bin/(.+)", CgiHandler, {"sandbox": sandbox}), *control_routes(sandbox)],
+        [(r"/cgi-bin/(.+)", CgiHandler, {"sandbox": sandbox}), *control_routes(sandbox),
+         *client_routes(sandbox)],
         compress_response=False,
         log_function=log_request,
     )

@@ -40,6 +40,12 @@ class Limits:
     staff_customer_limit: int = 50_000
     follow_page_size: int = 500
     remind_limit: int = 3
+    ticket_ttl: int = 7200
+    jsapi_ticket_per_hour: int = 400
+    agent_ticket_per_hour: int = 100
+    oauth_code_ttl: int = 300
+    user_ticket_ttl: int = 1800
+    media_ttl: int = 3 * 86400
 
 
 @dataclass
@@ -304,3 +310,72 @@ class WelcomeSent:
     time: int
     text: str = ""
     attachments: int = 0
+
+
+@dataclass
+class JsTicket:
+    """A JS-SDK ticket: the corp's ``jsapi_ticket`` (kind ``"jsapi"``) or the app's
+    ``agent_config`` ticket (kind ``"agent_config"``)."""
+
+    kind: str
+    value: str
+    issued: float
+    expires_at: float
+
+
+@dataclass
+class OAuthCode:
+    """A code WeCom's OAuth page hands to ``redirect_uri``: once, within 5 minutes.
+
+    A member's code carries ``userid``; a WeChat user's (not a member) ``openid`` and, when
+    they are the corp's customer, ``external_userid``.
+    """
+
+    code: str
+    issued: float
+    scope: str = "snsapi_base"
+    userid: str = ""
+    openid: str = ""
+    external_userid: str = ""
+    used: bool = False
+
+
+@dataclass
+class Media:
+    """A temporary media file (临时素材) uploaded with media/upload: valid 3 days."""
+
+    media_id: str
+    type: str
+    filename: str
+    content_type: str
+    content: bytes
+    created_at: float
+    expires_at: float
+
+
+@dataclass
+class ClientState:
+    """The simulated WeCom client: who is signed in and which chat (and sidebar) is open.
+
+    :ivar entry: what ``getContext`` answers: ``single_chat_tools`` when a member opened the
+        sidebar of a chat with a customer, ``normal`` otherwise.
+    """
+
+    userid: str = ""
+    external_userid: str = ""
+    entry: str = "normal"
+    url: str = ""
+    opened_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class SidebarMessage:
+    """A message a sidebar page sent into the open chat with ``wx.invoke('sendChatMessage')``."""
+
+    userid: str
+    external_userid: str
+    msgtype: str
+    time: int
+    content: str = ""
+    media_id: str = ""
+    enter_chat: bool = False

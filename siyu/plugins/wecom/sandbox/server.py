@@ -31,6 +31,7 @@ from siyu.core.errors import ConfigError
 from siyu.core.i18n import current_language, translator
 from siyu.plugins.wecom.sandbox.api import make_app
 from siyu.plugins.wecom.sandbox.callbacks import CallbackRecord, Callbacks
+from siyu.plugins.wecom.sandbox.client_app import SimulatedClient
 from siyu.plugins.wecom.sandbox.clock import Clock
 from siyu.plugins.wecom.sandbox.faults import Faults
 from siyu.plugins.wecom.sandbox.model import Corp, Delivery, Limits
@@ -106,6 +107,8 @@ class Sandbox:
         self.faults = Faults(self.world, seed=seed)
         self.callbacks = Callbacks(self.world, self.faults)
         self.people = People(self.world, self.callbacks)
+        #: The simulated WeCom client: sign-in, open chat and sidebar, messages sent.
+        self.client = SimulatedClient(self)
         #: The siyu console this sandbox serves (scan pages link to its customers).
         self.console_url = console_url or None
         #: The language of the scan pages (``None``: the process's current language).

@@ -21,6 +21,7 @@ from siyu.plugins.wecom.sandbox.clock import Clock
 from siyu.plugins.wecom.sandbox.errors import ApiError, SandboxError
 from siyu.plugins.wecom.sandbox.model import (
     AccessToken,
+    ClientState,
     ContactWay,
     Corp,
     Customer,
@@ -29,9 +30,13 @@ from siyu.plugins.wecom.sandbox.model import (
     Follow,
     GroupChat,
     JoinWay,
+    JsTicket,
     Limits,
     MassTask,
+    Media,
     Member,
+    OAuthCode,
+    SidebarMessage,
     Staff,
     Tag,
     TagGroup,
@@ -82,6 +87,16 @@ class World:
         self.deliveries: list[Delivery] = []
         self.welcomes: list[WelcomeSent] = []
         self.receipts: dict[str, list[float]] = {}
+        #: JS-SDK tickets by value (kind ``jsapi`` or ``agent_config``), old ones included.
+        self.js_tickets: dict[str, JsTicket] = {}
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.media: dict[str, Media] = {}
+        #: The simulated WeCom client (signed-in member, open chat).
+        self.client = ClientState()
+        #: Messages sidebar pages sent into chats (``sendChatMessage``), oldest first.
+        self.sidebar_messages: list[SidebarMessage] = []
+        self._current_tickets: dict[str, str] = {}
+        self._hourly: dict[str, tuple[int, int]] = {}
         self._current_token: str | None = None
         self._rate: dict[tuple[str, str], tuple[int, int]] = {}
         self._blocked: dict[str, float] = {}
@@ -175,6 +190,80 @@ class World:
             if count > limit:
                 self._blocked[api] = now + seconds
                 raise ApiError(45009, f"more than {limit} calls of {api} per {window}")
+
+    def count_hourly(self, key: str, limit: int, what: str) -> None:
+        """Count one call against an hourly quota ``key``; beyond ``limit`` calls in the hour
+        raise 45009 and block ``key`` for 60 minutes (reference §1.4)."""
+        now = self.now()
+        blocked = f"hourly:{key}"
+        if now < self._blocked.get(blocked, 0.0):
+            raise ApiError(45009, f"{what} is blocked for the hour")
+        bucket = int(now // 3600)
+        seen_bucket, count = self._hourly.get(key, (bucket, 0))
+        count = count + 1 if seen_bucket == bucket else 1
+        self._hourly[key] = (bucket, count)
+        if count > limit:
+            self._blocked[blocked] = now + 3600
+            raise ApiError(45009, f"more than {limit} calls of {what} per hour")
+
+    # -- JS-SDK tickets, OAuth codes, temporary media --------------------------------------
+
+    def issue_ticket(self, kind: str) -> tuple[str, int]:
+        """The current ticket of ``kind`` (``jsapi`` or ``agent_config``) while it is valid, a
+        new one otherwise.
+
+        :returns: ``(ticket, expires_in)``; expires_in counts the seconds left.
+        """
+        now = self.now()
+        current = self.js_tickets.get(self._current_tickets.get(kind, ""))
+        if current is not None and now < current.expires_at:
+            return current.value, int(current.expires_at - now)
+        value = secrets.token_urlsafe(64)
+        ttl = self.limits.ticket_ttl
+        self.js_tickets[value] = JsTicket(kind, value, now, now + ttl)
+        self._current_tickets[kind] = value
+        return value, ttl
+
+    def valid_tickets(self, kind: str) -> list[str]:
+        """Tickets of ``kind`` that have not expired (a signature must use one of them)."""
+        now = self.now()
+        return [t.value for t in self.js_tickets.values()
+                if t.kind == kind and now < t.expires_at]
+
+    def issue_oauth_code(self, *, scope: str = "snsapi_base", userid: str = "",
+                         openid: str = "", external_userid: str = "") -> str:
+        """A fresh OAuth code for a member (``userid``) or a WeChat user (``openid``)."""
+        code = secrets.token_urlsafe(32)
+        self.oauth_codes[code] = OAuthCode(code, self.now(), scope, userid, openid,
+                                           external_userid)
+        return code
+
+    def take_oauth_code(self, code: str) -> OAuthCode:
+        """Spend ``code``; 40029 when unknown, used or older than 5 minutes."""
+        found = self.oauth_codes.get(code)
+        if found is None:
+            raise ApiError(40029, "unknown code")
+        if found.used:
+            raise ApiError(40029, "code has been used")
+        if self.now() >= found.issued + self.limits.oauth_code_ttl:
+            raise ApiError(40029, "code expired")
+        found.used = True
+        return found
+
+    def add_media(self, kind: str, filename: str, content_type: str, content: bytes) -> Media:
+        """Keep an uploaded temporary media file for ``media_ttl`` seconds (3 days)."""
+        now = self.now()
+        media = Media(secrets.token_urlsafe(48), kind, filename, content_type, content,
+                      now, now + self.limits.media_ttl)
+        self.media[media.media_id] = media
+        return media
+
+    def live_media(self, media_id: object) -> Media | None:
+        """The uploaded media ``media_id`` when it exists and has not expired."""
+        media = self.media.get(media_id) if isinstance(media_id, str) else None
+        if media is None or self.now() >= media.expires_at:
+            return None
+        return media
 
     # -- people --------------------------------------------------------------------------
 

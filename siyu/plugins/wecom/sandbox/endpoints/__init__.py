@@ -8,6 +8,8 @@ from siyu.plugins.wecom.sandbox.endpoints import (  # noqa: F401 - imported to r
     contact_ways,
     contacts,
     groups,
+    jssdk,
+    media,
     messages,
     org,
     tags,

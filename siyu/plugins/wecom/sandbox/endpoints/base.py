@@ -3,7 +3,8 @@
 An endpoint is a function ``(call) -> dict`` registered with :func:`endpoint` under its path
 below ``/cgi-bin/``. It runs with the world lock held, reads its arguments through the
 :class:`Call` helpers (which raise the documented errcodes) and returns the answer's payload;
-``errcode``/``errmsg`` are added by the HTTP layer.
+``errcode``/``errmsg`` are added by the HTTP layer. An endpoint that answers a file instead
+(media/get) returns a :class:`FileAnswer`, which the HTTP layer sends as it is.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from siyu.plugins.wecom.sandbox.errors import ApiError
@@ -36,13 +37,29 @@ def endpoint(path: str) -> Callable[[Endpoint], Endpoint]:
     return register
 
 
+class FileAnswer(dict):
+    """An answer that is a file, not JSON: ``content`` sent with ``content_type`` and, when
+    ``filename`` is given, a ``Content-Disposition`` naming it."""
+
+    def __init__(self, content: bytes, content_type: str, filename: str = ""):
+        super().__init__()
+        self.content = content
+        self.content_type = content_type
+        self.filename = filename
+
+
 @dataclass
 class Call:
-    """One API call: the world, the query string and the JSON body."""
+    """One API call: the world, the query string and the JSON body.
+
+    :ivar files: the parts of a ``multipart/form-data`` body by field name (media/upload):
+        objects with ``filename``, ``content_type`` and ``body``; empty otherwise.
+    """
 
     world: World
     query: Mapping[str, str]
     body: dict[str, Any]
+    files: Mapping[str, list[Any]] = field(default_factory=dict)
 
     @property
     def now(self) -> float:
