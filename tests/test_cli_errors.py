@@ -380,6 +380,21 @@ CASES = [
     ("connector-undo-unknown", ["connector", "undo", "99"], ["99"]),
     # contact-card
     ("contact-card-unknown", ["contact-card", "nobody"], ["'nobody'"]),
+    ("contact-card-empty-note", ["contact-card", "nobody", "--note", ""],
+     ["note cannot be empty"]),
+    # the chat sidebar
+    ("sidebar-url-not-web", ["sidebar", "url", "ftp://example.com"], ["ftp://example.com"]),
+    ("sidebar-sessions-extra", ["sidebar", "sessions", "--bogus"], ["--bogus"]),
+    ("sidebar-end-unknown", ["sidebar", "end", "nobody"], ["nobody"]),
+    # quick replies
+    ("replies-list-extra", ["replies", "list", "--bogus"], ["--bogus"]),
+    ("replies-add-nothing", ["replies", "add", "--category", "售后", "--title", "退换"],
+     ["--text"]),
+    ("replies-show-unknown", ["replies", "show", "99"], ["99"]),
+    ("replies-set-unknown", ["replies", "set", "99", "--title", "x"], ["99"]),
+    ("replies-remove-unknown", ["replies", "remove", "99"], ["99"]),
+    ("replies-import-missing", ["replies", "import", "@tmp/none.csv"], ["none.csv"]),
+    ("replies-export-bad-kind", ["replies", "export", "@tmp/out.pdf"], [".pdf"]),
     # transfer (more cases: tests/transfers/test_cli_transfers.py)
     ("transfer-list-departed-unconfigured", ["transfer", "list-departed"],
      ["WeCom is not configured"]),

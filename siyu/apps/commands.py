@@ -13,7 +13,7 @@ from typing import Any
 from siyu.core.errors import NotFound, ValidationError
 from siyu.core.i18n import LANGUAGES, language_name, normalize_language
 from siyu.core.i18n import core as _
-from siyu.core.permissions import ROLES
+from siyu.core.permissions import CONSOLE_ROLES
 
 #: What ``siyu user language NAME default`` takes to mean "follow the workspace's language".
 FOLLOW_WORKSPACE = "default"
@@ -32,7 +32,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     user_sub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     q = user_sub.add_parser("add", parents=[common], help=_("add a user"))
     q.add_argument("name")
-    q.add_argument("--role", required=True, choices=sorted(ROLES))
+    q.add_argument("--role", required=True, choices=sorted(CONSOLE_ROLES))
     q.add_argument("--password", help=_("the password (prompted for when omitted)"))
     q.set_defaults(func=cmd_user_add)
     q = user_sub.add_parser("list", parents=[common], help=_("list users"))
@@ -43,7 +43,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     q.set_defaults(func=cmd_user_passwd)
     q = user_sub.add_parser("role", parents=[common], help=_("change a role"))
     q.add_argument("name")
-    q.add_argument("role", choices=sorted(ROLES))
+    q.add_argument("role", choices=sorted(CONSOLE_ROLES))
     q.set_defaults(func=cmd_user_role)
     q = user_sub.add_parser("language", parents=[common],
                             help=_("show or set a user's console language"))

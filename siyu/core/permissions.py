@@ -2,7 +2,8 @@
 
 ``admin`` sees everything and manages users and settings; ``operator`` runs campaigns and
 rewards but sees masked phone numbers; ``analyst`` reads data and builds segments but cannot
-send or pay out.
+send or pay out; ``guide`` is a WeCom member signed in by the chat sidebar (their own
+customers only, phones masked, no console).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ PERMISSIONS: dict[str, Any] = {
 #: What each role is called in the console.
 ROLE_LABELS: dict[str, Any] = {"admin": _.lazy("Administrator"),
                                "operator": _.lazy("Operator"),
-                               "analyst": _.lazy("Analyst")}
+                               "analyst": _.lazy("Analyst"),
+                               "guide": _.lazy("Shopping guide")}
 
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -41,7 +43,13 @@ ROLES: dict[str, frozenset[str]] = {
                            "jobs.manage"}),
     "analyst": frozenset({"console.view", "data.read", "segments.write", "campaigns.draft",
                           "plugins.read"}),
+    # A WeCom member in the chat sidebar: reads and tags their own customers there (the
+    # sidebar checks the customer is theirs), sees phones masked, never opens the console.
+    "guide": frozenset({"data.read", "data.write"}),
 }
+
+#: Roles a console user may have (``guide`` is only ever signed in by the chat sidebar).
+CONSOLE_ROLES: tuple[str, ...] = ("admin", "operator", "analyst")
 
 
 @dataclass(frozen=True)
@@ -79,5 +87,5 @@ def role_label(role: str) -> Any:
 
 
 def roles_with(permission: str) -> list[str]:
-    """The roles that grant ``permission``, in :data:`ROLES` order."""
-    return [role for role, granted in ROLES.items() if permission in granted]
+    """The console roles that grant ``permission``, in :data:`ROLES` order."""
+    return [role for role in CONSOLE_ROLES if permission in ROLES[role]]

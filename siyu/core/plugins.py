@@ -75,6 +75,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.transfers.plugin",
     "siyu.plugins.connectors.plugin",
     "siyu.plugins.customers.plugin",
+    "siyu.plugins.quickreplies.plugin",
+    "siyu.plugins.sidebar.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

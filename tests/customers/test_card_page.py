@@ -162,3 +162,24 @@ def test_the_page_speaks_chinese(shop):
             "UnionID"]  # WeChat's own name for the id, as WeCom writes it in Chinese too
     hits = english_hits(texts + cells, allow=data)
     assert not hits, "\n".join(f"{word!r} in {text!r}" for word, text in hits)
+
+
+def test_an_operator_writes_a_note_that_joins_the_timeline(shop, notes):
+    from siyu.plugins.customers import notes as customer_notes
+
+    page = CustomerCardPage(shop.ws.as_user(OPERATOR), contact=shop.contact_id)
+    page.view.note_input.value_input = "只在周末联系 <b>VIP</b>"
+    page.view.add_note()
+    [note] = customer_notes.listing(shop.ws, shop.contact_id)
+    assert (note["text"], note["by"]) == ("只在周末联系 <b>VIP</b>", "otto")
+    assert any("只在周末联系 <b>VIP</b>" in row["Details"] for row in table(page, "timeline"))
+    assert page.view.note_input.value_input == ""
+    page.view.note_input.value_input = "   "
+    page.view.add_note()
+    assert "a note cannot be empty" in notes.messages("error")[-1]
+    assert len(customer_notes.listing(shop.ws, shop.contact_id)) == 1
+
+
+def test_an_analyst_cannot_write_notes(shop):
+    page = CustomerCardPage(shop.ws.as_user(ANALYST), contact=shop.contact_id)
+    assert page.view.note_input.disabled and page.view.note_button.disabled

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from siyu.core.errors import NotFound, RateLimited, ValidationError, listing
 from siyu.core.i18n import core as _
 from siyu.core.passwords import DUMMY_HASH, hash_password, verify_password
-from siyu.core.permissions import ROLES, Principal
+from siyu.core.permissions import CONSOLE_ROLES, Principal
 from siyu.core.services.base import Service, as_utc, checked_language
 from siyu.storage.like import glob
 from siyu.storage.models import AuditLog, ConsoleSession, User
@@ -71,9 +71,9 @@ class UsersService(Service):
 
     @staticmethod
     def _check(role: str | None, password: str | None) -> None:
-        if role is not None and role not in ROLES:
+        if role is not None and role not in CONSOLE_ROLES:
             raise ValidationError(_("unknown role {role!r}; choose one of {roles}", role=role,
-                                    roles=listing(ROLES)))
+                                    roles=listing(CONSOLE_ROLES)))
         if password is not None and len(password) < MIN_PASSWORD:
             raise ValidationError(_("a password needs at least {n} characters",
                                     n=MIN_PASSWORD))
@@ -213,7 +213,7 @@ class UsersService(Service):
                         cs.expires_at > utcnow(), u.disabled.is_(False)))
         with self.ws.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is None or row.name in RESERVED_NAMES or row.role not in ROLES:
+        if row is None or row.name in RESERVED_NAMES or row.role not in CONSOLE_ROLES:
             return None
         return Principal(row.name, row.role, row.language)
 

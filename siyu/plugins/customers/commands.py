@@ -4,6 +4,7 @@
 
     siyu contact-card 12
     siyu contact-card wmAbC123 --json
+    siyu contact-card 12 --note "只在周末联系"
 
 An unknown contact reaches the ``siyu`` command as :class:`~siyu.core.errors.NotFound` and
 prints as one line. The plugin registers :func:`configure` and :func:`run` by import path,
@@ -37,12 +38,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("contact", type=nonblank, metavar="CONTACT",
                         help=_("a contact id, or a WeCom external userid"))
     parser.add_argument("--json", action="store_true", help=_("print JSON instead of text"))
+    parser.add_argument("--note", metavar="TEXT",
+                        help=_("first add this note to the customer (seen on the card and in "
+                               "the chat sidebar)"))
 
 
 def run(ws: Any, args: argparse.Namespace) -> int:
     """Print the card of ``args.contact``; returns the exit code."""
     from siyu.plugins.customers.card import card
 
+    if args.note is not None:
+        from siyu.plugins.customers import notes
+
+        notes.add(ws, args.contact, args.note)
     found = card(ws, args.contact)
     if args.json:
         print(json.dumps(found.to_dict(), ensure_ascii=False, indent=2))

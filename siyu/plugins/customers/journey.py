@@ -90,6 +90,10 @@ def event_text(kind: str, payload: Any, names: Mapping[str, str],
                                              staff=staff, reason=payload.get("reason") or "—"),
         "contact.edited": lambda: _("{staff} edited the customer in WeCom", staff=staff),
         "contact.welcomed": lambda: _("{staff} sent the welcome message", staff=staff),
+        "contact.note": lambda: _("Note by {who}: {text}",
+                                  who=staff if payload.get("userid") else
+                                  (payload.get("by") or "—"),
+                                  text=payload.get("text") or ""),
         "group.member_joined": lambda: _("Joined group chat {group}", group=group),
         "group.member_left": lambda: _("Left group chat {group}", group=group),
     }

@@ -20,6 +20,7 @@ KINDS: dict[str, Any] = {
     "contact.transfer_failed": _.lazy("Transfer failed"),
     "contact.edited": _.lazy("Edited in WeCom"),
     "contact.welcomed": _.lazy("Welcomed"),
+    "contact.note": _.lazy("Note"),
     "group.member_joined": _.lazy("Joined a group"),
     "group.member_left": _.lazy("Left a group"),
     "campaign.sent": _.lazy("Campaign message"),

@@ -27,12 +27,13 @@ from siyu.apps.kit import (
     kpi_cards,
     page_header,
 )
-from siyu.apps.pages.common import contact_ref, notify_errors, section
+from siyu.apps.pages.common import contact_ref, notify_errors, notify_success, section
 from siyu.apps.pages.contacts import url_contact
 from siyu.apps.safe import Safe, html, join
 from siyu.core.i18n import translator
 from siyu.plugins.customers import labels
 from siyu.plugins.customers.card import CustomerCard, card
+from siyu.plugins.customers.notes import MAX_NOTE as NOTE_LIMIT
 from siyu.plugins.customers.search import find
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,6 +135,16 @@ class CardView(pn.viewable.Viewer):
                     frozen_columns=[], formatters={col.title: WRAP for col in TIMELINE_COLS})
         self._table("risk", RISK_COLS, _("No risk notes."),
                     formatters={RISK_COLS[2].title: WRAP})
+        can_write = ws.principal.can("data.write")
+        self.note_input = pn.widgets.TextAreaInput(
+            placeholder=_("What colleagues should know about this customer (shown in the "
+                          "timeline and the chat sidebar)"), max_length=NOTE_LIMIT,
+            disabled=not can_write, css_classes=["siyu-customer-note"], height=70,
+            sizing_mode="stretch_width")
+        self.note_button = pn.widgets.Button(label=_("Save note"), color="primary",
+                                             disabled=not can_write,
+                                             css_classes=["siyu-customer-note-save"])
+        self.note_button.on_click(lambda _event: self.add_note())
         self.details = self._details()
         self.empty = empty_state(_("Find a customer above to see their card."),
                                  _("Or open one from the Contacts page."),
@@ -157,7 +168,9 @@ class CardView(pn.viewable.Viewer):
                           sizing_mode="stretch_width", styles=OWNER_STYLES)
         return pn.Column(
             self.title, pn.FlexBox(profile, owner, flex_wrap="wrap", sizing_mode="stretch_width"),
-            section(_("Tags"), self.tags), section(_("Orders"), self.kpis, self._holder("orders")),
+            section(_("Tags"), self.tags),
+            section(_("Notes"), self.note_input, self.note_button),
+            section(_("Orders"), self.kpis, self._holder("orders")),
             section(_("Timeline"), self._holder("timeline")),
             section(_("Risk notes"), self._holder("risk")),
             sizing_mode="stretch_width", css_classes=["siyu-customer-card"])
@@ -185,6 +198,19 @@ class CardView(pn.viewable.Viewer):
         if list(self._layout.objects) != [self.details]:
             self._layout.objects = [self.details]
         return found
+
+    @notify_errors
+    def add_note(self) -> None:
+        """Write the typed note on the customer shown and show it in the timeline."""
+        from siyu.plugins.customers import notes
+
+        if self.shown is None:
+            return
+        text = self.note_input.value_input or self.note_input.value or ""
+        notes.add(self.ws, self.shown.contact_id, text)
+        self.note_input.value = self.note_input.value_input = ""
+        self.show(self.shown.contact_id)
+        notify_success(_("Note saved."))
 
     def _fill(self, name: str, frame: pd.DataFrame) -> None:
         table, empty, holder = self.tables[name]
