@@ -178,3 +178,24 @@ def test_the_connectors_example_runs():
     (a bad amount skipped and named, the second run resuming at the end) and a bad setting
     refused."""
     _run_plugin_and_use("Connectors", "jsonl")
+
+
+def test_the_reward_claimed_example_runs(tmp_path):
+    """The on_reward_claimed example, loaded next to the rewards plugin: a claim tags its
+    contact, once."""
+    import siyu
+    from siyu.plugins.rewards import claims, pools
+    from siyu.plugins.rewards import plugin as rewards_plugin
+
+    code = _first_python_block(SECTIONS["on_reward_claimed"])
+    example = types.ModuleType("docs_example_reward_claimed")
+    exec(compile(code, "docs/plugins.md ### on_reward_claimed", "exec"), example.__dict__)
+    ws = siyu.open(f"sqlite:///{tmp_path / 'docs.db'}", load_entry_points=False,
+                   plugins=[rewards_plugin, example])
+    try:
+        contact, _created = ws.contacts.upsert("wm0001", name="客户")
+        pools.create(ws, "welcome", kind="red_packet", amount_fen=888, budget_fen=8880)
+        claims.claim(ws, "welcome", contact.id)
+        assert ws.tags.of(contact.id) == ["权益/已领取"]
+    finally:
+        ws.close()

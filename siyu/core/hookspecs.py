@@ -394,9 +394,14 @@ def on_order_changed(ws: Workspace, order: Order, changes: dict[str, list[Any]],
 
 
 @hookspec
-def on_reward_claimed(ws: Workspace, claim: Any) -> None:
-    """A red packet or coupon was claimed and written to the ledger.
+def on_reward_claimed(ws: Workspace, claim: Any, delivery_id: str) -> None:
+    """A red packet or coupon was claimed and written to the ledger; notified in the claim's
+    own transaction, so a claim is never without its notice nor a notice without its claim.
 
-    :param ws: the Workspace.
-    :param claim: the claim record.
+    :param ws: the Workspace, acting as the plugin.
+    :param claim: the ledger row, a read-only view with the attributes of
+        :class:`siyu.plugins.rewards.models.RewardClaim`: ``id, pool_id, contact_id, seq,
+        amount_fen`` (integer fen; a coupon's face value), ``code`` (a coupon's), ``expires_at,
+        claimed_at, source``.
+    :param delivery_id: stable across redeliveries of this notice; be idempotent by it.
     """
