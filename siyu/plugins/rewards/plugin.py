@@ -16,3 +16,12 @@ from siyu.plugins.rewards.models import TABLES
 def register_models():
     """reward_pool, reward_item, reward_quota, reward_claim and reward_payout."""
     return [ModelSet("rewards", TABLES, Path(__file__).parent / "migrations")]
+
+
+@hookimpl
+def register_routes(ws):
+    """The public claim page ``/r/claim`` (a signed, expiring token names the customer)."""
+    from siyu.core.records import RouteSpec
+    from siyu.plugins.rewards.claim_page import ClaimHandler
+
+    return [RouteSpec("rewards.claim", r"/r/claim", ClaimHandler, public=True)]
