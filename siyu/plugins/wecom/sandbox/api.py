@@ -26,6 +26,7 @@ from siyu.plugins.wecom.sandbox.control import control_routes
 from siyu.plugins.wecom.sandbox.endpoints import NO_TOKEN, ROUTES, Call
 from siyu.plugins.wecom.sandbox.endpoints.base import FileAnswer
 from siyu.plugins.wecom.sandbox.errors import ApiError
+from siyu.plugins.wecom.sandbox.redpack import pay_routes
 
 if TYPE_CHECKING:  # pragma: no cover
     from siyu.plugins.wecom.sandbox.server import Sandbox
@@ -135,11 +136,12 @@ class CgiHandler(tornado.web.RequestHandler):
 
 
 def make_app(sandbox: Sandbox) -> tornado.web.Application:
-    """The Tornado application of ``sandbox``: the WeCom API, the ``/sandbox/`` admin and the
-    simulated WeCom client (OAuth page, chat sidebar, JS-SDK shim)."""
+    """The Tornado application of ``sandbox``: the WeCom API, WeChat Pay's red-packet API
+    (``/mmpaymkttransfers/``), the ``/sandbox/`` admin and the simulated WeCom client (OAuth
+    page, chat sidebar, JS-SDK shim)."""
     return tornado.web.Application(
-        [(r"/cgi-bin/(.+)", CgiHandler, {"sandbox": sandbox}), *control_routes(sandbox),
-         *client_routes(sandbox)],
+        [(r"/cgi-bin/(.+)", CgiHandler, {"sandbox": sandbox}), *pay_routes(sandbox),
+         *control_routes(sandbox), *client_routes(sandbox)],
         compress_response=False,
         log_function=log_request,
     )

@@ -14,6 +14,13 @@ API side (``/cgi-bin/`` only; the ``/sandbox/`` admin endpoints stay reliable):
   long before ``expires_in`` says (WeCom "may invalidate a token early"); see also
   :meth:`Faults.revoke_tokens` for a one-off revocation.
 
+WeChat Pay side (``/mmpaymkttransfers/``, red packets; the knobs above apply there too):
+
+- ``pay_systemerrors``: the next N accepted sends are answered ``SYSTEMERROR`` (the packet
+  is recorded: "请求已受理，请稍后使用原单号查询发放结果");
+- ``pay_lost_answers``: the next N sends are recorded and never answered (the connection
+  closes after ``answer_latency`` seconds): a timeout after the fact.
+
 Callback side:
 
 - ``duplicate_rate``: fraction of delivered callbacks posted a second time;
@@ -34,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 KNOBS = ("latency", "error_rate", "error_status", "drop_rate", "busy_rate", "revoke_after",
          "duplicate_rate", "callback_timeout", "callback_retries", "answer_latency",
-         "lost_answer_rate")
+         "lost_answer_rate", "pay_systemerrors", "pay_lost_answers")
 
 
 @dataclass
@@ -58,12 +65,15 @@ class Faults:
     callback_retries: int = 3
     answer_latency: float = 0.0
     lost_answer_rate: float = 0.0
+    pay_systemerrors: int = 0
+    pay_lost_answers: int = 0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self.injected: dict[str, int] = {"error": 0, "drop": 0, "busy": 0, "duplicate": 0,
-                                         "lost_answer": 0}
+                                         "lost_answer": 0, "pay_systemerrors": 0,
+                                         "pay_lost_answers": 0}
 
     def _roll(self, rate: float) -> bool:
         with self._lock:
@@ -86,6 +96,17 @@ class Faults:
                 self.injected["lost_answer"] += 1
             return True
         return False
+
+    def take_pay_fault(self, knob: str) -> bool:
+        """Use up one of the counted WeChat Pay faults (``pay_systemerrors`` or
+        ``pay_lost_answers``); ``False`` when none is left."""
+        with self._lock:
+            left = int(getattr(self, knob))
+            if left <= 0:
+                return False
+            setattr(self, knob, left - 1)
+            self.injected[knob] += 1
+            return True
 
     def duplicate(self) -> bool:
         """Whether the callback just delivered should be posted once more."""
@@ -120,7 +141,8 @@ class Faults:
         """Back to a well-behaved service."""
         return self.set(latency=0.0, error_rate=0.0, error_status=503, drop_rate=0.0,
                         busy_rate=0.0, revoke_after=None, duplicate_rate=0.0,
-                        callback_timeout=5.0, callback_retries=3)
+                        callback_timeout=5.0, callback_retries=3, pay_systemerrors=0,
+                        pay_lost_answers=0)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in KNOBS} | {"injected": dict(self.injected)}

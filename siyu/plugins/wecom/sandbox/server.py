@@ -9,6 +9,11 @@ fault knobs and the records tests count::
                           params={"corpid": sandbox.corp_id, "corpsecret": sandbox.secret})
         sandbox.people.scan_contact_way(config_id)
         sandbox.clock.advance(24 * 3600)   # transfers due by now are settled
+
+WeChat Pay's red-packet API is served at ``/mmpaymkttransfers/`` with the merchant settings
+:attr:`Sandbox.mch_id`, :attr:`Sandbox.mch_key` and :attr:`Sandbox.pay_secret` (see
+:mod:`~siyu.plugins.wecom.sandbox.redpack`). It is plain HTTP on loopback: no mutual TLS, so a
+client's merchant certificate is not checked here.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from siyu.plugins.wecom.sandbox.clock import Clock
 from siyu.plugins.wecom.sandbox.faults import Faults
 from siyu.plugins.wecom.sandbox.model import Corp, Delivery, Limits
 from siyu.plugins.wecom.sandbox.people import People
+from siyu.plugins.wecom.sandbox.redpack import RedPackLimits, RedPacks, new_merchant
 from siyu.plugins.wecom.sandbox.scans import ScanLog
 from siyu.plugins.wecom.sandbox.seed import populate
 from siyu.plugins.wecom.sandbox.world import RECEIVE_CAPS, World
@@ -79,6 +85,10 @@ class Sandbox:
         ``/wecom/callback`` names it.
     :param language: the language of the scan pages (the workspace's); the process's
         current language when omitted.
+    :param mch_id: the WeChat Pay merchant number for red packets (random when omitted).
+    :param mch_key: the merchant API key that signs red-packet calls (random when omitted).
+    :param pay_secret: the 企业支付 app secret behind ``workwx_sign`` (random when omitted).
+    :param redpack_limits: red-packet rules (documented values when omitted).
     :raises ConfigError: for a malformed corp id, token or key.
     """
 
@@ -87,7 +97,9 @@ class Sandbox:
                  callback_url: str | None = None, seed: int = 0, clock: Clock | None = None,
                  *, agent_id: int = DEFAULT_AGENT_ID, limits: Limits | None = None,
                  populate_world: bool = True, console_url: str | None = None,
-                 language: str | None = None):
+                 language: str | None = None, mch_id: str | None = None,
+                 mch_key: str | None = None, pay_secret: str | None = None,
+                 redpack_limits: RedPackLimits | None = None):
         corp = Corp(
             corp_id=_check(_("corp id"), corp_id or "ww" + secrets.token_hex(8),
                            r"[A-Za-z0-9]{1,64}", _("use letters and digits")),
@@ -107,6 +119,9 @@ class Sandbox:
         self.faults = Faults(self.world, seed=seed)
         self.callbacks = Callbacks(self.world, self.faults)
         self.people = People(self.world, self.callbacks)
+        #: Enterprise red packets (WeChat Pay): merchant, packets sent, daily counters.
+        self.redpacks = RedPacks(self.world, new_merchant(mch_id, mch_key, pay_secret),
+                                 redpack_limits)
         #: The simulated WeCom client: sign-in, open chat and sidebar, messages sent.
         self.client = SimulatedClient(self)
         #: The siyu console this sandbox serves (scan pages link to its customers).
@@ -146,6 +161,21 @@ class Sandbox:
     @property
     def encoding_aes_key(self) -> str:
         return self.world.corp.encoding_aes_key
+
+    @property
+    def mch_id(self) -> str:
+        """The WeChat Pay merchant number (商户号) red packets are sent from."""
+        return self.redpacks.merchant.mch_id
+
+    @property
+    def mch_key(self) -> str:
+        """The merchant API key (商户API密钥) behind ``sign``."""
+        return self.redpacks.merchant.mch_key
+
+    @property
+    def pay_secret(self) -> str:
+        """The 企业支付 app secret behind ``workwx_sign``."""
+        return self.redpacks.merchant.pay_secret
 
     @property
     def limits(self) -> Limits:
@@ -222,11 +252,13 @@ class Sandbox:
 
     def _clock_moved(self, now: float) -> None:
         self.people.tick()
+        self.redpacks.tick(now)
 
     def _tick_in_real_time(self) -> None:
         while not self._stopping.wait(1.0):
             if not self.clock.is_frozen:
                 self.people.tick()
+                self.redpacks.tick(self.clock.now())
 
     def stop(self) -> None:
         """Stop serving and close every connection; safe to call twice."""
@@ -331,6 +363,8 @@ def describe(sandbox: Sandbox) -> str:
             ("EncodingAESKey", corp.encoding_aes_key),
             (_("callback URL"),
              corp.callback_url or _("(none: callbacks are recorded only)")),
+            (_("merchant id"), sandbox.mch_id), (_("merchant API key"), sandbox.mch_key),
+            (_("enterprise pay secret"), sandbox.pay_secret),
             (_("seed"), str(sandbox.world.seed))]
     width = max(_display_width(label) for label, _value in rows) + 2
     api, admin = sandbox.base_url + "/cgi-bin/", sandbox.base_url + "/sandbox/world"
