@@ -306,8 +306,7 @@ def test_matching_takes_the_first_key_in_the_workspace_order(db_url, order):
         assert got == [by[order[0]], expected if expected is not None else pd.NA, pd.NA]
 
 
-def test_batch_matching_takes_a_few_queries_not_one_per_row(ws, monkeypatch):
-    monkeypatch.setattr(identity, "CHUNK", 400)
+def test_batch_matching_takes_a_few_queries_not_one_per_row(ws):
     n = 2000
     conn_rows = [{"external_userid": f"wm{i}", "unionid": f"un{i}", "phone": f"138{i:08d}",
                   "member_id": f"M{i}", "name": "", "gender": 0, "city": "",
@@ -330,9 +329,10 @@ def test_batch_matching_takes_a_few_queries_not_one_per_row(ws, monkeypatch):
         got = identity.match_rows(conn, keys, identity.DEFAULT_ORDER)
     assert list(got.index) == list(keys.index)
     assert got.tolist() == [ids[f"wm{i}"] for i in range(n)]
-    # Each key looks up only the rows still unmatched: 500 values, 400 per query, so two
-    # queries per key (the member ids of rows matched before are not looked up).
-    assert len(statements) == 8, statements
+    # Each key looks up only the rows still unmatched, its 500 values bound as one list:
+    # one query per key (the member ids of rows matched before are not looked up).
+    assert len(statements) == 4, statements
+    assert all(s.count("?") + s.count("%(") <= 1 for s in statements), statements
 
 
 # -- contacts carry member numbers ------------------------------------------------------------

@@ -152,7 +152,8 @@ def match_rows(conn: sa.Connection, keys: Mapping[str, pd.Series] | pd.DataFrame
     """The contact each row is, for many rows at once (an import, a sync).
 
     Key by key in ``order``, only the rows still unmatched are looked up: their distinct
-    values, :data:`CHUNK` per query.
+    values, in one query where the engine binds a whole list as one parameter
+    (:func:`siyu.core.importing.fast.one_of`), else :data:`CHUNK` per query.
 
     :param keys: key → one value per row (a DataFrame with key columns, or a dict of Series
         sharing one index); ``None``, ``NaN`` and ``""`` are no value. Give them normalised
@@ -162,6 +163,8 @@ def match_rows(conn: sa.Connection, keys: Mapping[str, pd.Series] | pd.DataFrame
         ``keys``.
     """
     import pandas as pd
+
+    from siyu.core.importing.fast import chunks, one_of
 
     columns = {k: keys[k] for k in KEYS if k in keys}
     if not columns:
@@ -179,10 +182,10 @@ def match_rows(conn: sa.Connection, keys: Mapping[str, pd.Series] | pd.DataFrame
             continue
         wanted = values[todo].unique().tolist()
         found: dict[Any, int] = {}
-        for start in range(0, len(wanted), CHUNK):
+        for part in chunks(conn, wanted):  # one query on PostgreSQL and SQLite
             found.update(conn.execute(
                 sa.select(c.c[key], sa.func.min(c.c.id))
-                .where(c.c[key].in_(wanted[start:start + CHUNK]))
+                .where(one_of(conn, c.c[key], part))
                 .group_by(c.c[key])).all())
         if found:
             result.loc[todo] = values[todo].map(found).astype("Int64")

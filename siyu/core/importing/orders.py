@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from siyu.core import identity
 from siyu.core.errors import ImportFailed
 from siyu.core.i18n import core as _
+from siyu.core.importing import fast
 from siyu.core.importing.contacts import _lookup, _nullable
 from siyu.core.importing.headers import ORDER_FIELDS
 from siyu.core.importing.progress import progress_bar
@@ -33,7 +34,7 @@ from siyu.core.importing.table import (
 )
 from siyu.core.pii import normalize_phone_series
 from siyu.core.segments import stats
-from siyu.storage.bulk import db_times, insert_rows, update_rows
+from siyu.storage.bulk import db_times, update_rows
 from siyu.storage.models import PAID_STATUSES, Order, Staff, Store
 from siyu.storage.types import utcnow
 
@@ -56,6 +57,11 @@ CURRENCY_MARKS = ("¥", "￥", "元", "RMB", "CNY", "rmb", "cny")
 #: Columns an existing order is compared on (and updated), as ``on_order_changed`` names them.
 TRACKED = ("amount_fen", "status", "refunded_fen", "contact_id")
 CHUNK = 5000
+#: The columns a new order is inserted with.
+INSERTED = ("source", "external_id", "contact_id", "store_id", "staff_id", "amount_fen", "status",
+            "refunded_fen", "paid_at", "buyer_phone", "buyer_unionid", "created_at")
+#: Rows written at a time where a lookup takes any number of values (:func:`fast.one_of`).
+BIG_CHUNK = 100_000
 
 
 def _yuan_to_fen(text: str) -> int | None:
@@ -269,30 +275,25 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
     with ws.session() as s, progress_bar(len(out), _("orders"), progress) as bar:
         conn = s.connection()
         now_db = db_times(conn, pd.Series([utcnow()]))[0]
-        out = out.assign(paid_db=db_times(conn, out["paid_at"]))
         touched: set[int] = set()  # contacts whose changed orders need their stats redone
         new_paid: list[pd.DataFrame] = []  # new paid orders, folded into the stats
-        for start in range(0, len(out), CHUNK):
-            chunk = out.iloc[start:start + CHUNK]
+        size = BIG_CHUNK if fast.one_value(conn) else CHUNK
+        for start in range(0, len(out), size):
+            chunk = out.iloc[start:start + size]
             ids = chunk["external_id"].tolist()
             existing = {row[0]: row[1:] for row in conn.execute(
                 sa.select(table.c.external_id, table.c.id,
                           *[table.c[column] for column in TRACKED])
-                .where(table.c.source == source, table.c.external_id.in_(ids)))}
+                .where(table.c.source == source, fast.one_of(conn, table.c.external_id, ids)))}
             is_new = ~chunk["external_id"].isin(existing.keys())
             fresh = chunk[is_new]
-            insert_rows(conn, table, ["source", "external_id", "contact_id", "store_id",
-                                      "staff_id", "amount_fen", "status", "refunded_fen",
-                                      "paid_at", "buyer_phone", "buyer_unionid", "created_at"],
-                        list(zip([source] * len(fresh), fresh["external_id"],
-                                 _int_list(fresh["contact_id"]),
-                                 _int_list(fresh["store_id"]), _int_list(fresh["staff_id"]),
-                                 fresh["amount_fen"].astype(int).tolist(),
-                                 fresh["status"].tolist(),
-                                 fresh["refunded_fen"].astype(int).tolist(),
-                                 fresh["paid_db"].tolist(),
-                                 _nullable(fresh["buyer_phone"]), _nullable(fresh["unionid"]),
-                                 [now_db] * len(fresh), strict=True)))
+            fast.copy_rows(conn, table, INSERTED, list(zip(
+                [source] * len(fresh), fresh["external_id"], _int_list(fresh["contact_id"]),
+                _int_list(fresh["store_id"]), _int_list(fresh["staff_id"]),
+                fresh["amount_fen"].astype(int).tolist(), fresh["status"].tolist(),
+                fresh["refunded_fen"].astype(int).tolist(), db_times(conn, fresh["paid_at"]),
+                _nullable(fresh["buyer_phone"]), _nullable(fresh["unionid"]),
+                [now_db] * len(fresh), strict=True)))
             report.created += len(fresh)
             updates, changes = _changed(chunk[~is_new], existing, notify_changed)
             update_rows(conn, table, TRACKED, updates)
@@ -309,7 +310,7 @@ def _write(ws: Workspace, out: pd.DataFrame, source: str, report: ImportReport,
             if notify_new and len(fresh):  # delivered once the import commits
                 new_ids = conn.execute(sa.select(table.c.id).where(
                     table.c.source == source,
-                    table.c.external_id.in_(fresh["external_id"].tolist()))
+                    fast.one_of(conn, table.c.external_id, fresh["external_id"].tolist()))
                     .order_by(table.c.id)).scalars().all()
                 ws.notify_each("on_order", session=s, refs={"order": (Order, new_ids)})
             if changes:

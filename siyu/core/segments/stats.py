@@ -158,20 +158,20 @@ def add_new_orders(conn: sa.Connection, paid: pd.DataFrame) -> None:
         out[has] = stored_at[starts[has] + k]
         return out.tolist()
 
-    rows = list(zip(contact[starts].tolist(), counts.tolist(),
-                    np.add.reduceat(net, starts).tolist(),
-                    stored_at[starts + counts - 1].tolist(),  # the oldest: the first order
-                    *[nth(k) for k in range(RECENT)], strict=True))
+    columns = dict(zip(ORDER_COLUMNS, (
+        contact[starts].tolist(), counts.tolist(), np.add.reduceat(net, starts).tolist(),
+        stored_at[starts + counts - 1].tolist(),  # the oldest: the first order
+        *[nth(k) for k in range(RECENT)]), strict=True))
     if conn.dialect.name == "postgresql":
-        _merge_copied(conn, rows)
+        _merge_copied(conn, list(zip(*columns.values(), strict=True)))
         return
     statement = _merge_statement(conn).compile(dialect=conn.dialect)
-    names = list(ORDER_COLUMNS)
     if statement.positional:
-        where = [names.index(name) for name in statement.positiontup]
-        params: list = [tuple(row[i] for i in where) for row in rows]
+        params: list = list(zip(*(columns[name] for name in statement.positiontup),
+                                strict=True))
     else:
-        params = [dict(zip(names, row, strict=True)) for row in rows]
+        params = [dict(zip(ORDER_COLUMNS, row, strict=True))
+                  for row in zip(*columns.values(), strict=True)]
     conn.exec_driver_sql(str(statement), params)
 
 

@@ -34,6 +34,7 @@ from sqlmodel import select
 from siyu.core import identity as core_identity
 from siyu.core.errors import NotFound, ValidationError
 from siyu.core.i18n import translator
+from siyu.core.importing import fast
 from siyu.core.pii import mask_phone, normalize_phone_series
 from siyu.core.segments import stats
 from siyu.plugins.connectors.models import IdentityLink, IdentityQueueItem
@@ -199,11 +200,23 @@ def queue_unmatched_buyers(conn: sa.Connection, source: str, frame: pd.DataFrame
     """
     if frame.empty or "external_id" not in frame or unmatched == []:
         return 0  # the usual page: every buyer found
+    import pandas as pd
+
+    # Only a buyer with something to match by is queued: look at those orders alone.
+    has_key = pd.Series(False, index=frame.index)
+    for k in ("member_id", "buyer_phone", "unionid", "contact"):
+        if k in frame:
+            has_key |= frame[k].map(_text).notna()
+    keyed = frame.loc[has_key, "external_id"].astype(str)
+    if unmatched is not None:
+        keyed = keyed[keyed.isin({str(number) for number in unmatched})]
+    if keyed.empty:
+        return 0
     o = Order.__table__
-    ids = (frame["external_id"].astype(str).tolist() if unmatched is None
-           else [str(number) for number in unmatched])
-    orphans = {row[0] for row in conn.execute(sa.select(o.c.external_id).where(
-        o.c.source == source, o.c.external_id.in_(ids), o.c.contact_id.is_(None)))}
+    ids = keyed.tolist()
+    orphans = {row[0] for part in fast.chunks(conn, ids) for row in conn.execute(
+        sa.select(o.c.external_id).where(o.c.source == source, o.c.contact_id.is_(None),
+                                         fast.one_of(conn, o.c.external_id, part)))}
     if not orphans:
         return 0
     buyers: dict[str, dict[str, Any]] = {}

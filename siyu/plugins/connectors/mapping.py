@@ -118,6 +118,11 @@ def as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+#: :func:`as_text` of the commonest types, without its chain of ``isinstance``.
+_TEXT = {str: str.strip, int: str, type(None): lambda _value: "", datetime: datetime.isoformat,
+         date: date.isoformat, Decimal: str}
+
+
 def map_records(entity: str, mapping: Mapping[str, str], records: Sequence[Any],
                 first: int) -> pd.DataFrame:
     """The records as a frame of text cells named after siyu's fields, indexed by record
@@ -129,13 +134,18 @@ def map_records(entity: str, mapping: Mapping[str, str], records: Sequence[Any],
     import pandas as pd
 
     columns: dict[str, list[str]] = {}
+    plain = all(type(record) is dict for record in records)  # rows of a database, most JSON
     for target, path in mapping.items():
         steps = parse_path(path)
-        values = [value_at(record, steps) if isinstance(record, Mapping) else _MISSING
-                  for record in records]
+        if plain and len(steps) == 1 and isinstance(steps[0], str):
+            key = steps[0]
+            values = [record.get(key, _MISSING) for record in records]
+        else:
+            values = [value_at(record, steps) if isinstance(record, Mapping) else _MISSING
+                      for record in records]
         if records and all(value is _MISSING for value in values):
             raise SyncError(_missing(entity, target, path, records))
-        columns[target] = [as_text(value) for value in values]
+        columns[target] = [_TEXT.get(type(value), as_text)(value) for value in values]
     return pd.DataFrame(columns, index=pd.RangeIndex(first, first + len(records)),
                         dtype=object)
 
