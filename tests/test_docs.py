@@ -185,13 +185,11 @@ def test_the_reward_claimed_example_runs(tmp_path):
     contact, once."""
     import siyu
     from siyu.plugins.rewards import claims, pools
-    from siyu.plugins.rewards import plugin as rewards_plugin
 
     code = _first_python_block(SECTIONS["on_reward_claimed"])
     example = types.ModuleType("docs_example_reward_claimed")
     exec(compile(code, "docs/plugins.md ### on_reward_claimed", "exec"), example.__dict__)
-    ws = siyu.open(f"sqlite:///{tmp_path / 'docs.db'}", load_entry_points=False,
-                   plugins=[rewards_plugin, example])
+    ws = siyu.open(f"sqlite:///{tmp_path / 'docs.db'}", load_entry_points=False, plugins=[example])
     try:
         contact, _created = ws.contacts.upsert("wm0001", name="客户")
         pools.create(ws, "welcome", kind="red_packet", amount_fen=888, budget_fen=8880)

@@ -17,11 +17,9 @@ SHOTS = Path("/tmp/shots")
 @pytest.fixture
 def claim_site(tmp_path):
     from siyu.apps.server import serve_in_background
-    from siyu.plugins.rewards import plugin as rewards_plugin
     from siyu.plugins.rewards import pools
 
-    ws = siyu.open(f"sqlite:///{tmp_path / 'claim.db'}", load_entry_points=False,
-                   plugins=[rewards_plugin])
+    ws = siyu.open(f"sqlite:///{tmp_path / 'claim.db'}", load_entry_points=False)
     ws.set_language("zh_CN")
     ws.contacts.upsert("wm0001", name="客户")
     pools.create(ws, "welcome", kind="red_packet", title="新人红包", amount_fen=888,

@@ -14,12 +14,11 @@ import threading
 from collections import Counter
 
 import siyu
-from siyu.plugins.rewards import plugin as rewards_plugin
 from siyu.plugins.rewards.claims import ClaimRefused, claim
 
 
 def main(url: str, pool: str, threads: int, attempts: int, contacts: int, seed: int) -> None:
-    ws = siyu.open(url, load_entry_points=False, plugins=[rewards_plugin], migrate=False)
+    ws = siyu.open(url, load_entry_points=False, migrate=False)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 

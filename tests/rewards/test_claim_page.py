@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 import siyu
 from siyu.plugins.rewards import claim_page, pools
-from siyu.plugins.rewards import plugin as rewards_plugin
 from siyu.plugins.rewards.models import RewardClaim
 from siyu.plugins.rewards.tokens import claim_url, make_token, read_token
 
@@ -24,8 +23,7 @@ def site(tmp_path, monkeypatch):
     monkeypatch.setattr(claim_page.ClaimHandler, "by_address", claim_page.RateLimiter(120))
     from siyu.apps.server import serve_in_background
 
-    ws = siyu.open(f"sqlite:///{tmp_path / 'r.db'}", load_entry_points=False,
-                   plugins=[rewards_plugin])
+    ws = siyu.open(f"sqlite:///{tmp_path / 'r.db'}", load_entry_points=False)
     ws.set_language("zh_CN")
     for i in (1, 2):
         ws.contacts.upsert(f"wm000{i}", name=f"客户{i}")

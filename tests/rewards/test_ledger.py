@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 import siyu
 from siyu.core.errors import NotFound, ValidationError
-from siyu.plugins.rewards import plugin as rewards_plugin
 from siyu.plugins.rewards import pools
 from siyu.plugins.rewards.claims import ClaimRefused, claim
 from siyu.plugins.rewards.models import RewardClaim, RewardItem, RewardPayout, RewardPool
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def rws(db_url):
     """A workspace with the rewards plugin and 50 contacts (ids 1-50)."""
-    ws = siyu.open(db_url, load_entry_points=False, plugins=[rewards_plugin])
+    ws = siyu.open(db_url, load_entry_points=False)
     for i in range(1, 51):
         ws.contacts.upsert(f"wm{i:04d}", name=f"客户{i}")
     yield ws
@@ -177,7 +176,7 @@ def test_a_claim_notifies_on_reward_claimed_once_with_the_ledger_row(db_url):
         def on_reward_claimed(self, ws, claim, delivery_id):
             seen.append((claim.id, claim.amount_fen, claim.contact_id, delivery_id))
 
-    ws = siyu.open(db_url, load_entry_points=False, plugins=[rewards_plugin, Listener()])
+    ws = siyu.open(db_url, load_entry_points=False, plugins=[Listener()])
     try:
         ws.contacts.upsert("wm0001", name="客户")
         pools.create(ws, "w", kind="red_packet", amount_fen=300, budget_fen=3000)
@@ -226,7 +225,7 @@ def test_many_processes_and_threads_claim_exactly_the_pool(db_url):
     """4 processes × 32 threads make 20,000 attempts on 1,000 red packets, many from the same
     contacts: exactly 1,000 granted, the budget exactly spent, nobody over their limit, and
     one payout per ledger row."""
-    ws = siyu.open(db_url, load_entry_points=False, plugins=[rewards_plugin])
+    ws = siyu.open(db_url, load_entry_points=False)
     try:
         for i in range(1, 601):
             ws.contacts.upsert(f"wm{i:04d}", name=f"客户{i}")
@@ -243,7 +242,7 @@ def test_many_processes_and_threads_claim_exactly_the_pool(db_url):
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_concurrent_processes_claim_exactly_the_pool_on_sqlite(db_url):
-    ws = siyu.open(db_url, load_entry_points=False, plugins=[rewards_plugin])
+    ws = siyu.open(db_url, load_entry_points=False)
     try:
         for i in range(1, 201):
             ws.contacts.upsert(f"wm{i:04d}", name=f"客户{i}")

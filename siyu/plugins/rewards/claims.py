@@ -103,8 +103,11 @@ def _eligible(ws: Workspace, conn: sa.Connection, pool: Any, contact_id: int) ->
 def billno(mch_id: str, when: datetime, claim_id: int) -> str:
     """The WeChat Pay ``mch_billno`` of a claim's payout: the merchant id, the day and the
     claim id (at most 28 letters and digits), so a retry names the same payout."""
+    from zoneinfo import ZoneInfo
+
     head = "".join(ch for ch in (mch_id or "SY") if ch.isalnum())[:10]
-    return f"{head}{when:%Y%m%d}{claim_id:010d}"[:28]
+    day = when.astimezone(ZoneInfo("Asia/Shanghai"))  # WeChat Pay's days are Beijing days
+    return f"{head}{day:%Y%m%d}{claim_id:010d}"[:28]
 
 
 def claim(ws: Workspace, pool: str | int, contact: int | str, *, source: str = "",
@@ -121,44 +124,78 @@ def claim(ws: Workspace, pool: str | int, contact: int | str, *, source: str = "
     """
     ws.principal.require("rewards.pay")
     now = now or utcnow()
-    contact_id = ws.contacts.get(contact).id
-    with ws.engine.connect() as conn:
+    day = now.astimezone(ws.timezone).date().isoformat()
+    # One transaction, few round trips: every claim waits for the pool's row at the end.
+    with ws.session() as s:
+        conn = s.connection()
+        contact_id = _contact_id(ws, conn, contact)
         found = _pool(conn, pool)
         _open(found, now)
         if (found.tag or found.segment) and not _eligible(ws, conn, found, contact_id):
             raise ClaimRefused("not_eligible", found.name)
-    day = now.astimezone(ws.timezone).date().isoformat()
-    with ws.session() as s:
-        conn = s.connection()
         seq = _next_number(conn, found, contact_id, day)
-        row = RewardClaim(pool_id=found.id, contact_id=contact_id, seq=seq,
-                          contact_limit=found.contact_limit, claimed_at=now, source=source)
-        s.add(row)
-        s.flush()
-        amount, item_id, code = _take(conn, found, row.id, rng)
-        row.amount_fen, row.item_id, row.code = amount, item_id, code
-        if found.kind == "coupon" and found.coupon_days:
-            row.expires_at = now + timedelta(days=found.coupon_days)
-        s.flush()
+        amount = found.amount_fen if found.mode != "random" or found.kind == "coupon" else \
+            (rng or random.SystemRandom()).randint(found.min_fen, found.max_fen)
+        values = {"pool_id": found.id, "contact_id": contact_id, "seq": seq,
+                  "contact_limit": found.contact_limit, "amount_fen": amount,
+                  "item_id": None, "code": None, "claimed_at": now, "source": source,
+                  "expires_at": now + timedelta(days=found.coupon_days)
+                  if found.kind == "coupon" and found.coupon_days else None}
+        values["id"] = conn.execute(sa.insert(C).values(**values).returning(C.c.id)
+                                    ).scalar_one()
+        if found.kind == "coupon" or found.mode == "lucky":
+            taken = _take_item(conn, found, values["id"])
+            values.update(item_id=taken.id, amount_fen=taken.amount_fen, code=taken.code)
+            conn.execute(sa.update(C).where(C.c.id == values["id"]).values(
+                item_id=taken.id, amount_fen=taken.amount_fen, code=taken.code))
         if found.kind == "red_packet":
-            mch_id = ws.settings.get("rewards.mch_id") or ""
-            s.add(RewardPayout(claim_id=row.id, billno=billno(mch_id, now, row.id),
-                               amount_fen=amount, updated_at=now))
+            conn.execute(sa.insert(RewardPayout.__table__).values(
+                claim_id=values["id"], billno=billno(_setting(conn, "rewards.mch_id"), now,
+                                                     values["id"]),
+                amount_fen=values["amount_fen"], status="pending", attempts=0, err_code="",
+                message="", send_listid="", updated_at=now))
+        # The budget last: every claim waits for the pool's row, so it stays locked only
+        # from this update to the commit.
+        _spend(conn, found, values["amount_fen"])
+        row = RewardClaim(**values)
         ws.notify("on_reward_claimed", session=s, subject=f"contact:{contact_id}", claim=row)
     return row
 
 
+def _contact_id(ws: Workspace, conn: sa.Connection, contact: int | str) -> int:
+    """The id of ``contact`` (an id, or an external userid); :class:`NotFound` as
+    ``ws.contacts.get`` says it."""
+    k = Contact.__table__.c
+    key = k.id == contact if isinstance(contact, int) else k.external_userid == contact
+    found = conn.execute(sa.select(k.id).where(key)).scalar()
+    if found is None:
+        return ws.contacts.get(contact).id  # raises NotFound, worded as everywhere
+    return found
+
+
+def _setting(conn: sa.Connection, key: str) -> str:
+    """A workspace setting read in the claim's own transaction."""
+    from siyu.storage.models import Setting
+
+    value = conn.execute(sa.select(Setting.__table__.c.value).where(
+        Setting.__table__.c.key == key)).scalar()
+    return str(value or "")
+
+
 def _next_number(conn: sa.Connection, pool: Any, contact_id: int, day: str) -> int:
-    """Raise the contact's claim count if the limits allow; its new value."""
-    conn.execute(insert_for(conn, Q).values(pool_id=pool.id, contact_id=contact_id, claimed=0,
-                                            day="", day_claimed=0).on_conflict_do_nothing())
+    """Raise the contact's claim count if the limits allow (one upsert); its new value."""
     q = Q.c
-    limits = [q.pool_id == pool.id, q.contact_id == contact_id, q.claimed < pool.contact_limit]
+    allowed = q.claimed < pool.contact_limit
     if pool.daily_limit:
-        limits.append(sa.or_(q.day != day, q.day_claimed < pool.daily_limit))
-    got = conn.execute(sa.update(Q).where(*limits).values(
-        claimed=q.claimed + 1, day=day,
-        day_claimed=sa.case((q.day == day, q.day_claimed + 1), else_=1))
+        allowed = sa.and_(allowed, sa.or_(q.day != day, q.day_claimed < pool.daily_limit))
+    got = conn.execute(
+        insert_for(conn, Q).values(pool_id=pool.id, contact_id=contact_id, claimed=1, day=day,
+                                   day_claimed=1)
+        .on_conflict_do_update(
+            index_elements=[q.pool_id, q.contact_id],
+            set_={"claimed": q.claimed + 1, "day": day,
+                  "day_claimed": sa.case((q.day == day, q.day_claimed + 1), else_=1)},
+            where=allowed)
         .returning(q.claimed)).first()
     if got is None:
         claimed = conn.execute(sa.select(q.claimed).where(
@@ -168,24 +205,22 @@ def _next_number(conn: sa.Connection, pool: Any, contact_id: int, day: str) -> i
     return got.claimed
 
 
-def _take(conn: sa.Connection, pool: Any, claim_id: int,
-          rng: random.Random | None) -> tuple[int, int | None, str | None]:
-    """The claim's amount, item and code, taken from the pool (its budget, or an item)."""
-    item_id = code = None
-    if pool.kind == "coupon" or pool.mode == "lucky":
-        i = ITEMS.c
-        free = (sa.select(i.id).where(i.pool_id == pool.id, i.claim_id.is_(None))
-                .order_by(i.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
-        taken = conn.execute(sa.update(ITEMS).where(i.id == free, i.claim_id.is_(None))
-                             .values(claim_id=claim_id)
-                             .returning(i.id, i.amount_fen, i.code)).first()
-        if taken is None:
-            raise ClaimRefused("sold_out", pool.name)
-        item_id, amount, code = taken.id, taken.amount_fen, taken.code
-    elif pool.mode == "random":
-        amount = (rng or random.SystemRandom()).randint(pool.min_fen, pool.max_fen)
-    else:
-        amount = pool.amount_fen
+def _take_item(conn: sa.Connection, pool: Any, claim_id: int) -> Any:
+    """Give the claim the pool's next free item (a coupon code or a lucky share)."""
+    i = ITEMS.c
+    free = (sa.select(i.id).where(i.pool_id == pool.id, i.claim_id.is_(None))
+            .order_by(i.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    taken = conn.execute(sa.update(ITEMS).where(i.id == free, i.claim_id.is_(None))
+                         .values(claim_id=claim_id)
+                         .returning(i.id, i.amount_fen, i.code)).first()
+    if taken is None:
+        raise ClaimRefused("sold_out", pool.name)
+    return taken
+
+
+def _spend(conn: sa.Connection, pool: Any, amount: int) -> None:
+    """Take a red packet's amount from the budget and count the claim, if the budget allows
+    and the pool is still active."""
     spend = amount if pool.kind == "red_packet" else 0
     paid = conn.execute(sa.update(P).where(
         P.c.id == pool.id, P.c.status == "active", P.c.spent_fen + spend <= P.c.budget_fen)
@@ -193,4 +228,38 @@ def _take(conn: sa.Connection, pool: Any, claim_id: int,
         .returning(P.c.spent_fen)).first()
     if paid is None:
         raise ClaimRefused("budget", pool.name)
-    return amount, item_id, code
+
+
+#: The columns of :func:`listing`.
+CLAIM_COLUMNS = ("id", "pool", "contact_id", "contact", "seq", "amount_fen", "code",
+                 "claimed_at", "expires_at", "redeemed_at", "source", "payout", "billno",
+                 "payout_message")
+
+
+def listing(ws: Workspace, *, pool: str | None = None, contact: int | str | None = None,
+            limit: int | None = 1000) -> Any:
+    """The ledger as a DataFrame (:data:`CLAIM_COLUMNS`), newest first, with each red
+    packet's payout state."""
+    import pandas as pd
+
+    from siyu.plugins.rewards.models import RewardPayout
+
+    ws.principal.require("data.read")
+    c, p, o, k = C.c, P.c, RewardPayout.__table__.c, Contact.__table__.c
+    query = (sa.select(c.id, p.name.label("pool"), c.contact_id, k.name.label("contact"),
+                       c.seq, c.amount_fen, c.code, c.claimed_at, c.expires_at,
+                       c.redeemed_at, c.source, o.status.label("payout"), o.billno,
+                       o.message.label("payout_message"))
+             .select_from(C.join(P, p.id == c.pool_id)
+                          .join(Contact.__table__, k.id == c.contact_id, isouter=True)
+                          .join(RewardPayout.__table__, o.claim_id == c.id, isouter=True))
+             .order_by(c.id.desc()))
+    if pool is not None:
+        query = query.where(p.name == pool)
+    if contact is not None:
+        query = query.where(c.contact_id == ws.contacts.get(contact).id)
+    if limit:
+        query = query.limit(limit)
+    with ws.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(CLAIM_COLUMNS))

@@ -223,3 +223,21 @@ def summary(ws: Workspace, name: str) -> dict[str, Any]:
     return {"name": pool.name, "kind": pool.kind, "mode": pool.mode, "status": pool.status,
             "budget_fen": pool.budget_fen, "spent_fen": pool.spent_fen, "claims": pool.claims,
             "items": items, "items_left": free, "checked_at": utcnow()}
+
+
+#: The columns of :func:`listing`.
+POOL_COLUMNS = ("name", "title", "kind", "mode", "status", "amount_fen", "min_fen", "max_fen",
+                "budget_fen", "spent_fen", "claims", "contact_limit", "daily_limit",
+                "starts_at", "ends_at", "segment", "tag", "created_at", "created_by")
+
+
+def listing(ws: Workspace) -> Any:
+    """Every pool as a DataFrame (:data:`POOL_COLUMNS`), newest first."""
+    import pandas as pd
+
+    ws.principal.require("data.read")
+    p = RewardPool.__table__.c
+    with ws.engine.connect() as conn:
+        rows = conn.execute(sa.select(*[p[c] for c in POOL_COLUMNS])
+                            .order_by(p.id.desc())).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(POOL_COLUMNS))
