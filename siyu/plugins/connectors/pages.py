@@ -32,11 +32,12 @@ import sqlalchemy as sa
 
 from siyu.apps.kit import (
     Col,
+    Spot,
     data_table,
-    display_frame,
     empty_state,
     fmt_int,
     fmt_time,
+    form_row,
     page_header,
 )
 from siyu.apps.pages.common import (
@@ -327,33 +328,6 @@ def result_of(row: Mapping[str, Any]) -> RunResult:
 
 
 # -- pieces ---------------------------------------------------------------------------------
-
-class Spot(pn.viewable.Viewer):
-    """Where a kit table goes: the table while it has rows, its empty state while it has
-    none. The one not shown is taken out of the page rather than hidden (a Tabulator drawn
-    while hidden never shows the rows it gets later)."""
-
-    def __init__(self, table: pn.widgets.Tabulator, empty: pn.pane.HTML, **params: Any):
-        super().__init__(**params)
-        self.table, self.empty = table, empty
-        self.holder = pn.Column(empty, sizing_mode="stretch_width", margin=0)
-
-    def show(self, frame: pd.DataFrame, columns: Sequence[Col], tz: Any) -> None:
-        self.table.value = display_frame(frame, columns, tz)
-        self.table.visible, self.empty.visible = not frame.empty, frame.empty
-        shown = self.empty if frame.empty else self.table
-        if self.holder.objects != [shown]:
-            self.holder.objects = [shown]
-
-    def __panel__(self) -> pn.Column:
-        return self.holder
-
-
-def form_row(*objects: Any, css_class: str = "") -> pn.FlexBox:
-    """Fields side by side, wrapping onto more lines on a narrow screen."""
-    return pn.FlexBox(*objects, flex_wrap="wrap", align_items="flex-end",
-                      sizing_mode="stretch_width", css_classes=[css_class] if css_class else [])
-
 
 class SettingFields:
     """The fields of one kind's settings: a menu for a setting with choices, a password

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +26,12 @@ import panel as pn
 
 from siyu.apps.kit import (
     Col,
+    Spot,
     data_table,
-    display_frame,
     downloads,
     empty_state,
     export_frame,
+    form_row,
     page_header,
 )
 from siyu.apps.pages.common import (
@@ -109,32 +109,6 @@ def image_html(data: bytes, content_type: str, alt: str) -> Any:
     """An ``<img>`` of ``data`` (PNG or JPEG), inline: the console serves no files."""
     source = f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
     return html('<img src="{src}" alt="{alt}">', src=source, alt=alt)
-
-
-class Spot(pn.viewable.Viewer):
-    """The table while it has rows, its empty state while it has none; the one not shown is
-    taken out of the page (a Tabulator drawn while hidden never shows later rows)."""
-
-    def __init__(self, table: pn.widgets.Tabulator, empty: pn.pane.HTML, **params: Any):
-        super().__init__(**params)
-        self.table, self.empty = table, empty
-        self.holder = pn.Column(empty, sizing_mode="stretch_width", margin=0)
-
-    def show(self, frame: pd.DataFrame, columns: Sequence[Col], tz: Any) -> None:
-        self.table.value = display_frame(frame, columns, tz)
-        self.table.visible, self.empty.visible = not frame.empty, frame.empty
-        shown = self.empty if frame.empty else self.table
-        if self.holder.objects != [shown]:
-            self.holder.objects = [shown]
-
-    def __panel__(self) -> pn.Column:
-        return self.holder
-
-
-def form_row(*objects: Any, css_class: str = "") -> pn.FlexBox:
-    """Fields side by side, wrapping onto more lines on a narrow screen."""
-    return pn.FlexBox(*objects, flex_wrap="wrap", align_items="flex-end",
-                      sizing_mode="stretch_width", css_classes=[css_class] if css_class else [])
 
 
 class QuickRepliesPage(pn.viewable.Viewer):
