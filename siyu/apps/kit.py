@@ -380,9 +380,14 @@ TABLE_CSS = """
 
 
 class Spot(pn.viewable.Viewer):
-    """Where a kit table goes: the table while it has rows, its empty state while it has
-    none. The one not shown is taken out of the page rather than hidden (a Tabulator drawn
-    while hidden never shows the rows it gets later)."""
+    """Where a kit table goes: the table while it has rows, its empty state
+    (:func:`empty_state`) in its place while it has none.
+
+    The one shown is the only one in the page; a table without rows is taken out rather than
+    hidden. A Tabulator drawn while hidden waits for a size it never gets: rows sent to it are
+    dropped, and once it appears its headers stay blank. Put back, it is drawn afresh with its
+    rows. ``table.visible`` and ``empty.visible`` still say which one is shown.
+    """
 
     def __init__(self, table: pn.widgets.Tabulator, empty: pn.pane.HTML, **params: Any):
         super().__init__(**params)

@@ -12,7 +12,7 @@ Reading needs ``data.read``; the write controls are disabled without ``data.writ
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,8 @@ import panel as pn
 
 from siyu.apps.kit import (
     Col,
+    Spot,
     data_table,
-    display_frame,
     empty_state,
     fmt_int,
     follow,
@@ -89,33 +89,8 @@ def form_row(*objects: Any, css_class: str = "") -> pn.FlexBox:
                       css_classes=[css_class] if css_class else [])
 
 
-class TableSpot(pn.viewable.Viewer):
-    """Where a kit table goes on a page: the table while it has rows, its empty state
-    (:func:`~siyu.apps.kit.empty_state`) in its place while it has none.
-
-    The one shown is the only one in the page; a table without rows is taken out rather than
-    hidden. A Tabulator drawn while hidden waits for a size it never gets: rows sent to it
-    are dropped, and once it appears its headers stay blank (the routing preview showed an
-    empty table once a code was chosen). Put back, it is drawn afresh with its rows.
-    ``table.visible`` and ``empty.visible`` still say which one is shown.
-    """
-
-    def __init__(self, table: pn.widgets.Tabulator, empty: pn.pane.HTML, **params: Any):
-        super().__init__(**params)
-        self.table, self.empty = table, empty
-        self.holder = pn.Column(empty, sizing_mode="stretch_width", margin=0)
-
-    def show(self, frame: pd.DataFrame, columns: Sequence[Col], tz: Any) -> None:
-        """Put ``frame`` in the table (labelled, formatted), and show the table, or the
-        empty state when ``frame`` has no rows."""
-        self.table.value = display_frame(frame, columns, tz)
-        self.table.visible, self.empty.visible = not frame.empty, frame.empty
-        shown = self.empty if frame.empty else self.table
-        if self.holder.objects != [shown]:
-            self.holder.objects = [shown]
-
-    def __panel__(self) -> pn.Column:
-        return self.holder
+#: Kept under its old name for the group-code pages.
+TableSpot = Spot
 
 
 def set_empty(empty: pn.pane.HTML, message: Any, next_step: Any = "") -> None:
