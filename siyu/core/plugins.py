@@ -77,6 +77,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "siyu.plugins.customers.plugin",
     "siyu.plugins.quickreplies.plugin",
     "siyu.plugins.sidebar.plugin",
+    "siyu.plugins.leaderboards.plugin",
+    "siyu.plugins.rewards.plugin",
 )
 
 #: The attribute a plugin (module, class or instance) names the plugins it needs in, e.g.

@@ -119,7 +119,7 @@ class RewardsPage(pn.viewable.Viewer):
                                              css_classes=["siyu-rewards-link"],
                                              sizing_mode="stretch_width")
         # the new pool form
-        self.f_name = pn.widgets.TextInput(label=_("Pool name"), placeholder="welcome",
+        self.f_name = pn.widgets.TextInput(label=_("Pool name"),
                                            disabled=off, css_classes=["siyu-rewards-new-name"],
                                            width=200)
         self.f_title = pn.widgets.TextInput(label=_("Title customers see"), disabled=off,
