@@ -45,7 +45,7 @@ h1{font-size:20px;margin:0 0 6px} .what{color:#667;margin:0 0 18px}
 .amount{font-size:44px;font-weight:700;color:#c62828;margin:10px 0}
 .code{font-family:monospace;font-size:24px;letter-spacing:2px;background:#fff6e0;
 border:1px dashed #e0a800;border-radius:8px;padding:10px;margin:12px 0;word-break:break-all}
-.qr svg{width:180px;height:180px} .muted{color:#667;font-size:14px;line-height:1.6}
+.qr img{width:180px;height:180px} .muted{color:#667;font-size:14px;line-height:1.6}
 button{width:100%;font:inherit;font-size:18px;padding:14px;border:0;border-radius:28px;
 background:#e53935;color:#fff;cursor:pointer}
 .bad{color:#b00020} ul{list-style:none;padding:0;margin:12px 0 0} li{padding:6px 0}
@@ -145,10 +145,11 @@ def won(pool: Any, row: Any, tz: Any) -> Safe:
     if pool.kind == "coupon":
         import segno
 
-        qr = Safe(segno.make(row.code or "", micro=False).svg_inline(scale=4))
+        qr = segno.make(row.code or "", micro=False).svg_data_uri(scale=4)
         until = row.expires_at.astimezone(tz).strftime("%Y-%m-%d") if row.expires_at else ""
         return html('<div class="siyu-claim-won"><div class="code">{code}</div>'
-                    '<div class="qr">{qr}</div><p class="muted">{until}</p></div>',
+                    '<div class="qr"><img src="{qr}" alt="{code}"></div>'
+                    '<p class="muted">{until}</p></div>',
                     code=row.code or "", qr=qr,
                     until=_("valid until {day}; show this code at checkout", day=until)
                     if until else _("show this code at checkout"))

@@ -147,7 +147,8 @@ class ChatSidebarPage(pn.viewable.Viewer):
                                label=_("Open the sidebar in the sandbox's WeCom"))
         select.param.watch(update, "value")
         update()
-        return section(_("Try it in the sandbox"), pn.Row(select, link),
+        return section(_("Try it in the sandbox"),
+                       pn.FlexBox(select, link, flex_wrap="wrap", align_items="flex-end"),
                        css_class="siyu-sidebar-preview")
 
     @notify_errors
@@ -169,5 +170,6 @@ class ChatSidebarPage(pn.viewable.Viewer):
         if self.preview is not None:
             parts.append(self.preview)
         parts.append(section(_("Guides signed in"), self.table, self.empty,
-                             pn.Row(self.end_select, self.end_button)))
+                             pn.FlexBox(self.end_select, self.end_button, flex_wrap="wrap",
+                                        align_items="flex-end")))
         return pn.Column(*parts, sizing_mode="stretch_width")
