@@ -6,7 +6,7 @@ Target (rewards issue): ours reaches at least 0.3× the bare loop's claims per s
 - **data**: a new database ``siyu_bench_<hex>`` on ``--pg-url`` (dropped at the end) holding a
   migrated workspace with ``--contacts`` contacts; each run gets a fresh red-packet pool of
   8.88 yuan packets whose budget holds exactly ``--claims`` packets, one per contact.
-- **clients**: ``--processes`` × ``--threads`` (default 4 × 16 = 64) client threads, each
+- **clients**: ``--processes`` × ``--threads`` (default 8 × 8 = 64) client threads, each
   process with the workspace's own engine (the same pool settings for both sides); every
   thread starts at one agreed moment and works through its share of the contacts.
 - **ours**: :func:`siyu.plugins.rewards.claims.claim` per contact: the contact and the pool
@@ -67,10 +67,22 @@ def worker(kind: str, url: str, pool: str, contacts: list[int], threads: int,
                    "WHERE id = :p AND spent_fen + :a <= budget_fen RETURNING spent_fen")
     shares = [contacts[i::threads] for i in range(threads)]
     done = refused = 0
+    errors: list[str] = []
     lock = threading.Lock()
 
     def run(share: list[int]) -> None:
         nonlocal done, refused
+        mine = bad = 0
+        try:
+            mine, bad = claim_all(share)
+        except Exception as exc:  # noqa: BLE001 - reported with the answers
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}"[:300])
+        with lock:
+            done += mine
+            refused += bad
+
+    def claim_all(share: list[int]) -> tuple[int, int]:
         mine = bad = 0
         while time.time() < start_at:
             time.sleep(0.001)
@@ -87,9 +99,7 @@ def worker(kind: str, url: str, pool: str, contacts: list[int], threads: int,
                         bad += 1
                     else:
                         mine += 1
-        with lock:
-            done += mine
-            refused += bad
+        return mine, bad
 
     workers = [threading.Thread(target=run, args=(share,)) for share in shares]
     for w in workers:
@@ -99,7 +109,8 @@ def worker(kind: str, url: str, pool: str, contacts: list[int], threads: int,
     end = time.time()
     ws.close()
     engine.dispose()
-    print(json.dumps({"start": start_at, "end": end, "done": done, "refused": refused}))
+    print(json.dumps({"start": start_at, "end": end, "done": done, "refused": refused,
+                      "errors": errors}))
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -183,8 +194,9 @@ def one_run(db: Database, kind: str, claims: int, processes: int, threads: int) 
             sys.exit(2)
         results.append(json.loads(out.strip().splitlines()[-1]))
     if any(r["refused"] for r in results) or sum(r["done"] for r in results) != claims:
-        print(f"WRONG ANSWER: {kind} granted {sum(r['done'] for r in results)} of {claims}",
-              file=sys.stderr)
+        errors = [e for r in results for e in r["errors"]]
+        print(f"WRONG ANSWER: {kind} granted {sum(r['done'] for r in results)} of {claims}"
+              f"{'; errors: ' + ' | '.join(errors[:3]) if errors else ''}", file=sys.stderr)
         sys.exit(1)
     db.check(kind, pool, claims)
     return claims / (max(r["end"] for r in results) - start_at)
@@ -194,8 +206,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL)
     parser.add_argument("--claims", type=int, default=10_000, help="claims per run")
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=16, help="threads per process")
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads per process (at most the engine's 15 connections)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", choices=("ours", "bare"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
