@@ -253,3 +253,10 @@ def test_concurrent_processes_claim_exactly_the_pool_on_sqlite(db_url):
         _check_exact(ws, "burst", 300, 200, 2, 4 * 4 * 150, results)
     finally:
         ws.close()
+
+
+@pytest.mark.parametrize("name", ["' OR 1=1 --", "<img src=x onerror=alert(1)>", "x" * 65])
+def test_hostile_pool_names_are_refused(rws, name):
+    with pytest.raises(ValidationError, match="pool name"):
+        pools.create(rws, name, kind="red_packet", amount_fen=100, budget_fen=1000)
+    assert pools.listing(rws).empty

@@ -264,3 +264,22 @@ def test_the_command_lists_sessions_and_signs_a_guide_out(sidebar_world, capsys)
     assert main(["--db", db, "sidebar", "end", "zhangsan"]) == 0
     assert "zhangsan" in capsys.readouterr().out
     assert sessions.listing(world.ws).empty
+
+
+def test_a_10_mb_note_and_hostile_strings_are_refused_or_shown_as_text(sidebar_world):
+    world = sidebar_world
+    customer = world.customers_of("zhangsan")[0]
+    world.ws.contacts.upsert(customer, name="<img src=x onerror=alert(1)>' OR 1=1 --")
+    client = world.open_chat("zhangsan", customer)
+    page = customer_page(world, client, customer)
+    assert "<img src=x onerror" not in page.text and "&lt;img src=x onerror" in page.text
+    csrf, contact_id = csrf_of(page.text), world.ws.contacts.get(customer).id
+    huge = client.post(f"{world.url}/sidebar/customer/note",
+                       data={"contact": contact_id, "csrf": csrf, "text": "长" * 10_000_000})
+    assert huge.status_code in (200, 400, 413), huge.text[:300]
+    from siyu.plugins.customers import notes
+
+    assert notes.listing(world.ws, contact_id) == []
+    injected = client.get(f"{world.url}/sidebar/customer",
+                          params={"external_userid": "' OR 1=1 --"})
+    assert injected.status_code == 404
