@@ -56,6 +56,18 @@ def _html_lang() -> str:
     return "zh-CN" if current_language().startswith("zh") else "en"
 
 
+def styled_document(title: str, body: Safe, style: str, *, body_attrs: Safe = Safe("")) -> str:
+    """A complete page for phones around ``body`` with a page's own ``style`` (trusted CSS,
+    ``FONTS`` standing for the console's font stack) and attributes on ``<body>``: the
+    plain-HTML pages plugins serve outside the console (the chat sidebar, the claim page)."""
+    template = ('<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                '<title>{title}</title><style>'
+                + style.replace("FONTS", FONT_STACK).replace("{", "{{").replace("}", "}}")
+                + '</style></head><body {attrs}>{body}</body></html>')
+    return str(html(template, lang=_html_lang(), title=title, attrs=body_attrs, body=body))
+
+
 def document(title: str, body: Safe) -> str:
     """A complete page around ``body`` (already :class:`Safe`) with the console's style."""
     return str(html(PAGE_TEMPLATE, lang=_html_lang(), title=title, body=body))

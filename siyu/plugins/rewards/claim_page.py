@@ -19,9 +19,9 @@ import sqlalchemy as sa
 
 from siyu.apps.routes import SiyuHandler
 from siyu.apps.safe import Safe, html, join
-from siyu.apps.theme import FONT_STACK
+from siyu.apps.standalone import styled_document
 from siyu.core.errors import NotFound
-from siyu.core.i18n import current_language, translator, use_language
+from siyu.core.i18n import translator, use_language
 from siyu.core.permissions import Principal
 from siyu.plugins.rewards.models import RewardClaim, RewardPayout, RewardPool
 from siyu.plugins.rewards.tokens import read_token
@@ -50,13 +50,6 @@ button{width:100%;font:inherit;font-size:18px;padding:14px;border:0;border-radiu
 background:#e53935;color:#fff;cursor:pointer}
 .bad{color:#b00020} ul{list-style:none;padding:0;margin:12px 0 0} li{padding:6px 0}
 """
-PAGE = ('<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title}</title><style>'
-        + STYLE.replace("FONTS", FONT_STACK).replace("{", "{{").replace("}", "}}")
-        + '</style></head><body><main><div class="card siyu-claim">{body}</div></main>'
-        '</body></html>')
-
 
 class RateLimiter:
     """At most ``limit`` events per key in any 60 seconds (per server process)."""
@@ -123,8 +116,8 @@ PAYOUT_WORDS: dict[str, Any] = {
 
 def document(title: str, body: Safe) -> str:
     """The page around ``body``."""
-    return str(html(PAGE, lang="zh-CN" if current_language().startswith("zh") else "en",
-                    title=title, body=body))
+    return styled_document(title, html('<main><div class="card siyu-claim">{body}</div></main>',
+                                       body=body), STYLE)
 
 
 def claims_of(ws: Workspace, pool_id: int, contact_id: int) -> list[Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from siyu.apps.safe import Safe, html, join
-from siyu.apps.theme import FONT_STACK
-from siyu.core.i18n import current_language, translator
+from siyu.apps.standalone import styled_document
+from siyu.core.i18n import translator
 from siyu.plugins.customers.labels import ORDER_STATUSES, money, word
 
 _ = translator("siyu.plugins.sidebar")
@@ -58,16 +58,6 @@ box-shadow:0 2px 8px rgba(0,0,0,.12)}
 .notice a{color:#0078d4} .notice p.bad{color:#b00020}
 """
 
-#: The page around every body (trusted code; braces doubled for ``str.format``).
-PAGE = ('<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title}</title><style>'
-        + STYLE.replace("FONTS", FONT_STACK).replace("{", "{{").replace("}", "}}")
-        + '</style></head><body {attrs}><main>{body}</main>'
-        '<p class="{status_class}" id="sidebar-status" role="status" aria-live="polite">'
-        '{status}</p>'
-        '{scripts}</body></html>')
-
 #: What the script says, by ``data-msg-*`` name.
 def script_messages() -> dict[str, str]:
     """The script's words in the reader's language."""
@@ -93,10 +83,11 @@ def page(title: str, body: Safe, *, view: str, csrf: str = "", scripts: Sequence
     attrs = {"data-view": view, "data-csrf": csrf,
              **{f"data-msg-{k}": v for k, v in script_messages().items()}}
     tags = join("", [html('<script src="{src}"></script>', src=src) for src in scripts])
-    document = html(PAGE, lang="zh-CN" if current_language().startswith("zh") else "en",
-                    title=title, attrs=_attrs(attrs), body=body, scripts=tags,
-                    status=status, status_class="status bad" if status_bad else "status")
-    return str(document)
+    inner = html('<main>{body}</main><p class="{status_class}" id="sidebar-status" '
+                 'role="status" aria-live="polite">{status}</p>{scripts}', body=body,
+                 status=status, status_class="status bad" if status_bad else "status",
+                 scripts=tags)
+    return styled_document(title, inner, STYLE, body_attrs=_attrs(attrs))
 
 
 def shell(scripts: Sequence[str], csrf: str) -> str:
